@@ -1,0 +1,38 @@
+# Two commands matter: `make run` and `make test`. Both create .venv and install on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format locales-extract locales-update clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m bot
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bot tests bench
+	$(VENV)/bin/ruff format --check bot tests bench
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix bot tests bench
+	$(VENV)/bin/ruff format bot tests bench
+
+# Catalogues are read straight from the .po files at start-up (no compiled .mo to build or commit).
+locales-extract: $(STAMP)
+	$(VENV)/bin/pybabel extract --no-location --omit-header --sort-output \
+		-k _ -k ngettext:1,2 -k N_ -o locales/bot.pot bot
+
+locales-update: locales-extract
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --omit-header --ignore-obsolete \
+		-i locales/bot.pot -d locales -D bot
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,233 @@
+"""A small aiohttp client for apimart: submit a generation, query a task, download a result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from .errors import (
+    ApimartAuthenticationError,
+    ApimartConnectionError,
+    ApimartError,
+    ApimartInsufficientBalanceError,
+    ApimartInvalidRequestError,
+    ApimartRateLimitError,
+    ApimartResponseError,
+    ApimartServerError,
+    ApimartTimeoutError,
+    DownloadGoneError,
+    DownloadTooLargeError,
+    SubmitOutcomeUnknownError,
+)
+from .models import GenerationRequest, TaskStatus
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 30.0
+ERROR_LANGUAGES = {"en", "zh", "ko", "ja"}
+
+
+class ApimartClient:
+    """One ClientSession for the app's lifetime; closed here only if opened here."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = "https://api.apimart.ai",
+        session: aiohttp.ClientSession | None = None,
+        request_timeout: float = 60.0,
+        submit_attempts: int = 3,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout, connect=10)
+        self._submit_attempts = submit_attempts
+        self._retry_delay = retry_delay
+
+    async def __aenter__(self) -> ApimartClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+        self._session = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    async def submit(self, request: GenerationRequest, *, idempotency_key: str) -> str:
+        """POST a generation and return its task id.
+
+        Retried only when the service certainly did not accept it (connection refused, 429,
+        503). A timeout or 500/502/504 after sending raises SubmitOutcomeUnknownError.
+        """
+        headers = {"Idempotency-Key": idempotency_key}
+        for attempt in range(1, self._submit_attempts + 1):
+            last = attempt == self._submit_attempts
+            try:
+                payload = await self._request(
+                    "POST", "/v1/videos/generations", json=request.to_json(), headers=headers
+                )
+            except ApimartRateLimitError as exc:
+                if last:
+                    raise
+                await asyncio.sleep(self._backoff(attempt, exc.retry_after))
+                continue
+            except ApimartServerError as exc:
+                if exc.status == 503 and not last:
+                    await asyncio.sleep(self._backoff(attempt))
+                    continue
+                if exc.status == 503:
+                    raise
+                raise SubmitOutcomeUnknownError(exc.message, status=exc.status) from exc
+            except ApimartTimeoutError as exc:
+                raise SubmitOutcomeUnknownError(str(exc)) from exc
+            except _NotSentError as exc:
+                if last:
+                    raise ApimartConnectionError(str(exc)) from exc
+                await asyncio.sleep(self._backoff(attempt))
+                continue
+            except ApimartConnectionError as exc:
+                raise SubmitOutcomeUnknownError(str(exc)) from exc
+            return _task_id_from_submit(payload)
+        raise AssertionError("unreachable")
+
+    async def get_task(self, task_id: str, *, language: str = "en") -> TaskStatus:
+        """GET the task's status; idempotent, so callers may retry freely."""
+        params = {"language": language if language in ERROR_LANGUAGES else "en"}
+        try:
+            payload = await self._request("GET", f"/v1/tasks/{task_id}", params=params)
+        except _NotSentError as exc:
+            raise ApimartConnectionError(str(exc)) from exc
+        data = payload.get("data")
+        if isinstance(data, list) and data:
+            data = data[0]
+        if not isinstance(data, dict):
+            raise ApimartResponseError("task response has no data object")
+        try:
+            return TaskStatus.from_json(task_id, data)
+        except (ValueError, TypeError) as exc:
+            raise ApimartResponseError(f"unreadable task status: {exc}") from exc
+
+    async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
+        """Stream `url` into `dest` (never the whole video in memory); return its size.
+
+        No Authorization header: the result host is not the API and needs none.
+        """
+        timeout = aiohttp.ClientTimeout(total=900, connect=10, sock_read=60)
+        try:
+            async with self._http().get(url, timeout=timeout) as response:
+                if response.status in (401, 403, 404, 410):
+                    raise DownloadGoneError(f"HTTP {response.status}", status=response.status)
+                if response.status >= 400:
+                    raise ApimartServerError(f"HTTP {response.status}", status=response.status)
+                if response.content_length and response.content_length > max_bytes:
+                    raise DownloadTooLargeError(response.content_length, max_bytes)
+                size = 0
+                with dest.open("wb") as out:
+                    async for chunk in response.content.iter_chunked(256 * 1024):
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise DownloadTooLargeError(None, max_bytes)
+                        out.write(chunk)
+                return size
+        except TimeoutError as exc:
+            raise ApimartTimeoutError("download timed out") from exc
+        except aiohttp.ClientError as exc:
+            raise ApimartConnectionError(f"download failed: {type(exc).__name__}") from exc
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self._api_key}", **kwargs.pop("headers", {})}
+        url = self._base_url + path
+        try:
+            async with self._http().request(
+                method, url, headers=headers, timeout=self._timeout, **kwargs
+            ) as response:
+                body = await response.read()
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+        except TimeoutError as exc:
+            raise ApimartTimeoutError(f"{method} {path} timed out") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _NotSentError(f"{method} {path}: cannot connect ({exc.os_error})") from exc
+        except aiohttp.ClientError as exc:
+            raise ApimartConnectionError(f"{method} {path}: {type(exc).__name__}") from exc
+        payload = _json_or_none(body)
+        if 200 <= status < 300:
+            if not isinstance(payload, dict):
+                raise ApimartResponseError(f"{method} {path}: response is not a JSON object")
+            return payload
+        raise _error_for(status, payload, retry_after)
+
+    def _backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_RETRY_AFTER)
+        return self._retry_delay * 2 ** (attempt - 1)
+
+
+class _NotSentError(ApimartConnectionError):
+    """The connection was never made, so the request certainly did not arrive."""
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _task_id_from_submit(payload: dict[str, Any]) -> str:
+    data = payload.get("data")
+    if isinstance(data, list) and data:
+        data = data[0]
+    task_id = data.get("task_id") or data.get("id") if isinstance(data, dict) else None
+    if not isinstance(task_id, str) or not task_id:
+        raise SubmitOutcomeUnknownError("submit response carries no task_id")
+    return task_id
+
+
+def _error_for(status: int, payload: Any, retry_after: str | None) -> ApimartError:
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        error = {}
+    message = str(error.get("message") or f"HTTP {status}")
+    code = error.get("code")
+    if status in (401, 403):
+        return ApimartAuthenticationError(message, status=status, code=code)
+    if status == 402:
+        return ApimartInsufficientBalanceError(message, status=status, code=code)
+    if status == 429:
+        return ApimartRateLimitError(
+            message, status=status, code=code, retry_after=_seconds(retry_after)
+        )
+    if 400 <= status < 500:
+        return ApimartInvalidRequestError(message, status=status, code=code)
+    return ApimartServerError(message, status=status, code=code)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,88 @@
+"""The composition root: build the Application, open services in post_init, close them after."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from .apimart import ApimartClient
+from .config import Config
+from .context import BotApplication, BotContext, BotData, Services
+from .generation import GenerationService
+from .handlers import register_handlers
+from .handlers.polling import schedule_poll
+from .i18n import Catalogues
+from .messenger import TelegramMessenger
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "bot.json"
+
+
+def build_application(config: Config) -> BotApplication:
+    app = (
+        ApplicationBuilder()
+        .token(config.telegram_bot_token)
+        .base_url(config.bot_api_base_url)
+        .base_file_url(config.bot_file_base_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Submitting and uploading take seconds: one user's wait must not block the others.
+        .concurrent_updates(True)
+        .post_init(start_services)
+        .post_shutdown(stop_services)
+        .build()
+    )
+    app.bot_data.config = config
+    register_handlers(app)
+    return app
+
+
+async def start_services(app: BotApplication) -> None:
+    """Open storage and the API client, then resume every unfinished task."""
+    config = app.bot_data.config
+    assert config is not None
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = Storage(config.data_dir / DATABASE_FILE)
+    catalogues = Catalogues.load()
+    client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
+    generation = GenerationService(
+        storage=storage,
+        client=client,
+        messenger=TelegramMessenger(app.bot, catalogues),
+        images_dir=config.data_dir / "images",
+        work_dir=config.data_dir / "tmp",
+        poll_interval=config.poll_interval,
+        task_timeout=config.task_timeout,
+    )
+    app.bot_data.services = Services(config, storage, client, catalogues, generation)
+    for record in await generation.recover():
+        schedule_poll(app.job_queue, record.id, 0)
+    await register_commands(app, catalogues)
+    log.info("bot @%s started; data in %s", app.bot.username, config.data_dir)
+
+
+async def stop_services(app: BotApplication) -> None:
+    services = app.bot_data.services
+    if services is None:
+        return
+    await services.client.close()
+    services.storage.close()
+    app.bot_data.services = None
+
+
+async def register_commands(app: BotApplication, catalogues: Catalogues) -> None:
+    """The command menu, once per language, so users see it in theirs."""
+    for locale in catalogues.locales:
+        t = catalogues.translator(locale)
+        commands = [
+            BotCommand("start", t._("Start and see what the bot does")),
+            BotCommand("settings", t._("Default resolution, duration and sound")),
+            BotCommand("cancel", t._("Drop unfinished cards")),
+            BotCommand("help", t._("How to make a video")),
+        ]
+        language = None if locale == "en" else locale.split("_")[0]
+        await app.bot.set_my_commands(commands, language_code=language)

@@ -1,0 +1,52 @@
+"""Compact, versioned callback data (`v1:c:res:720`), so stale buttons are recognised.
+
+Scopes: `c` is a video card (looked up by its message), `s` is the /settings defaults card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERSION = "v1"
+CARD = "c"
+DEFAULTS = "s"
+SCOPES = (CARD, DEFAULTS)
+ACTIONS = {
+    "res": {"720", "1080"},
+    "dur": None,  # a number 2..15, or "-"/"+"
+    "aud": {"0", "1"},
+    "go": {""},
+    "x": {""},
+    "retry": {""},
+    "noop": {""},
+}
+
+
+@dataclass(frozen=True)
+class Button:
+    scope: str
+    action: str
+    value: str = ""
+
+    def encode(self) -> str:
+        data = f"{VERSION}:{self.scope}:{self.action}"
+        return f"{data}:{self.value}" if self.value else data
+
+
+def parse(data: str | None) -> Button | None:
+    """Return the button, or None for anything from another version or not understood."""
+    if not data:
+        return None
+    parts = data.split(":")
+    if len(parts) not in (3, 4) or parts[0] != VERSION or parts[1] not in SCOPES:
+        return None
+    action, value = parts[2], parts[3] if len(parts) == 4 else ""
+    if action not in ACTIONS:
+        return None
+    allowed = ACTIONS[action]
+    if allowed is None:
+        if value not in ("-", "+") and not (value.isdigit() and 2 <= int(value) <= 15):
+            return None
+    elif value not in allowed:
+        return None
+    return Button(parts[1], action, value)

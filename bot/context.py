@@ -1,0 +1,54 @@
+"""Typed shared state: services live in bot_data, reached through a typed context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Update, User
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from .apimart import ApimartClient
+from .config import Config
+from .generation import GenerationService
+from .i18n import Catalogues, Translator
+from .storage import Storage
+
+
+@dataclass
+class Services:
+    config: Config
+    storage: Storage
+    client: ApimartClient
+    catalogues: Catalogues
+    generation: GenerationService
+
+
+class BotData:
+    """bot_data: the config from build time, the services from post_init on."""
+
+    def __init__(self) -> None:
+        self.config: Config | None = None
+        self.services: Services | None = None
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services are used before post_init created them")
+        return services
+
+    async def translator_for(self, user: User | None) -> Translator:
+        """The user's saved language, then Telegram's language_code, then English."""
+        if user is None:
+            return self.services.catalogues.translator()
+        profile = await self.services.storage.get_user(user.id)
+        return self.services.catalogues.translator(profile.language, user.language_code)
+
+    async def translator(self, update: object) -> Translator:
+        user = update.effective_user if isinstance(update, Update) else None
+        return await self.translator_for(user)
+
+
+BotApplication = Application[ExtBot, BotContext, dict, dict, BotData, object]

@@ -1,0 +1,350 @@
+"""Task lifecycle: submit once, poll, deliver exactly once. Knows nothing about Telegram.
+
+Telegram is reached through the Messenger protocol; scheduling belongs to the caller, which
+gets back how long to wait before the next poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .apimart import (
+    ApimartAuthenticationError,
+    ApimartClient,
+    ApimartConnectionError,
+    ApimartError,
+    ApimartInsufficientBalanceError,
+    ApimartInvalidRequestError,
+    ApimartRateLimitError,
+    DownloadGoneError,
+    DownloadTooLargeError,
+    GenerationRequest,
+    SubmitOutcomeUnknownError,
+    TaskStatus,
+)
+from .images import PreparedImage
+from .mp4 import VideoMeta, read_video_meta
+from .records import ACTIVE_STATES, RETRYABLE_STATES, TaskRecord, TaskState
+from .storage import Storage
+
+log = logging.getLogger(__name__)
+
+MAX_POLL_BACKOFF = 300.0
+TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
+
+
+class Notice:
+    """Why a card shows a message; presentation turns these codes into translated text."""
+
+    INVALID_REQUEST = "invalid_request"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    NO_BALANCE = "no_balance"
+    BUSY = "busy"
+    UNREACHABLE = "unreachable"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    API_FAILED = "api_failed"
+    NO_VIDEO = "no_video"
+    LINK_EXPIRED = "link_expired"
+    TOO_LARGE = "too_large"
+    TIMED_OUT = "timed_out"
+
+
+class ChatUnreachableError(Exception):
+    """The chat cannot receive messages any more (bot blocked, chat deleted)."""
+
+
+class DeliveryRetryableError(Exception):
+    """Sending failed for a passing reason; try again later."""
+
+
+class Messenger(Protocol):
+    async def show_card(self, record: TaskRecord) -> None:
+        """Redraw the card for the record's state; a card that is gone is not an error."""
+
+    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
+        """Upload the video as a reply to the photo; return the new message's id."""
+
+    async def send_link(self, record: TaskRecord) -> None:
+        """Send the result link (video too large to upload)."""
+
+
+@dataclass
+class GenerationService:
+    storage: Storage
+    client: ApimartClient
+    messenger: Messenger
+    images_dir: Path
+    work_dir: Path
+    poll_interval: float = 10.0
+    task_timeout: float = 3600.0
+    upload_limit: int = TELEGRAM_UPLOAD_LIMIT
+    clock: Callable[[], float] = time.time
+
+    def image_path(self, record: TaskRecord) -> Path:
+        return self.images_dir / record.image_file
+
+    def save_image(self, task_id: str, image: PreparedImage) -> str:
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{task_id}.jpg"
+        (self.images_dir / name).write_bytes(image.jpeg)
+        return name
+
+    async def submit(self, record: TaskRecord) -> TaskRecord | None:
+        """Submit the card's generation once; None when another press got there first."""
+        claimed = await self.storage.update_task(
+            record.id,
+            expect={TaskState.DRAFT, *RETRYABLE_STATES},
+            state=TaskState.SUBMITTING,
+            attempt=record.attempt + 1,
+            notice="",
+            error="",
+            progress=0,
+            api_status="",
+        )
+        if claimed is None:
+            return None
+        log.info(
+            "task %s chat %s: submitting attempt %s", claimed.id, claimed.chat_id, claimed.attempt
+        )
+        await self.messenger.show_card(claimed)
+        try:
+            jpeg = self.image_path(claimed).read_bytes()
+        except OSError:
+            log.error("task %s chat %s: image file is missing", claimed.id, claimed.chat_id)
+            return await self._back_to_draft(claimed, Notice.INVALID_REQUEST, "image missing")
+        request = GenerationRequest(
+            image_data_url=PreparedImage(
+                jpeg, claimed.image_width, claimed.image_height
+            ).data_url(),
+            prompt=claimed.prompt,
+            resolution=claimed.settings.resolution,
+            duration=claimed.settings.duration,
+            audio=claimed.settings.audio,
+        )
+        try:
+            api_task_id = await self.client.submit(
+                request, idempotency_key=claimed.idempotency_key
+            )
+        except SubmitOutcomeUnknownError as exc:
+            log.warning(
+                "task %s chat %s: submit outcome unknown: %s", claimed.id, claimed.chat_id, exc
+            )
+            return await self._finish(claimed, TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN)
+        except ApimartInvalidRequestError as exc:
+            log.info("task %s chat %s: request refused: %s", claimed.id, claimed.chat_id, exc)
+            return await self._back_to_draft(claimed, Notice.INVALID_REQUEST, exc.message)
+        except ApimartAuthenticationError as exc:
+            log.critical(
+                "apimart rejected the API key (HTTP %s): check APIMART_API_KEY", exc.status
+            )
+            return await self._back_to_draft(claimed, Notice.SERVICE_UNAVAILABLE)
+        except ApimartInsufficientBalanceError:
+            log.critical("apimart balance exhausted: top up the account")
+            return await self._back_to_draft(claimed, Notice.NO_BALANCE)
+        except ApimartRateLimitError:
+            log.warning("task %s chat %s: rate limited on submit", claimed.id, claimed.chat_id)
+            return await self._back_to_draft(claimed, Notice.BUSY)
+        except ApimartError as exc:
+            # Connection refused or 503 after retries: certainly not accepted.
+            log.warning("task %s chat %s: submit failed: %s", claimed.id, claimed.chat_id, exc)
+            return await self._back_to_draft(claimed, Notice.UNREACHABLE)
+        running = await self.storage.update_task(
+            claimed.id,
+            state=TaskState.RUNNING,
+            apimart_task_id=api_task_id,
+            api_status="submitted",
+            submitted_at=self.clock(),
+            poll_failures=0,
+        )
+        assert running is not None
+        log.info("task %s chat %s: submitted as %s", running.id, running.chat_id, api_task_id)
+        await self.messenger.show_card(running)
+        return running
+
+    async def cancel(self, record: TaskRecord) -> TaskRecord | None:
+        """Stop waiting (there is no cancel endpoint) or discard a draft."""
+        cancelled = await self.storage.update_task(
+            record.id,
+            expect={TaskState.DRAFT, TaskState.RUNNING, *RETRYABLE_STATES},
+            state=TaskState.CANCELLED,
+            finished_at=self.clock(),
+        )
+        if cancelled is not None:
+            log.info("task %s chat %s: cancelled from %s", record.id, record.chat_id, record.state)
+            self._drop_image(cancelled)
+            await self.messenger.show_card(cancelled)
+        return cancelled
+
+    async def recover(self) -> list[TaskRecord]:
+        """After a restart: settle interrupted submits, return the tasks to poll again."""
+        to_poll: list[TaskRecord] = []
+        for record in await self.storage.tasks_in(ACTIVE_STATES):
+            if record.state is TaskState.SUBMITTING:
+                # The POST may or may not have reached apimart: never resubmit on our own.
+                log.warning(
+                    "task %s chat %s: restart during submit, outcome unknown",
+                    record.id,
+                    record.chat_id,
+                )
+                await self._finish(record, TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN)
+            else:
+                log.info("task %s chat %s: resuming (%s)", record.id, record.chat_id, record.state)
+                to_poll.append(record)
+        return to_poll
+
+    async def poll(self, task_id: str) -> float | None:
+        """One polling step. Returns seconds until the next step, or None when done."""
+        record = await self.storage.get_task(task_id)
+        if record is None or record.state not in (TaskState.RUNNING, TaskState.DELIVERING):
+            return None
+        if record.state is TaskState.DELIVERING:
+            return await self._deliver(record)
+        started = record.submitted_at or record.created_at
+        if self.clock() - started > self.task_timeout:
+            log.warning("task %s chat %s: deadline passed", record.id, record.chat_id)
+            await self._finish(record, TaskState.TIMED_OUT, Notice.TIMED_OUT)
+            return None
+        assert record.apimart_task_id is not None
+        try:
+            status = await self.client.get_task(record.apimart_task_id, language=record.language)
+        except ApimartError as exc:
+            return await self._poll_failed(record, exc)
+        return await self._apply_status(record, status)
+
+    async def _apply_status(self, record: TaskRecord, status: TaskStatus) -> float | None:
+        if status.status in ("failed", "cancelled"):
+            message = status.error.message if status.error else ""
+            log.info(
+                "task %s chat %s: %s upstream: %s",
+                record.id,
+                record.chat_id,
+                status.status,
+                message,
+            )
+            await self._finish(record, TaskState.FAILED, Notice.API_FAILED, message)
+            return None
+        if status.status == "completed":
+            if not status.video_url:
+                log.warning(
+                    "task %s chat %s: completed without a video", record.id, record.chat_id
+                )
+                await self._finish(record, TaskState.FAILED, Notice.NO_VIDEO)
+                return None
+            delivering = await self.storage.update_task(
+                record.id,
+                expect={TaskState.RUNNING},
+                state=TaskState.DELIVERING,
+                api_status=status.status,
+                progress=100,
+                video_url=status.video_url,
+                expires_at=status.expires_at,
+                poll_failures=0,
+            )
+            return await self._deliver(delivering) if delivering else None
+        updated = await self.storage.update_task(
+            record.id,
+            expect={TaskState.RUNNING},
+            api_status=status.status,
+            progress=status.progress,
+            poll_failures=0,
+        )
+        if updated is None:
+            return None
+        if (updated.generating, updated.progress) != (record.generating, record.progress):
+            await self.messenger.show_card(updated)
+        return self.poll_interval
+
+    async def _poll_failed(self, record: TaskRecord, exc: ApimartError) -> float:
+        failures = record.poll_failures + 1
+        await self.storage.update_task(record.id, poll_failures=failures)
+        if isinstance(exc, ApimartRateLimitError) and exc.retry_after is not None:
+            delay = min(max(exc.retry_after, self.poll_interval), MAX_POLL_BACKOFF)
+        else:
+            delay = min(self.poll_interval * 2 ** min(failures, 10), MAX_POLL_BACKOFF)
+        log.warning(
+            "task %s chat %s: status query failed (%s: %s), retry in %.0fs",
+            record.id,
+            record.chat_id,
+            type(exc).__name__,
+            exc,
+            delay,
+        )
+        return delay
+
+    async def _deliver(self, record: TaskRecord) -> float | None:
+        assert record.video_url is not None
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        path = self.work_dir / f"{record.id}.mp4"
+        try:
+            try:
+                await self.client.download(record.video_url, path, max_bytes=self.upload_limit)
+            except DownloadTooLargeError:
+                log.info(
+                    "task %s chat %s: result too large, sending the link",
+                    record.id,
+                    record.chat_id,
+                )
+                await self.messenger.send_link(record)
+                await self._finish(record, TaskState.DONE, Notice.TOO_LARGE)
+                return None
+            except DownloadGoneError as exc:
+                log.warning(
+                    "task %s chat %s: result link gone (%s)", record.id, record.chat_id, exc
+                )
+                await self._finish(record, TaskState.FAILED, Notice.LINK_EXPIRED)
+                return None
+            except ApimartError as exc:
+                return await self._poll_failed(record, exc)
+            meta = read_video_meta(path)
+            message_id = await self.messenger.send_video(record, path, meta)
+        except ChatUnreachableError as exc:
+            log.warning(
+                "task %s chat %s: chat unreachable, closing: %s", record.id, record.chat_id, exc
+            )
+            await self._finish(record, TaskState.CLOSED)
+            return None
+        except DeliveryRetryableError as exc:
+            return await self._poll_failed(record, ApimartConnectionError(str(exc)))
+        finally:
+            path.unlink(missing_ok=True)
+        done = await self.storage.update_task(
+            record.id,
+            state=TaskState.DONE,
+            video_message_id=message_id,
+            finished_at=self.clock(),
+        )
+        assert done is not None
+        log.info("task %s chat %s: delivered as message %s", done.id, done.chat_id, message_id)
+        self._drop_image(done)
+        await self.messenger.show_card(done)
+        return None
+
+    async def _back_to_draft(self, record: TaskRecord, notice: str, error: str = "") -> TaskRecord:
+        """The service certainly did not accept the task: let the user adjust and retry."""
+        updated = await self.storage.update_task(
+            record.id, state=TaskState.DRAFT, notice=notice, error=error
+        )
+        assert updated is not None
+        await self.messenger.show_card(updated)
+        return updated
+
+    async def _finish(
+        self, record: TaskRecord, state: TaskState, notice: str = "", error: str = ""
+    ) -> TaskRecord:
+        updated = await self.storage.update_task(
+            record.id, state=state, notice=notice, error=error, finished_at=self.clock()
+        )
+        assert updated is not None
+        if state in (TaskState.DONE, TaskState.CLOSED):
+            self._drop_image(updated)
+        if state is not TaskState.CLOSED:
+            await self.messenger.show_card(updated)
+        return updated
+
+    def _drop_image(self, record: TaskRecord) -> None:
+        self.image_path(record).unlink(missing_ok=True)

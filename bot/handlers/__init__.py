@@ -1,0 +1,31 @@
+"""Telegram glue: every handler is registered here, in the order that decides who answers."""
+
+from __future__ import annotations
+
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from ..context import BotApplication
+from .card import press_button
+from .errors import log_error
+from .photo import receive_image, reply_to_card, text_without_photo
+from .start import cancel_command, help_command, settings_command, start_command
+
+
+def register_handlers(app: BotApplication) -> None:
+    # Commands first: "/help" must never be taken for a prompt.
+    app.add_handler(CommandHandler("start", start_command))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CommandHandler("cancel", cancel_command))
+    app.add_handler(CallbackQueryHandler(press_button))
+    # Any document goes to receive_image, which explains when it is not a usable image.
+    app.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, receive_image))
+    # A reply to a card edits its prompt; other text gets a hint (in private chats only:
+    # a group would not thank the bot for answering every message).
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.REPLY, reply_to_card))
+    app.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, text_without_photo
+        )
+    )
+    app.add_error_handler(log_error)

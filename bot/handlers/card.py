@@ -1,0 +1,138 @@
+"""Buttons on video cards and on the /settings card."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from ..callback_data import CARD, Button, parse
+from ..cards import defaults_text
+from ..context import BotContext
+from ..i18n import Translator
+from ..keyboards import defaults_keyboard
+from ..messenger import is_not_modified
+from ..records import RETRYABLE_STATES, TaskState, UserProfile
+from ..settings import GenerationSettings
+from .polling import schedule_poll
+
+log = logging.getLogger(__name__)
+
+
+async def press_button(update: Update, context: BotContext) -> None:
+    """Route a button press: card buttons act on their task, defaults buttons on the user."""
+    query = update.callback_query
+    t = await context.translator(update)
+    button = parse(query.data)
+    if button is None or query.message is None:
+        await query.answer(t._("This button has expired. Send the photo again."), show_alert=True)
+        return
+    if button.scope == CARD:
+        await _press_card_button(query, button, context, t)
+    else:
+        await _press_defaults_button(query, button, context, t)
+
+
+async def _press_card_button(
+    query: CallbackQuery, button: Button, context: BotContext, t: Translator
+) -> None:
+    services = context.services
+    record = await services.storage.find_card(query.message.chat.id, query.message.message_id)
+    if record is None:
+        await query.answer(t._("This card has expired. Send the photo again."), show_alert=True)
+        return
+    if record.user_id != query.from_user.id:
+        await query.answer(t._("This card belongs to someone else."), show_alert=True)
+        return
+    if button.action == "noop":
+        await query.answer()
+        return
+    if button.action in ("go", "retry"):
+        if record.state is not TaskState.DRAFT and record.state not in RETRYABLE_STATES:
+            await query.answer(t._("This video is already on its way."))
+            return
+        await query.answer(t._("Starting…"))
+        submitted = await services.generation.submit(record)
+        if submitted is not None and submitted.state is TaskState.RUNNING:
+            schedule_poll(context.job_queue, submitted.id, services.config.poll_interval)
+        return
+    if button.action == "x":
+        cancelled = await services.generation.cancel(record)
+        if cancelled is None:
+            await query.answer(t._("This card can no longer be changed."))
+        elif cancelled.submitted_at:
+            await query.answer(
+                t._("Stopped waiting. The task may still be billed."), show_alert=True
+            )
+        else:
+            await query.answer(t._("Cancelled."))
+        return
+    if record.state is not TaskState.DRAFT:
+        await query.answer(t._("This card can no longer be changed."))
+        return
+    settings = _apply(record.settings, button)
+    await query.answer()
+    if settings == record.settings:
+        return
+    updated = await services.storage.update_task(
+        record.id, expect={TaskState.DRAFT}, settings=settings, notice="", error=""
+    )
+    if updated is None:
+        return
+    await _remember_defaults(context, query.from_user.id, settings)
+    await services.generation.messenger.show_card(updated)
+
+
+async def _press_defaults_button(
+    query: CallbackQuery, button: Button, context: BotContext, t: Translator
+) -> None:
+    if button.action == "x":
+        await query.answer(t._("Saved."))
+        await _edit(query, defaults_text(t, (await _profile(context, query)).settings), None)
+        return
+    profile = await _profile(context, query)
+    settings = _apply(profile.settings, button)
+    await query.answer()
+    if settings == profile.settings:
+        return
+    await _remember_defaults(context, query.from_user.id, settings)
+    await _edit(query, defaults_text(t, settings), defaults_keyboard(t, settings))
+
+
+def _apply(settings: GenerationSettings, button: Button) -> GenerationSettings:
+    if button.action == "res":
+        return settings.with_resolution(f"{button.value}p")
+    if button.action == "aud":
+        return settings.with_audio(button.value == "1")
+    if button.action == "dur":
+        if button.value == "-":
+            return settings.with_duration(settings.duration - 1)
+        if button.value == "+":
+            return settings.with_duration(settings.duration + 1)
+        return settings.with_duration(int(button.value))
+    return settings
+
+
+async def _profile(context: BotContext, query: CallbackQuery) -> UserProfile:
+    return await context.services.storage.get_user(query.from_user.id)
+
+
+async def _remember_defaults(
+    context: BotContext, user_id: int, settings: GenerationSettings
+) -> None:
+    storage = context.services.storage
+    profile = await storage.get_user(user_id)
+    await storage.save_user(replace(profile, settings=settings))
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if not is_not_modified(exc):
+            log.warning(
+                "chat %s: settings card not updated: %s", query.message.chat.id, exc.message
+            )

@@ -1,0 +1,71 @@
+"""/start, /help, /settings and /cancel."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+
+from ..cards import defaults_text
+from ..context import BotContext
+from ..keyboards import defaults_keyboard
+from ..records import TaskState
+from ..text import escape
+from .common import help_text, reply
+
+
+async def start_command(update: Update, context: BotContext) -> None:
+    """Greet the user and say what to do in two lines."""
+    t = await context.translator(update)
+    user = update.effective_user
+    name = user.first_name if user else ""
+    await reply(
+        update.effective_message,
+        t._("👋 Hi, {name}! I turn photos into short AI videos.", name=escape(name))
+        + "\n"
+        + t._("Send me a photo with a caption describing the motion, and I'll animate it."),
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Explain everything the bot does."""
+    t = await context.translator(update)
+    await reply(update.effective_message, help_text(t))
+
+
+async def settings_command(update: Update, context: BotContext) -> None:
+    """Show the default-settings keyboard, no photo needed."""
+    t = await context.translator(update)
+    profile = await context.services.storage.get_user(update.effective_user.id)
+    await update.effective_message.reply_text(
+        defaults_text(t, profile.settings),
+        parse_mode=ParseMode.HTML,
+        reply_markup=defaults_keyboard(t, profile.settings),
+    )
+
+
+async def cancel_command(update: Update, context: BotContext) -> None:
+    """Drop the user's unfinished cards in this chat; running videos keep going."""
+    t = await context.translator(update)
+    user_id, chat_id = update.effective_user.id, update.effective_chat.id
+    services = context.services
+    drafts = await services.storage.tasks_in({TaskState.DRAFT}, user_id=user_id)
+    dropped = 0
+    for record in drafts:
+        if record.chat_id == chat_id and await services.generation.cancel(record):
+            dropped += 1
+    running = [
+        r
+        for r in await services.storage.tasks_in({TaskState.RUNNING}, user_id=user_id)
+        if r.chat_id == chat_id
+    ]
+    if dropped:
+        text = t.ngettext("Dropped {n} unfinished card.", "Dropped {n} unfinished cards.", dropped)
+    else:
+        text = t._("Nothing to cancel.")
+    if running:
+        text += "\n" + t.ngettext(
+            "{n} video is still being generated; use its card to stop waiting.",
+            "{n} videos are still being generated; use their cards to stop waiting.",
+            len(running),
+        )
+    await reply(update.effective_message, text)

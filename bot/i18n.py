@@ -1,0 +1,84 @@
+"""Gettext catalogues read from `locales/<lang>/LC_MESSAGES/bot.po` at start-up.
+
+The .po files are compiled in memory with Babel, so no `.mo` build step exists to forget.
+A Translator is chosen per update (saved choice, then Telegram's language_code, then English)
+and never kept in a global.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+DEFAULT_LOCALE = "en"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+
+# Telegram sends IETF tags (pt-br, zh-hans); catalogues use gettext names.
+_ALIASES = {
+    "zh": "zh_Hans",
+    "zh-hans": "zh_Hans",
+    "zh-cn": "zh_Hans",
+    "zh-sg": "zh_Hans",
+    "pt": "pt_BR",
+    "pt-br": "pt_BR",
+}
+
+
+@dataclass(frozen=True)
+class Translator:
+    locale: str
+    catalogue: gettext.NullTranslations
+
+    def _(self, message: str, **params: object) -> str:
+        text = self.catalogue.gettext(message)
+        return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
+        return self.catalogue.ngettext(singular, plural, n).format(n=n, **params)
+
+
+class Catalogues:
+    """All loaded languages; `for_language` picks the best one for a user."""
+
+    def __init__(self, translations: dict[str, gettext.NullTranslations]) -> None:
+        self._translations = translations
+        self._translations.setdefault(DEFAULT_LOCALE, gettext.NullTranslations())
+
+    @classmethod
+    def load(cls, directory: Path = LOCALES_DIR) -> Catalogues:
+        translations: dict[str, gettext.NullTranslations] = {}
+        for po_path in sorted(directory.glob("*/LC_MESSAGES/bot.po")):
+            locale = po_path.parent.parent.name
+            with po_path.open("rb") as po_file:
+                catalog = read_po(po_file, locale=locale)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            translations[locale] = gettext.GNUTranslations(buffer)
+        return cls(translations)
+
+    @property
+    def locales(self) -> list[str]:
+        return sorted(self._translations)
+
+    def resolve(self, *candidates: str | None) -> str:
+        """First candidate we have a catalogue for (exact, alias, then base language)."""
+        for candidate in candidates:
+            if not candidate:
+                continue
+            tag = candidate.strip().replace("_", "-").lower()
+            for option in (candidate, _ALIASES.get(tag), tag.split("-")[0]):
+                if option and option in self._translations:
+                    return option
+                if option and _ALIASES.get(option) in self._translations:
+                    return _ALIASES[option]
+        return DEFAULT_LOCALE
+
+    def translator(self, *candidates: str | None) -> Translator:
+        locale = self.resolve(*candidates)
+        return Translator(locale, self._translations[locale])

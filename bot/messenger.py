@@ -1,0 +1,117 @@
+"""The Telegram side of the task lifecycle: redraw cards, upload videos."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from telegram import Bot, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from .cards import card_text, link_text, video_caption
+from .generation import ChatUnreachableError, DeliveryRetryableError
+from .i18n import Catalogues
+from .keyboards import card_keyboard
+from .mp4 import VideoMeta
+from .records import TaskRecord
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TIMEOUT = 300.0
+_GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group chat was")
+
+
+def is_not_modified(error: BadRequest) -> bool:
+    return "message is not modified" in error.message.lower()
+
+
+class TelegramMessenger:
+    def __init__(self, bot: Bot, catalogues: Catalogues) -> None:
+        self._bot = bot
+        self._catalogues = catalogues
+
+    async def show_card(self, record: TaskRecord) -> None:
+        if record.card_message_id is None:
+            return
+        t = self._catalogues.translator(record.language)
+        try:
+            await self._bot.edit_message_text(
+                chat_id=record.chat_id,
+                message_id=record.card_message_id,
+                text=card_text(t, record),
+                parse_mode=ParseMode.HTML,
+                reply_markup=card_keyboard(t, record),
+            )
+        except BadRequest as exc:
+            if not is_not_modified(exc):
+                log.warning(
+                    "task %s chat %s: card not updated: %s", record.id, record.chat_id, exc.message
+                )
+        except TelegramError as exc:
+            # The card is a view of stored state: a missed redraw loses nothing.
+            log.warning("task %s chat %s: card not updated: %s", record.id, record.chat_id, exc)
+
+    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
+        t = self._catalogues.translator(record.language)
+        try:
+            with path.open("rb") as video:
+                message = await self._bot.send_video(
+                    chat_id=record.chat_id,
+                    video=video,
+                    filename="video.mp4",
+                    caption=video_caption(t, record),
+                    width=meta.width,
+                    height=meta.height,
+                    duration=meta.duration or record.settings.duration,
+                    supports_streaming=True,
+                    reply_parameters=self._reply_to(record),
+                    read_timeout=UPLOAD_TIMEOUT,
+                    write_timeout=UPLOAD_TIMEOUT,
+                )
+        except BadRequest as exc:
+            if _chat_gone(exc):
+                raise ChatUnreachableError(exc.message) from exc
+            log.warning(
+                "task %s chat %s: video refused (%s), sending the link",
+                record.id,
+                record.chat_id,
+                exc.message,
+            )
+            return await self._send_link_message(record)
+        except Forbidden as exc:
+            raise ChatUnreachableError(exc.message) from exc
+        except (NetworkError, RetryAfter) as exc:
+            raise DeliveryRetryableError(str(exc)) from exc
+        return message.message_id
+
+    async def send_link(self, record: TaskRecord) -> None:
+        try:
+            await self._send_link_message(record)
+        except BadRequest as exc:
+            if _chat_gone(exc):
+                raise ChatUnreachableError(exc.message) from exc
+            raise
+        except Forbidden as exc:
+            raise ChatUnreachableError(exc.message) from exc
+        except (NetworkError, RetryAfter) as exc:
+            raise DeliveryRetryableError(str(exc)) from exc
+
+    async def _send_link_message(self, record: TaskRecord) -> int:
+        t = self._catalogues.translator(record.language)
+        message = await self._bot.send_message(
+            chat_id=record.chat_id,
+            text=link_text(t, record),
+            parse_mode=ParseMode.HTML,
+            reply_parameters=self._reply_to(record),
+        )
+        return message.message_id
+
+    @staticmethod
+    def _reply_to(record: TaskRecord) -> ReplyParameters:
+        return ReplyParameters(record.source_message_id, allow_sending_without_reply=True)
+
+
+def _chat_gone(error: BadRequest) -> bool:
+    text = error.message.lower()
+    return any(marker in text for marker in _GONE_CHAT)

@@ -1,0 +1,102 @@
+"""The records the bot keeps: a user's profile and one video task from card to delivery."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+from .settings import GenerationSettings
+
+
+class TaskState(StrEnum):
+    DRAFT = "draft"  # card shown, settings editable
+    SUBMITTING = "submitting"  # POST in flight; persisted first so a crash is never resubmitted
+    RUNNING = "running"  # accepted by apimart, polled
+    DELIVERING = "delivering"  # completed upstream; downloading and uploading the video
+    DONE = "done"  # the video reached the chat
+    FAILED = "failed"  # the API said failed/cancelled, or the result could not be fetched
+    UNKNOWN = "unknown"  # the POST's outcome is unknown: the user decides whether to retry
+    TIMED_OUT = "timed_out"  # not finished before the deadline
+    CANCELLED = "cancelled"  # the user stopped it
+    CLOSED = "closed"  # the chat is unreachable (bot blocked, chat deleted)
+
+
+# States whose work resumes after a restart.
+ACTIVE_STATES = frozenset({TaskState.SUBMITTING, TaskState.RUNNING, TaskState.DELIVERING})
+# States from which "Try again" may submit anew (the user chose to spend again).
+RETRYABLE_STATES = frozenset({TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT})
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user_id: int
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    language: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "settings": self.settings.to_dict(),
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UserProfile:
+        return cls(
+            user_id=int(data["user_id"]),
+            settings=GenerationSettings.from_dict(data.get("settings")),
+            language=data.get("language"),
+        )
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str
+    user_id: int
+    chat_id: int
+    source_message_id: int
+    image_file: str
+    image_width: int
+    image_height: int
+    prompt: str = ""
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    language: str = "en"
+    card_message_id: int | None = None
+    state: TaskState = TaskState.DRAFT
+    attempt: int = 0
+    apimart_task_id: str | None = None
+    api_status: str = ""
+    progress: int = 0
+    error: str = ""
+    notice: str = ""
+    video_url: str | None = None
+    expires_at: int | None = None
+    video_message_id: int | None = None
+    created_at: float = 0.0
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    poll_failures: int = 0
+
+    @property
+    def generating(self) -> bool:
+        """Past the queue: the card shows a progress bar instead of "queued"."""
+        return self.api_status == "processing" or self.progress > 0
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.id}-{self.attempt}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["settings"] = self.settings.to_dict()
+        data["state"] = self.state.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskRecord:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["settings"] = GenerationSettings.from_dict(data.get("settings"))
+        values["state"] = TaskState(data.get("state", TaskState.DRAFT))
+        return cls(**values)

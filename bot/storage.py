@@ -1,0 +1,135 @@
+"""Storage behind a narrow interface: one TinyDB file, writes serialised and atomic.
+
+Only this module knows TinyDB; another backend can replace it by keeping these methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage as TinyStorage
+
+from .records import TaskRecord, TaskState, UserProfile
+
+
+class StorageCorruptError(Exception):
+    """The database file exists but cannot be read; refusing to start over it."""
+
+
+class AtomicJSONStorage(TinyStorage):
+    """JSON written to a temporary file, fsynced and renamed: a kill never leaves half a file."""
+
+    def __init__(self, path: str) -> None:
+        self._path = Path(path)
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StorageCorruptError(f"{self._path} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise StorageCorruptError(f"{self._path} does not hold a TinyDB document")
+        return data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".db-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self._path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def close(self) -> None:
+        pass
+
+
+class Storage:
+    """Users and tasks. One instance per process; every call holds the same lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = TinyDB(str(path), storage=AtomicJSONStorage)
+        self._db.tables()  # read now, so a corrupt file stops start-up instead of a handler
+        self._users = self._db.table("users", cache_size=0)
+        self._tasks = self._db.table("tasks", cache_size=0)
+        self._lock = asyncio.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    async def get_user(self, user_id: int) -> UserProfile:
+        async with self._lock:
+            row = self._users.get(Query().user_id == user_id)
+        return UserProfile.from_dict(row) if row else UserProfile(user_id)
+
+    async def save_user(self, profile: UserProfile) -> None:
+        async with self._lock:
+            self._users.upsert(profile.to_dict(), Query().user_id == profile.user_id)
+
+    async def add_task(self, record: TaskRecord) -> None:
+        async with self._lock:
+            self._tasks.insert(record.to_dict())
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        async with self._lock:
+            row = self._tasks.get(Query().id == task_id)
+        return TaskRecord.from_dict(row) if row else None
+
+    async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
+        task = Query()
+        async with self._lock:
+            row = self._tasks.get(
+                (task.chat_id == chat_id) & (task.card_message_id == card_message_id)
+            )
+        return TaskRecord.from_dict(row) if row else None
+
+    async def tasks_in(
+        self, states: Iterable[TaskState], *, user_id: int | None = None
+    ) -> list[TaskRecord]:
+        wanted = {state.value for state in states}
+        async with self._lock:
+            rows = self._tasks.search(Query().state.one_of(list(wanted)))
+        records = [TaskRecord.from_dict(row) for row in rows]
+        return [r for r in records if user_id is None or r.user_id == user_id]
+
+    async def update_task(
+        self,
+        task_id: str,
+        *,
+        expect: Iterable[TaskState] | None = None,
+        **changes: Any,
+    ) -> TaskRecord | None:
+        """Apply `changes`; with `expect`, only if the task is in one of those states.
+
+        The check and the write happen under one lock: this is what makes a double-tap on
+        Generate submit once.
+        """
+        async with self._lock:
+            row = self._tasks.get(Query().id == task_id)
+            if row is None:
+                return None
+            current = TaskRecord.from_dict(row)
+            if expect is not None and current.state not in set(expect):
+                return None
+            updated = replace(current, **changes)
+            self._tasks.update(updated.to_dict(), Query().id == task_id)
+        return updated

@@ -1,0 +1,39 @@
+"""Text helpers for Telegram's limits, which count UTF-16 code units."""
+
+from __future__ import annotations
+
+import html
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Cut `text` to at most `limit` UTF-16 units, marking the cut with an ellipsis."""
+    if utf16_len(text) <= limit:
+        return text
+    budget = limit - utf16_len(ellipsis)
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        size = utf16_len(ch)
+        if used + size > budget:
+            break
+        out.append(ch)
+        used += size
+    return "".join(out) + ellipsis
+
+
+def escape(text: str) -> str:
+    """Escape for Telegram's HTML parse mode (only <, > and & are special there)."""
+    return html.escape(text, quote=False)
+
+
+def progress_bar(percent: int, width: int = 10) -> str:
+    percent = max(0, min(100, percent))
+    filled = round(percent * width / 100)
+    return "▓" * filled + "░" * (width - filled)

@@ -1,0 +1,323 @@
+"""A fake apimart API for wan2.6-i2v-flash: every documented rule checked, faults on demand.
+
+Validation follows shared/api/README.md; a request the real API would refuse fails here with
+the same HTTP status and error shape, so a wrong request fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import io
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from PIL import Image
+
+from .mp4 import make_mp4
+
+MODEL = "wan2.6-i2v-flash"
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+DATA_URL = re.compile(r"^data:(image/[a-z+.-]+);base64,(.*)$", re.DOTALL)
+PIL_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/bmp": "BMP", "image/webp": "WEBP"}
+KNOWN_FIELDS = {
+    "model", "image_urls", "prompt", "negative_prompt", "resolution", "duration", "audio",
+    "audio_url", "prompt_extend", "shot_type", "seed", "watermark", "template", "webhook",
+}  # fmt: skip
+ERROR_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 402: "payment_required",
+    403: "permission_error", 429: "rate_limit_error", 500: "server_error",
+    502: "bad_gateway", 503: "server_error", 504: "server_error",
+}  # fmt: skip
+DEFAULT_SCRIPT = (("pending", 0), ("processing", 30), ("processing", 70), ("completed", 100))
+
+
+@dataclass
+class Fault:
+    """What the next matching call gets instead of a normal answer."""
+
+    status: int | None = None  # an HTTP error status
+    retry_after: int | None = None
+    disconnect: bool = False  # close the connection without an answer
+    delay: float = 0.0  # answer late (before the normal answer)
+
+
+@dataclass
+class FakeTask:
+    task_id: str
+    body: dict[str, Any]
+    script: list[tuple[str, int]]
+    step: int = 0
+    hold: bool = False
+    error: dict[str, Any] | None = None
+    url_as_string: bool = False
+    video: bytes = b""
+    polls: int = 0
+
+
+@dataclass
+class Submission:
+    body: dict[str, Any]
+    headers: dict[str, str]
+    task_id: str | None = None
+    status: int = 200
+
+
+class FakeApimart:
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+        self.submissions: list[Submission] = []
+        self.tasks: dict[str, FakeTask] = {}
+        self.status_queries: list[str] = []
+        self.downloads: list[str] = []
+        self.submit_faults: list[Fault] = []
+        self.status_faults: list[Fault] = []
+        self.submit_delay = 0.0
+        self.hold_new_tasks = False
+        self.script: list[tuple[str, int]] = list(DEFAULT_SCRIPT)
+        self.video_padding = 1024
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/videos/generations", self._submit)
+        app.router.add_get("/v1/tasks/{task_id}", self._status)
+        app.router.add_get("/f/video/{name}", self._video)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    # -- control ---------------------------------------------------------------------------
+    def accepted(self) -> list[Submission]:
+        return [s for s in self.submissions if s.task_id]
+
+    def release(self, task_id: str) -> None:
+        self.tasks[task_id].hold = False
+
+    def fail_task(self, task_id: str, message: str, *, status: str = "failed") -> None:
+        task = self.tasks[task_id]
+        task.script = [(status, task.script[task.step][1])]
+        task.step = 0
+        task.error = {"code": "DataInspectionFailed", "message": message, "type": "task_failed"}
+        task.hold = False
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> Any:
+        async def check() -> Any:
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+        return await asyncio.wait_for(check(), timeout)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # -- endpoints -------------------------------------------------------------------------
+    async def _submit(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        submission = Submission(body={}, headers=dict(request.headers))
+        self.submissions.append(submission)
+        try:
+            response = await self._fault_or_none(request, self.submit_faults)
+            if response is not None:
+                submission.status = response.status
+                return response
+            if (denied := self._auth(request)) is not None:
+                submission.status = denied.status
+                return denied
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                submission.status = 400
+                return _error(400, "invalid JSON body")
+            submission.body = body
+            problem = validate_generation(body)
+            if problem:
+                submission.status = 400
+                return _error(400, problem)
+            if self.submit_delay:
+                await asyncio.sleep(self.submit_delay)
+            task_id = f"task_{next(self._ids):026d}"
+            submission.task_id = task_id
+            self.tasks[task_id] = FakeTask(
+                task_id, body, list(self.script), hold=self.hold_new_tasks
+            )
+            return web.json_response(
+                {"code": 200, "data": [{"status": "submitted", "task_id": task_id}]}
+            )
+        finally:
+            await self._notify()
+
+    async def _status(self, request: web.Request) -> web.StreamResponse:
+        task_id = request.match_info["task_id"]
+        self.status_queries.append(task_id)
+        try:
+            response = await self._fault_or_none(request, self.status_faults)
+            if response is not None:
+                return response
+            if (denied := self._auth(request)) is not None:
+                return denied
+            task = self.tasks.get(task_id)
+            if task is None:
+                return _error(404, "task not found")
+            task.polls += 1
+            status, progress = task.script[task.step]
+            if task.step < len(task.script) - 1:
+                final_next = task.script[task.step + 1][0] in ("completed", "failed", "cancelled")
+                if not (task.hold and final_next):
+                    task.step += 1
+            return web.json_response(
+                {"code": 200, "data": self._task_json(request, task, status, progress)}
+            )
+        finally:
+            await self._notify()
+
+    async def _video(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.downloads.append(name)
+        task = self.tasks.get(name.removesuffix(".mp4"))
+        await self._notify()
+        if task is None or not task.video:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=task.video, content_type="video/mp4")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _auth(self, request: web.Request) -> web.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "Invalid API key")
+        return None
+
+    async def _fault_or_none(
+        self, request: web.Request, faults: list[Fault]
+    ) -> web.StreamResponse | None:
+        if not faults:
+            return None
+        fault = faults.pop(0)
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.disconnect:
+            request.transport.close()  # type: ignore[union-attr]
+            raise asyncio.CancelledError
+        if fault.status:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
+            return _error(fault.status, f"injected {fault.status}", headers=headers)
+        return None
+
+    def _task_json(
+        self, request: web.Request, task: FakeTask, status: str, progress: int
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        data: dict[str, Any] = {
+            "id": task.task_id,
+            "status": status,
+            "progress": progress,
+            "created": now,
+            "estimated_time": 120,
+        }
+        if status == "completed":
+            if not task.video:
+                task.video = make_mp4(
+                    1280, 720, int(task.body.get("duration", 5)), self.video_padding
+                )
+            url = f"{self.url}/f/video/{task.task_id}.mp4"
+            data["completed"] = now
+            data["result"] = {
+                "videos": [
+                    {"url": url if task.url_as_string else [url], "expires_at": now + 86400}
+                ]
+            }
+        if status in ("failed", "cancelled") and task.error:
+            data["error"] = task.error
+        return data
+
+
+def validate_generation(body: Any) -> str | None:
+    """The documented rules of POST /v1/videos/generations; None when the body is valid."""
+    if not isinstance(body, dict):
+        return "request body must be a JSON object"
+    unknown = set(body) - KNOWN_FIELDS
+    if unknown:
+        return f"unknown parameter: {sorted(unknown)[0]}"
+    if body.get("model") != MODEL:
+        return f"model must be {MODEL}"
+    images = body.get("image_urls")
+    if not isinstance(images, list) or len(images) != 1 or not isinstance(images[0], str):
+        return "image_urls must be an array of exactly 1 image"
+    if problem := _check_image(images[0]):
+        return problem
+    for name in ("prompt", "negative_prompt", "template"):
+        if name in body and not isinstance(body[name], str):
+            return f"{name} must be a string"
+    if len(body.get("negative_prompt", "")) > 500:
+        return "negative_prompt must be at most 500 characters"
+    if body.get("resolution", "1080p") not in ("720p", "1080p"):
+        return "resolution must be 720p or 1080p"
+    duration = body.get("duration", 5)
+    if type(duration) is not int or not 2 <= duration <= 15:
+        return "duration must be an integer from 2 to 15"
+    for name in ("audio", "prompt_extend", "watermark"):
+        if name in body and not isinstance(body[name], bool):
+            return f"{name} must be a boolean"
+    if body.get("shot_type", "single") not in ("single", "multi"):
+        return "shot_type must be single or multi"
+    seed = body.get("seed", 0)
+    if type(seed) is not int or not 0 <= seed <= 2147483647:
+        return "seed must be an integer from 0 to 2147483647"
+    for name in ("audio_url", "webhook"):
+        if name in body and not re.match(r"^https?://", str(body[name])):
+            return f"{name} must be a public http(s) URL"
+    return None
+
+
+def _check_image(url: str) -> str | None:
+    if re.match(r"^https?://", url):
+        return None
+    match = DATA_URL.match(url)
+    if match is None:
+        return "image_urls[0] must be an http(s) URL or a base64 data URL"
+    if len(url) > MAX_IMAGE_BYTES:
+        return "image must be at most 10MB"
+    mime, payload = match.groups()
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return "image data is not valid base64"
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            actual, size, mode = image.format, image.size, image.mode
+    except Exception:
+        return "image data cannot be decoded"
+    if PIL_FORMATS.get(mime) != actual:
+        return f"image MIME type {mime} does not match its content ({actual})"
+    if not all(240 <= side <= 8000 for side in size):
+        return "image width and height must be between 240 and 8000 pixels"
+    if actual == "PNG" and mode in ("RGBA", "LA", "PA"):
+        return "PNG images with transparency are not supported"
+    return None
+
+
+def _error(status: int, message: str, *, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(
+        {"error": {"code": status, "message": message, "type": ERROR_TYPES.get(status, "error")}},
+        status=status,
+        headers=headers,
+    )

@@ -1,0 +1,550 @@
+"""A fake Telegram Bot API: the methods the bot uses, with Telegram's limits and error texts.
+
+Tests drive it like users would (`send_photo`, `send_text`, `press`) and read what the bot did
+from `calls`, waiting for events with `wait_for` (never sleeping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from PIL import Image
+
+from .telegram_html import ParseError, parse_html, utf16_len
+
+BOT_ID = 7000001
+BOT_USERNAME = "wan_test_bot"
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT = 64
+CALLBACK_ANSWER_LIMIT = 200
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+UPLOAD_LIMIT = 50 * 1024 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    unique_id: str
+    data: bytes
+    path: str
+
+
+class FakeTelegram:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.blocked_chats: set[int] = set()
+        self.chats: dict[int, dict[str, Any]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = itertools.count(1)
+        self._next_message_id: dict[int, itertools.count] = {}
+        self._next_file = itertools.count(1)
+        self._callback_queries: dict[str, bool] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- server lifecycle ------------------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application(client_max_size=UPLOAD_LIMIT + 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle_method)
+        app.router.add_get("/bot{token}/{method}", self._handle_method)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    # -- what users do ---------------------------------------------------------------------
+    @staticmethod
+    def user(user_id: int, first_name: str = "Ann", language_code: str | None = "en") -> dict:
+        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            user["language_code"] = language_code
+        return user
+
+    def send_text(
+        self, user: dict, text: str, *, chat_id: int | None = None, reply_to: int | None = None
+    ) -> dict:
+        message = self._user_message(user, chat_id, reply_to)
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": utf16_len(command)}
+            ]
+        return self._push_message(message)
+
+    def send_photo(
+        self, user: dict, image: bytes, *, caption: str | None = None, chat_id: int | None = None
+    ) -> dict:
+        """A photo as Telegram stores it: a thumbnail and the full size, largest last."""
+        with Image.open(io.BytesIO(image)) as full:
+            width, height = full.size
+            thumb = full.convert("RGB")
+            thumb.thumbnail((90, 90))
+            buffer = io.BytesIO()
+            thumb.save(buffer, "JPEG")
+        small = self.add_file(buffer.getvalue(), "photos/thumb.jpg")
+        large = self.add_file(image, "photos/file.jpg")
+        message = self._user_message(user, chat_id, None)
+        message["photo"] = [
+            self._photo_size(small, thumb.width, thumb.height),
+            self._photo_size(large, width, height),
+        ]
+        if caption is not None:
+            message["caption"] = caption
+        return self._push_message(message)
+
+    def send_document(
+        self,
+        user: dict,
+        data: bytes,
+        *,
+        file_name: str,
+        mime_type: str,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        file_size: int | None = None,
+    ) -> dict:
+        stored = self.add_file(data, f"documents/{file_name}")
+        message = self._user_message(user, chat_id, None)
+        message["document"] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": file_size if file_size is not None else len(data),
+        }
+        if caption is not None:
+            message["caption"] = caption
+        return self._push_message(message)
+
+    def press(self, user: dict, message: dict, data: str) -> str:
+        """Tap an inline button of a bot message; returns the callback query id."""
+        query_id = f"cq{next(self._next_file)}"
+        self._callback_queries[query_id] = False
+        current = self._public(self.messages[(message["chat"]["id"], message["message_id"])])
+        self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user,
+                    "message": current,
+                    "chat_instance": str(message["chat"]["id"]),
+                    "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def add_file(self, data: bytes, path: str) -> StoredFile:
+        n = next(self._next_file)
+        stored = StoredFile(f"FILE{n:06d}", f"U{n:06d}", data, f"{n}/{path}")
+        self.files[stored.file_id] = stored
+        return stored
+
+    # -- what tests read -------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def errors(self) -> list[Call]:
+        return [c for c in self.calls if c.error]
+
+    def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        return [
+            m
+            for (c, _), m in sorted(self.messages.items())
+            if c == chat_id and m["from"]["id"] == BOT_ID
+        ]
+
+    def buttons(self, message: dict) -> dict[str, str]:
+        """Label -> callback data of the message's current keyboard."""
+        current = self.messages[(message["chat"]["id"], message["message_id"])]
+        markup = current.get("reply_markup") or {}
+        return {
+            b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row
+        }
+
+    def current(self, message: dict) -> dict[str, Any]:
+        return self.messages[(message["chat"]["id"], message["message_id"])]
+
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        async def check() -> Any:
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+        try:
+            return await asyncio.wait_for(check(), timeout)
+        except TimeoutError:
+            recent = [(c.method, c.error) for c in self.calls[-8:]]
+            raise AssertionError(
+                f"fake Telegram: condition not met in {timeout}s; last calls: {recent}"
+            ) from None
+
+    async def wait_for_call(
+        self,
+        method: str,
+        count: int = 1,
+        where: Callable[[Call], bool] = lambda c: True,
+        timeout: float = 10.0,
+    ) -> list[Call]:
+        def matched() -> list[Call] | None:
+            found = [c for c in self.calls_to(method) if c.error is None and where(c)]
+            return found if len(found) >= count else None
+
+        return await self.wait_for(matched, timeout)
+
+    # -- internals -------------------------------------------------------------------------
+    def _chat(self, chat_id: int, user: dict) -> dict:
+        if chat_id not in self.chats:
+            if chat_id > 0:
+                self.chats[chat_id] = {
+                    "id": chat_id,
+                    "type": "private",
+                    "first_name": user["first_name"],
+                }
+            else:
+                self.chats[chat_id] = {"id": chat_id, "type": "supergroup", "title": "Group"}
+        return self.chats[chat_id]
+
+    def _new_message_id(self, chat_id: int) -> int:
+        counter = self._next_message_id.setdefault(chat_id, itertools.count(1))
+        return next(counter)
+
+    def _user_message(self, user: dict, chat_id: int | None, reply_to: int | None) -> dict:
+        chat_id = chat_id if chat_id is not None else user["id"]
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat_id),
+            "date": int(time.time()),
+            "chat": self._chat(chat_id, user),
+            "from": user,
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = self._public(self.messages[(chat_id, reply_to)])
+        return message
+
+    @staticmethod
+    def _photo_size(stored: StoredFile, width: int, height: int) -> dict:
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "width": width,
+            "height": height,
+            "file_size": len(stored.data),
+        }
+
+    def _push_message(self, message: dict) -> dict:
+        self.messages[(message["chat"]["id"], message["message_id"])] = message
+        self._push({"message": message})
+        return message
+
+    def _push(self, payload: dict) -> None:
+        payload["update_id"] = next(self._next_update_id)
+        self._updates.append(payload)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        path = request.match_info["path"]
+        for stored in self.files.values():
+            if stored.path == path:
+                return web.Response(body=stored.data)
+        return web.json_response(
+            {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+        )
+
+    async def _handle_method(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        params, files = await _read_params(request)
+        call = Call(method, params, files)
+        try:
+            handler = getattr(self, f"_m_{method}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            result = await handler(params, files)
+        except ApiError as exc:
+            call.error = exc.description
+            self.calls.append(call)
+            await self._notify()
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.code,
+                "description": exc.description,
+            }
+            if exc.retry_after is not None:
+                body["parameters"] = {"retry_after": exc.retry_after}
+            return web.json_response(body, status=exc.code)
+        if method != "getUpdates":
+            self.calls.append(call)
+            await self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    # -- Bot API methods -------------------------------------------------------------------
+    async def _m_getMe(self, params: dict, files: dict) -> dict:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Wan",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _m_setMyCommands(self, params: dict, files: dict) -> bool:
+        commands = _json(params.get("commands"))
+        for command in commands:
+            if not 1 <= len(command["description"]) <= 256:
+                raise ApiError(400, "Bad Request: command description is invalid")
+        return True
+
+    async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
+        return True
+
+    async def _m_getUpdates(self, params: dict, files: dict) -> list[dict]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates and timeout > 0:
+            with contextlib.suppress(AssertionError):
+                await self.wait_for(lambda: self._updates, timeout=timeout)
+        limit = int(params.get("limit") or 100)
+        return self._updates[:limit]
+
+    async def _m_getFile(self, params: dict, files: dict) -> dict:
+        stored = self.files.get(str(params.get("file_id")))
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if len(stored.data) > DOWNLOAD_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.path,
+        }
+
+    async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+        query_id = str(params.get("callback_query_id"))
+        if self._callback_queries.get(query_id, True):
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired "
+                "or query ID is invalid",
+            )
+        if utf16_len(str(params.get("text") or "")) > CALLBACK_ANSWER_LIMIT:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self._callback_queries[query_id] = True
+        return True
+
+    async def _m_sendMessage(self, params: dict, files: dict) -> dict:
+        chat = self._target_chat(params)
+        text, tags = self._parse_text(params, "text", MESSAGE_LIMIT)
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        markup = self._markup(params)
+        message = self._bot_message(chat, params)
+        message.update(text=text, _tags=tags)
+        if markup:
+            message["reply_markup"] = markup
+        return self._store(message)
+
+    async def _m_editMessageText(self, params: dict, files: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        self._target_chat(params)
+        key = (chat_id, int(params["message_id"]))
+        message = self.messages.get(key)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if message["from"]["id"] != BOT_ID:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        text, tags = self._parse_text(params, "text", MESSAGE_LIMIT)
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        markup = self._markup(params)
+        if (text, tags, markup) == (
+            message.get("text"),
+            message.get("_tags"),
+            message.get("reply_markup"),
+        ):
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current "
+                "content and reply markup of the message",
+            )
+        message.update(text=text, _tags=tags, edit_date=int(time.time()))
+        message.pop("reply_markup", None)
+        if markup:
+            message["reply_markup"] = markup
+        return self._public(message)
+
+    async def _m_sendVideo(self, params: dict, files: dict) -> dict:
+        chat = self._target_chat(params)
+        video = files.get("video")
+        if video is None:
+            raise ApiError(400, "Bad Request: there is no video in the request")
+        if len(video) > UPLOAD_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
+        caption, tags = self._parse_text(params, "caption", CAPTION_LIMIT)
+        message = self._bot_message(chat, params)
+        stored = self.add_file(video, "videos/file.mp4")
+        message["video"] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "width": int(params.get("width") or 0),
+            "height": int(params.get("height") or 0),
+            "duration": int(params.get("duration") or 0),
+            "file_size": len(video),
+            "mime_type": "video/mp4",
+        }
+        if caption:
+            message.update(caption=caption, _tags=tags)
+        return self._store(message)
+
+    # -- method helpers --------------------------------------------------------------------
+    def _target_chat(self, params: dict) -> dict:
+        try:
+            chat_id = int(params.get("chat_id"))
+        except (TypeError, ValueError):
+            raise ApiError(400, "Bad Request: chat not found") from None
+        if chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id not in self.chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        return self.chats[chat_id]
+
+    def _parse_text(self, params: dict, name: str, limit: int) -> tuple[str, list[str]]:
+        raw = str(params.get(name) or "")
+        if params.get("parse_mode") == "HTML":
+            try:
+                text, tags = parse_html(raw)
+            except ParseError as exc:
+                raise ApiError(400, f"Bad Request: can't parse entities: {exc}") from None
+        elif params.get("parse_mode"):
+            raise ApiError(400, "Bad Request: unsupported parse_mode")
+        else:
+            text, tags = raw, []
+        if utf16_len(text) > limit:
+            what = "message caption is too long" if name == "caption" else "message is too long"
+            raise ApiError(400, f"Bad Request: {what}")
+        return text, tags
+
+    def _markup(self, params: dict) -> dict | None:
+        markup = _json(params.get("reply_markup"))
+        if not markup:
+            return None
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                if not button.get("text"):
+                    raise ApiError(
+                        400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                    )
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return markup
+
+    def _bot_message(self, chat: dict, params: dict) -> dict:
+        message: dict[str, Any] = {
+            "message_id": self._new_message_id(chat["id"]),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Wan", "username": BOT_USERNAME},
+        }
+        reply = _json(params.get("reply_parameters"))
+        if reply:
+            target = self.messages.get((chat["id"], int(reply["message_id"])))
+            if target is None and not reply.get("allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            if target is not None:
+                message["reply_to_message"] = self._public(target)
+        return message
+
+    def _store(self, message: dict) -> dict:
+        self.messages[(message["chat"]["id"], message["message_id"])] = message
+        return self._public(message)
+
+    @staticmethod
+    def _public(message: dict) -> dict:
+        return {k: v for k, v in message.items() if not k.startswith("_")}
+
+
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    params: dict[str, Any] = dict(request.query)
+    files: dict[str, bytes] = {}
+    if request.content_type == "application/json":
+        params.update(await request.json())
+    elif request.can_read_body:
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                files[key] = value.file.read()
+            else:
+                params[key] = value
+        # PTB sends uploads as attach://name references.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                files[key] = files.pop(value.removeprefix("attach://"), b"")
+    return params, files
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value

@@ -1,0 +1,108 @@
+"""Run the real bot (real Application, real HTTP) against the fakes, as `run_polling` would."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from bot.application import build_application
+from bot.config import Config
+from bot.context import BotApplication
+from tests.fakes.apimart_api import FakeApimart
+from tests.fakes.telegram_api import FakeTelegram
+
+TOKEN = "123456789:AAE-test-token_abcdefghijklmnopqrstuv"
+API_KEY = "sk-test-apimart-key-0123456789"
+
+
+def make_image(
+    width: int = 640,
+    height: int = 480,
+    fmt: str = "JPEG",
+    mode: str = "RGB",
+    color: Any = (200, 60, 40),
+) -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), color).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@dataclass
+class World:
+    telegram: FakeTelegram
+    apimart: FakeApimart
+    config: Config
+
+    @asynccontextmanager
+    async def bot(self, **overrides: Any) -> AsyncIterator[BotApplication]:
+        """The bot running against the fakes; stopped like SIGTERM stops `run_polling`."""
+        app = build_application(replace(self.config, **overrides))
+        await app.initialize()
+        await app.post_init(app)
+        await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)
+        await app.start()
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+            await app.post_shutdown(app)
+
+
+@asynccontextmanager
+async def make_world(data_dir: Path) -> AsyncIterator[World]:
+    telegram = FakeTelegram(TOKEN)
+    apimart = FakeApimart(API_KEY)
+    await telegram.start()
+    await apimart.start()
+    config = Config(
+        telegram_bot_token=TOKEN,
+        apimart_api_key=API_KEY,
+        telegram_api_url=telegram.url,
+        apimart_base_url=apimart.url,
+        data_dir=data_dir,
+        poll_interval=0.05,
+        task_timeout=60,
+    )
+    try:
+        yield World(telegram, apimart, config)
+    finally:
+        await apimart.stop()
+        await telegram.stop()
+
+
+async def open_card(
+    world: World, user: dict, *, caption: str | None = "the cat waves", image: bytes | None = None
+) -> dict:
+    """Send a photo and return the card the bot answered it with."""
+    tg = world.telegram
+    photo = tg.send_photo(user, image or make_image(), caption=caption)
+
+    def card() -> dict | None:
+        for message in tg.bot_messages(photo["chat"]["id"]):
+            replied = message.get("reply_to_message") or {}
+            if replied.get("message_id") == photo["message_id"] and message.get("reply_markup"):
+                return message
+        return None
+
+    return await tg.wait_for(card)
+
+
+async def wait_card(world: World, card: dict, fragment: str, timeout: float = 10.0) -> str:
+    """Wait until the card's text contains `fragment`; return the text."""
+    tg = world.telegram
+    return await tg.wait_for(
+        lambda: tg.current(card)["text"] if fragment in tg.current(card)["text"] else None,
+        timeout,
+    )
+
+
+def answers(world: World) -> list[str]:
+    return [str(c.params.get("text", "")) for c in world.telegram.calls_to("answerCallbackQuery")]

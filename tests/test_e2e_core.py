@@ -1,0 +1,234 @@
+"""The main path end to end: the real bot against the fake Bot API and the fake apimart."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+from PIL import Image
+
+from tests.harness import API_KEY, TOKEN, World, make_image, open_card, wait_card
+
+GENERATE = "▶️ Generate"
+
+
+def decode_data_url(url: str) -> Image.Image:
+    header, payload = url.split(",", 1)
+    assert header == "data:image/jpeg;base64"
+    return Image.open(io.BytesIO(base64.b64decode(payload)))
+
+
+async def test_photo_to_video_happy_path(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann, caption="the cat waves", image=make_image(640, 480))
+        assert "the cat waves" in card["text"]
+        assert card["reply_to_message"]["message_id"] == 1
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        [video] = await tg.wait_for_call("sendVideo")
+        await wait_card(world, card, "Done")
+
+    [submission] = api.submissions
+    body = dict(submission.body)
+    image = decode_data_url(body.pop("image_urls")[0])
+    assert image.size == (640, 480) and image.format == "JPEG"
+    assert body == {
+        "model": "wan2.6-i2v-flash",
+        "prompt": "the cat waves",
+        "resolution": "720p",
+        "duration": 5,
+        "audio": True,
+    }
+    assert submission.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert submission.headers["Idempotency-Key"]
+    assert TOKEN not in json.dumps(submission.body)
+
+    task = api.tasks[submission.task_id]
+    assert video.files["video"] == task.video
+    assert video.params["chat_id"] == "1001"
+    assert json.loads(video.params["reply_parameters"])["message_id"] == 1
+    assert (video.params["width"], video.params["height"], video.params["duration"]) == (
+        "1280",
+        "720",
+        "5",
+    )
+    assert video.params["supports_streaming"] == "true"
+    assert "the cat waves" in video.params["caption"]
+    assert len(tg.calls_to("sendVideo")) == 1
+    assert tg.errors() == []
+    assert tg.buttons(card) == {}
+
+
+async def test_choices_become_defaults_and_survive_a_restart(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+        steps = [
+            ("1080p", "✓ 1080p"),
+            ("+1 s", "⏱ 6 s"),
+            ("+1 s", "⏱ 7 s"),
+            ("🔇 Silent", "✓ 🔇 Silent"),
+        ]
+        for label, shown in steps:
+            tg.press(ann, card, tg.buttons(card)[label])
+            await tg.wait_for(lambda shown=shown: shown in tg.buttons(card))
+
+    async with world.bot():
+        tg.send_text(ann, "/settings")
+        defaults = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if "default" in m["text"]), None)
+        )
+        assert {"✓ 1080p", "⏱ 7 s", "✓ 🔇 Silent"} <= set(tg.buttons(defaults))
+        second = await open_card(world, ann, caption="again")
+        assert {"✓ 1080p", "⏱ 7 s", "✓ 🔇 Silent"} <= set(tg.buttons(second))
+        tg.press(ann, second, tg.buttons(second)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    body = api.submissions[0].body
+    assert (body["resolution"], body["duration"], body["audio"]) == ("1080p", 7, False)
+
+
+async def test_every_duration_is_reachable_on_the_card(world: World) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)["15 s"])
+        await tg.wait_for(lambda: "⏱ 15 s" in tg.buttons(card))
+        seen = {15}
+        for expected in range(14, 1, -1):
+            tg.press(ann, card, tg.buttons(card)["−1 s"])
+            await tg.wait_for(lambda n=expected: f"⏱ {n} s" in tg.buttons(card))
+            seen.add(expected)
+        assert seen == set(range(2, 16))
+        assert "−1 s" not in tg.buttons(card)  # no way below the documented minimum
+
+
+async def test_restart_while_processing_delivers_exactly_once(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await api.wait_for(lambda: len(api.status_queries) >= 3)
+        await wait_card(world, card, "Generating")
+    task_id = api.accepted()[0].task_id
+    api.release(task_id)
+    async with world.bot():
+        await tg.wait_for_call("sendVideo")
+        await wait_card(world, card, "Done")
+    async with world.bot():  # a third start finds nothing left to do
+        await tg.wait_for_call("setMyCommands", count=3)
+    assert len(tg.calls_to("sendVideo")) == 1
+    assert len(api.submissions) == 1
+
+
+async def test_double_tap_on_generate_submits_once(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.submit_delay = 0.3
+    async with world.bot():
+        card = await open_card(world, ann)
+        data = tg.buttons(card)[GENERATE]
+        tg.press(ann, card, data)
+        tg.press(ann, card, data)
+        await tg.wait_for_call("sendVideo")
+        await wait_card(world, card, "Done")
+        tg.press(ann, card, data)  # a stale Generate button on a finished card
+        await tg.wait_for_call("answerCallbackQuery", count=3)
+    assert len(api.submissions) == 1
+    assert len(tg.calls_to("sendVideo")) == 1
+
+
+async def test_caption_with_html_specials_is_escaped_and_sent_verbatim(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    caption = "a <b>cat</b> & dog_1 *bold* [link](x) <script>alert(1)</script> 5 > 3 &amp;"
+    async with world.bot():
+        card = await open_card(world, ann, caption=caption)
+        assert caption in card["text"]
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        [video] = await tg.wait_for_call("sendVideo")
+        await wait_card(world, card, "Done")
+    assert api.submissions[0].body["prompt"] == caption
+    assert caption in video.params["caption"]
+    assert tg.errors() == []
+
+
+async def test_reply_to_card_replaces_the_prompt(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann, caption=None)
+        assert "No prompt yet" in card["text"]
+        tg.send_text(ann, "the dog jumps <high>", reply_to=card["message_id"])
+        await wait_card(world, card, "the dog jumps <high>")
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    assert api.submissions[0].body["prompt"] == "the dog jumps <high>"
+
+
+async def test_photo_without_caption_sends_no_prompt(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann, caption=None)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    assert "prompt" not in api.submissions[0].body
+
+
+async def test_too_small_image_is_refused_without_api_call(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        tg.send_photo(ann, make_image(200, 300), caption="tiny")
+        [reply] = await tg.wait_for_call("sendMessage")
+    assert "200×300" in reply.params["text"] and "240" in reply.params["text"]
+    assert api.submissions == []
+    assert not any(m.get("reply_markup") for m in tg.bot_messages(1001))
+
+
+async def test_non_image_files_are_refused_without_api_call(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        tg.send_document(ann, b"just some notes", file_name="notes.txt", mime_type="text/plain")
+        tg.send_document(ann, b"\x89PNG not really", file_name="fake.png", mime_type="image/png")
+        replies = await tg.wait_for_call("sendMessage", count=2)
+    assert all("not an image I can use" in r.params["text"] for r in replies)
+    assert api.submissions == []
+
+
+async def test_image_document_with_transparency_is_flattened(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    png = make_image(500, 400, fmt="PNG", mode="RGBA", color=(0, 0, 255, 0))
+    async with world.bot():
+        tg.send_document(ann, png, file_name="logo.png", mime_type="image/png", caption="spin")
+        card = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if m.get("reply_markup")), None)
+        )
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    image = decode_data_url(api.submissions[0].body["image_urls"][0])
+    assert image.mode == "RGB" and image.getpixel((10, 10)) == (255, 255, 255)
+
+
+async def test_oversized_document_gets_a_clear_message(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        tg.send_document(
+            ann,
+            make_image(),
+            file_name="huge.jpg",
+            mime_type="image/jpeg",
+            file_size=25 * 1024 * 1024,
+        )
+        [reply] = await tg.wait_for_call("sendMessage")
+    assert "20 MB" in reply.params["text"]
+    assert api.submissions == []
