@@ -106,3 +106,14 @@ async def wait_card(world: World, card: dict, fragment: str, timeout: float = 10
 
 def answers(world: World) -> list[str]:
     return [str(c.params.get("text", "")) for c in world.telegram.calls_to("answerCallbackQuery")]
+
+
+async def full_generation(world: World, user: dict) -> None:
+    """One whole generation for `user`: proves the bot (and its job queue) is fully running,
+    so what did not happen for others meanwhile really did not happen."""
+    tg = world.telegram
+    card = await open_card(world, user, caption="barrier")
+    tg.press(user, card, tg.buttons(card)["▶️ Generate"])
+    chat = str(user["id"])
+    await tg.wait_for_call("sendVideo", where=lambda c: c.params.get("chat_id") == chat)
+    await wait_card(world, card, "Done")

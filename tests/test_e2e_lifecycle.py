@@ -1,0 +1,234 @@
+"""What happens around a task: cancel, failure, unknown outcomes, stale buttons, restarts."""
+
+from __future__ import annotations
+
+from bot.records import TaskState
+from bot.storage import Storage
+from tests.fakes.apimart_api import Fault
+from tests.harness import World, answers, full_generation, make_image, open_card, wait_card
+
+GENERATE = "▶️ Generate"
+
+
+async def test_stop_waiting_stops_polling_and_warns_about_billing(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        tg.press(ann, card, tg.buttons(card)["✖️ Stop waiting"])
+        text = await wait_card(world, card, "Stopped waiting")
+        assert "billed" in text
+        polls = len(api.status_queries)
+        api.release(api.accepted()[0].task_id)
+        api.hold_new_tasks = False
+        # Another user's full generation proves the job queue kept running meanwhile.
+        bob = tg.user(1002)
+        other = await open_card(world, bob)
+        tg.press(bob, other, tg.buttons(other)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    assert [c.params["chat_id"] for c in tg.calls_to("sendVideo")] == ["1002"]
+    first_task = api.accepted()[0].task_id
+    assert api.status_queries.count(first_task) == polls
+    assert any("may still be billed" in a for a in answers(world))
+
+
+async def test_failed_task_shows_reason_and_try_again_reuses_the_photo(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann, caption="a dragon")
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        api.fail_task(api.accepted()[0].task_id, "Input data may contain inappropriate content")
+        text = await wait_card(world, card, "Generation failed")
+        assert "inappropriate content" in text
+        api.hold_new_tasks = False
+        tg.press(ann, card, tg.buttons(card)["🔁 Try again"])
+        await tg.wait_for_call("sendVideo")
+        await wait_card(world, card, "Done")
+    first, second = api.submissions
+    assert first.body == second.body
+    assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
+
+
+async def test_submit_with_unknown_outcome_is_never_resubmitted_silently(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.submit_faults = [Fault(status=500)]
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        text = await wait_card(world, card, "could not confirm")
+        assert "🔁 Try again" in tg.buttons(card)
+    assert len(api.submissions) == 1
+    async with world.bot():  # a restart does not resubmit either
+        await full_generation(world, tg.user(9999))
+    assert len(api.submissions) == 2  # the unknown one, and the other user's
+    assert "could not confirm" in tg.current(card)["text"]
+    assert "billed" in text
+
+
+async def test_dropped_connection_on_submit_is_an_unknown_outcome(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.submit_faults = [Fault(disconnect=True)]
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "could not confirm")
+    assert len(api.submissions) == 1
+
+
+async def test_busy_service_is_retried_before_giving_up(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.submit_faults = [Fault(status=503), Fault(status=429, retry_after=0)]
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo", timeout=15)
+    assert [s.status for s in api.submissions] == [503, 429, 200]
+    assert len({s.headers["Idempotency-Key"] for s in api.submissions}) == 1
+
+
+async def test_refused_request_returns_the_card_to_settings_with_the_reason(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.submit_faults = [Fault(status=400)]
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        text = await wait_card(world, card, "refused this request")
+        assert "injected 400" in text and GENERATE in tg.buttons(card)
+
+
+async def test_wrong_api_key_tells_the_user_the_service_is_unavailable(world: World) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot(apimart_api_key="sk-wrong"):
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "unavailable")
+    assert world.apimart.accepted() == []
+
+
+async def test_status_errors_are_retried_and_the_video_still_arrives_once(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.status_faults = [
+        Fault(status=502),
+        Fault(status=429, retry_after=0),
+        Fault(disconnect=True),
+        Fault(status=500),
+    ]
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo", timeout=20)
+        await wait_card(world, card, "Done")
+    assert len(tg.calls_to("sendVideo")) == 1
+    assert len(api.submissions) == 1
+
+
+async def test_task_past_its_deadline_is_reported(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot(task_timeout=0.3):
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "took too long")
+    assert tg.calls_to("sendVideo") == []
+
+
+async def test_restart_during_submit_is_an_unknown_outcome(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+    # Simulate a crash between "submitting" being stored and the POST's answer.
+    storage = Storage(world.config.data_dir / "bot.json")
+    [record] = await storage.tasks_in({TaskState.DRAFT})
+    await storage.update_task(record.id, state=TaskState.SUBMITTING, attempt=1)
+    storage.close()
+    async with world.bot():
+        await wait_card(world, card, "could not confirm")
+    assert api.submissions == []
+
+
+async def test_stale_and_foreign_buttons_are_answered_not_obeyed(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann, bob = tg.user(1001), tg.user(1002, "Bob")
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, "v0:res:720")  # a button from an older release
+        tg.press(bob, card, tg.buttons(card)[GENERATE])  # someone else's card
+        await tg.wait_for_call("answerCallbackQuery", count=2)
+        tg.press(ann, card, tg.buttons(card)["✖️ Cancel"])
+        await wait_card(world, card, "Cancelled")
+        tg.press(ann, card, "v1:c:go")  # a Generate button that outlived its card
+        await tg.wait_for_call("answerCallbackQuery", count=4)
+    replies = answers(world)
+    assert any("expired" in a for a in replies)
+    assert any("someone else" in a for a in replies)
+    assert api.submissions == []
+
+
+async def test_messages_sent_while_the_bot_was_down_are_processed(world: World) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    tg.send_photo(ann, make_image(), caption="sent while offline")
+    async with world.bot():
+        card = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if m.get("reply_markup")), None)
+        )
+    assert "sent while offline" in card["text"]
+
+
+async def test_cancel_command_drops_drafts_only(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        running = await open_card(world, ann)
+        tg.press(ann, running, tg.buttons(running)[GENERATE])
+        await wait_card(world, running, "Generating")
+        draft = await open_card(world, ann, caption="later")
+        tg.send_text(ann, "/cancel")
+        await wait_card(world, draft, "Cancelled")
+        reply = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if "Dropped 1" in m["text"]), None)
+        )
+        assert "1 video is still being generated" in reply["text"]
+        assert "Generating" in tg.current(running)["text"]
+
+
+async def test_help_and_start_answer(world: World) -> None:
+    tg = world.telegram
+    ann = tg.user(1001, "Ann <3")
+    async with world.bot():
+        tg.send_text(ann, "/start")
+        tg.send_text(ann, "/help")
+        replies = await tg.wait_for_call("sendMessage", count=2)
+    texts = sorted(r.params["text"] for r in replies)
+    assert any("Ann &lt;3" in t for t in texts)
+    assert any("/settings" in t for t in texts)
+    assert tg.errors() == []
+
+
+async def test_done_tasks_are_not_polled_after_restart(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+    queries = len(api.status_queries)
+    async with world.bot():
+        await full_generation(world, tg.user(9999))
+    others = [q for q in api.status_queries[queries:] if q != api.accepted()[0].task_id]
+    assert len(api.status_queries) - queries == len(others)
