@@ -218,7 +218,9 @@ class FakeApimart:
             request.transport.close()  # type: ignore[union-attr]
             raise asyncio.CancelledError
         if fault.status:
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
+            headers = (
+                {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+            )
             return _error(fault.status, f"injected {fault.status}", headers=headers)
         return None
 

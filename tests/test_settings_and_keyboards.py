@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.callback_data import CARD, DEFAULTS, Button, parse
+from bot.cards import card_text, video_caption
+from bot.i18n import Catalogues
+from bot.keyboards import card_keyboard, defaults_keyboard
+from bot.records import TaskRecord, TaskState
+from bot.settings import GenerationSettings
+from bot.text import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
+from tests.fakes.telegram_html import parse_html
+
+T = Catalogues.load().translator("en")
+
+
+def record(**overrides) -> TaskRecord:
+    values = dict(
+        id="t1",
+        user_id=1,
+        chat_id=1,
+        source_message_id=1,
+        image_file="t1.jpg",
+        image_width=640,
+        image_height=480,
+        card_message_id=2,
+    )
+    values.update(overrides)
+    return TaskRecord(**values)
+
+
+def test_settings_clamp_and_validate() -> None:
+    settings = GenerationSettings()
+    assert settings.with_duration(1).duration == 2
+    assert settings.with_duration(99).duration == 15
+    with pytest.raises(ValueError):
+        settings.with_resolution("4k")
+
+
+def test_settings_from_stored_dict_tolerates_garbage() -> None:
+    assert GenerationSettings.from_dict(None) == GenerationSettings()
+    loaded = GenerationSettings.from_dict(
+        {"resolution": "8k", "duration": "x", "audio": 1, "extra": True}
+    )
+    assert loaded == GenerationSettings()
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["v1:c:res:720", "v1:s:dur:15", "v1:c:dur:+", "v1:c:go", "v1:c:aud:0", "v1:c:retry", "v1:c:x"],
+)
+def test_callback_data_round_trips(data: str) -> None:
+    button = parse(data)
+    assert button is not None and button.encode() == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "",
+        "v0:c:res:720",
+        "v1:c:res:4k",
+        "v1:c:dur:16",
+        "v1:c:dur:1",
+        "v1:z:go",
+        "v1:c:boom",
+        "v1:c:go:now",
+        "junk",
+    ],
+)
+def test_stale_or_foreign_callback_data_is_rejected(data: str | None) -> None:
+    assert parse(data) is None
+
+
+def all_buttons(markup) -> list:
+    return [b for row in markup.inline_keyboard for b in row]
+
+
+@pytest.mark.parametrize("state", list(TaskState))
+def test_every_card_fits_telegram_limits(state: TaskState) -> None:
+    rec = record(state=state, prompt="<&>" * 2000, error="x" * 500, notice="api_failed")
+    text, _ = parse_html(card_text(T, rec))
+    assert 0 < utf16_len(text) <= MESSAGE_LIMIT
+    markup = card_keyboard(T, rec)
+    for button in all_buttons(markup) if markup else []:
+        assert 1 <= len(button.callback_data.encode()) <= 64
+        assert parse(button.callback_data) is not None
+
+
+def test_draft_card_reaches_every_duration_and_marks_the_selection() -> None:
+    rec = record(settings=GenerationSettings("1080p", 7, False))
+    labels = [b.text for b in all_buttons(card_keyboard(T, rec))]
+    assert "✓ 1080p" in labels and "720p" in labels and "✓ 🔇 Silent" in labels
+    assert "⏱ 7 s" in labels
+    reachable = set()
+    for start in range(2, 16):
+        buttons = {
+            b.callback_data
+            for b in all_buttons(
+                card_keyboard(T, record(settings=GenerationSettings(duration=start)))
+            )
+        }
+        for data in buttons:
+            button = parse(data)
+            if button.action == "dur":
+                step = {"-": start - 1, "+": start + 1}.get(button.value)
+                reachable.add(step if step is not None else int(button.value))
+    assert reachable >= set(range(2, 16))
+
+
+def test_defaults_keyboard_uses_its_own_scope() -> None:
+    scopes = {
+        parse(b.callback_data).scope
+        for b in all_buttons(defaults_keyboard(T, GenerationSettings()))
+    }
+    assert scopes == {DEFAULTS}
+    assert Button(CARD, "go").encode() == "v1:c:go"
+
+
+def test_caption_is_cut_to_telegram_limit() -> None:
+    caption = video_caption(T, record(prompt="😀" * 2000))
+    assert utf16_len(caption) <= CAPTION_LIMIT and caption.endswith("…")
+
+
+def test_truncate_counts_utf16_units() -> None:
+    assert truncate("abc", 3) == "abc"
+    assert utf16_len(truncate("😀😀😀", 4)) <= 4

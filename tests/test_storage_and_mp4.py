@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.logs import RedactSecrets
+from bot.mp4 import read_video_meta
+from bot.records import TaskRecord, TaskState, UserProfile
+from bot.settings import GenerationSettings
+from bot.storage import Storage, StorageCorruptError
+from tests.fakes.mp4 import make_mp4
+
+
+def make_record(task_id: str = "t1") -> TaskRecord:
+    return TaskRecord(
+        id=task_id,
+        user_id=5,
+        chat_id=5,
+        source_message_id=1,
+        image_file=f"{task_id}.jpg",
+        image_width=300,
+        image_height=300,
+        card_message_id=2,
+    )
+
+
+async def test_users_and_tasks_round_trip_across_instances(tmp_path: Path) -> None:
+    path = tmp_path / "bot.json"
+    storage = Storage(path)
+    await storage.save_user(UserProfile(5, GenerationSettings("1080p", 9, False), "ru"))
+    await storage.add_task(make_record())
+    storage.close()
+    reopened = Storage(path)
+    assert await reopened.get_user(5) == UserProfile(
+        5, GenerationSettings("1080p", 9, False), "ru"
+    )
+    assert await reopened.get_user(6) == UserProfile(6)
+    assert await reopened.find_card(5, 2) == make_record()
+    assert not list(tmp_path.glob(".db-*"))  # no temporary files left behind
+
+
+async def test_update_with_expected_state_is_a_compare_and_set(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "bot.json")
+    await storage.add_task(make_record())
+    first = await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
+    second = await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
+    assert first is not None and first.state is TaskState.SUBMITTING
+    assert second is None
+
+
+def test_corrupt_file_refuses_to_start(tmp_path: Path) -> None:
+    path = tmp_path / "bot.json"
+    path.write_text('{"tasks": {"1": ')
+    with pytest.raises(StorageCorruptError, match=r"bot\.json"):
+        Storage(path)
+    assert path.read_text() == '{"tasks": {"1": '  # never overwritten
+
+
+async def test_records_from_older_releases_load(tmp_path: Path) -> None:
+    path = tmp_path / "bot.json"
+    row = make_record().to_dict() | {"obsolete_field": 1}
+    path.write_text(json.dumps({"tasks": {"1": row}}))
+    assert (await Storage(path).get_task("t1")) == make_record()
+
+
+def test_mp4_header_gives_size_and_duration(tmp_path: Path) -> None:
+    path = tmp_path / "v.mp4"
+    path.write_bytes(make_mp4(720, 1280, 7, padding=100))
+    meta = read_video_meta(path)
+    assert (meta.width, meta.height, meta.duration) == (720, 1280, 7)
+    path.write_bytes(b"garbage")
+    assert read_video_meta(path).width is None
+
+
+def test_secrets_are_redacted_from_log_lines() -> None:
+    record = logging.LogRecord(
+        "httpx", logging.INFO, __file__, 1, "POST %s", ("https://x/bot123:SECRET/getMe",), None
+    )
+    RedactSecrets(["123:SECRET", "sk-key"]).filter(record)
+    assert record.getMessage() == "POST https://x/bot[REDACTED]/getMe"
