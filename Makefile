@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format locales-extract locales-update clean
+.PHONY: run test lint format bench locales-extract locales-update clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot tests bench
 	$(VENV)/bin/ruff format --check bot tests bench
+
+bench: $(STAMP)
+	$(PY) -m bench.bench_core
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix bot tests bench
