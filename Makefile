@@ -34,7 +34,7 @@ locales-extract: $(STAMP)
 		-k _ -k ngettext:1,2 -k N_ -o locales/bot.pot bot
 
 locales-update: locales-extract
-	$(VENV)/bin/pybabel update --no-fuzzy-matching --omit-header --ignore-obsolete \
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --no-wrap \
 		-i locales/bot.pot -d locales -D bot
 
 clean:

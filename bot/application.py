@@ -82,6 +82,7 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
             BotCommand("start", t._("Start and see what the bot does")),
             BotCommand("settings", t._("Default resolution, duration and sound")),
             BotCommand("cancel", t._("Drop unfinished cards")),
+            BotCommand("language", t._("Choose the bot's language")),
             BotCommand("help", t._("How to make a video")),
         ]
         language = None if locale == "en" else locale.split("_")[0]

@@ -5,6 +5,7 @@ Scopes: `c` is a video card (looked up by its message), `s` is the /settings def
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 VERSION = "v1"
@@ -19,7 +20,9 @@ ACTIONS = {
     "x": {""},
     "retry": {""},
     "noop": {""},
+    "lang": None,  # a catalogue name such as ru or zh_Hans
 }
+_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,10 @@ def parse(data: str | None) -> Button | None:
     if action not in ACTIONS:
         return None
     allowed = ACTIONS[action]
-    if allowed is None:
+    if action == "lang":
+        if not _LOCALE.match(value):
+            return None
+    elif allowed is None:
         if value not in ("-", "+") and not (value.isdigit() and 2 <= int(value) <= 15):
             return None
     elif value not in allowed:

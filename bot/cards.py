@@ -13,13 +13,19 @@ PROMPT_PREVIEW_LIMIT = 3000
 
 
 def settings_line(t: Translator, settings: GenerationSettings) -> str:
-    audio = t._("on") if settings.audio else t._("off")
-    duration = t.ngettext("{n} second", "{n} seconds", settings.duration)
-    return t._(
-        "Resolution: {resolution} · Duration: {duration} · Audio: {audio}",
+    # Whole sentences per case, so translators never glue fragments together.
+    if settings.audio:
+        return t.ngettext(
+            "Resolution: {resolution} · Duration: {n} second · Audio: on",
+            "Resolution: {resolution} · Duration: {n} seconds · Audio: on",
+            settings.duration,
+            resolution=settings.resolution,
+        )
+    return t.ngettext(
+        "Resolution: {resolution} · Duration: {n} second · Audio: off",
+        "Resolution: {resolution} · Duration: {n} seconds · Audio: off",
+        settings.duration,
         resolution=settings.resolution,
-        duration=duration,
-        audio=audio,
     )
 
 

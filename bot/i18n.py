@@ -29,17 +29,45 @@ _ALIASES = {
 }
 
 
+# Each language named in itself, for the /language keyboard.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "ru": "Русский",
+    "uk": "Українська",
+    "es": "Español",
+    "pt_BR": "Português (Brasil)",
+    "id": "Bahasa Indonesia",
+    "tr": "Türkçe",
+    "ar": "العربية",
+    "hi": "हिन्दी",
+    "zh_Hans": "中文 (简体)",
+}
+RTL_LOCALES = frozenset({"ar", "fa", "he", "ur"})
+# First-strong isolate: numbers and Latin values keep their order inside right-to-left text.
+_ISOLATE = "\u2068{}\u2069"
+
+
 @dataclass(frozen=True)
 class Translator:
     locale: str
     catalogue: gettext.NullTranslations
 
+    @property
+    def rtl(self) -> bool:
+        return self.locale in RTL_LOCALES
+
     def _(self, message: str, **params: object) -> str:
         text = self.catalogue.gettext(message)
-        return text.format(**params) if params else text
+        return text.format(**self._isolated(params)) if params else text
 
     def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
-        return self.catalogue.ngettext(singular, plural, n).format(n=n, **params)
+        text = self.catalogue.ngettext(singular, plural, n)
+        return text.format(**self._isolated({"n": n, **params}))
+
+    def _isolated(self, params: dict[str, object]) -> dict[str, object]:
+        if not self.rtl:
+            return params
+        return {key: _ISOLATE.format(value) for key, value in params.items()}
 
 
 class Catalogues:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from .callback_data import CARD, DEFAULTS, Button
-from .i18n import Translator
+from .i18n import LANGUAGE_NAMES, Translator
 from .records import RETRYABLE_STATES, TaskRecord, TaskState
 from .settings import (
     DURATION_PRESETS,
@@ -67,3 +67,18 @@ def defaults_keyboard(t: Translator, settings: GenerationSettings) -> InlineKeyb
     rows = settings_rows(t, settings, DEFAULTS)
     rows.append([_button(t._("✔️ Done"), DEFAULTS, "x")])
     return InlineKeyboardMarkup(rows)
+
+
+def language_keyboard(locales: list[str], current: str) -> InlineKeyboardMarkup:
+    """Each language named in itself, two to a row, the current one marked."""
+    buttons = [
+        _button(
+            MARK + LANGUAGE_NAMES[loc] if loc == current else LANGUAGE_NAMES[loc],
+            DEFAULTS,
+            "lang",
+            loc,
+        )
+        for loc in sorted(locales, key=list(LANGUAGE_NAMES).index)
+        if loc in LANGUAGE_NAMES
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])

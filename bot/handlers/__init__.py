@@ -8,7 +8,13 @@ from ..context import BotApplication
 from .card import press_button
 from .errors import log_error
 from .photo import receive_image, reply_to_card, text_without_photo
-from .start import cancel_command, help_command, settings_command, start_command
+from .start import (
+    cancel_command,
+    help_command,
+    language_command,
+    settings_command,
+    start_command,
+)
 
 
 def register_handlers(app: BotApplication) -> None:
@@ -17,6 +23,7 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CommandHandler("settings", settings_command))
     app.add_handler(CommandHandler("cancel", cancel_command))
+    app.add_handler(CommandHandler("language", language_command))
     app.add_handler(CallbackQueryHandler(press_button))
     # Any document goes to receive_image, which explains when it is not a usable image.
     app.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, receive_image))

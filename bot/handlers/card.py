@@ -93,6 +93,9 @@ async def _press_defaults_button(
         await query.answer(t._("Saved."))
         await _edit(query, defaults_text(t, (await _profile(context, query)).settings), None)
         return
+    if button.action == "lang":
+        await _choose_language(query, button.value, context)
+        return
     profile = await _profile(context, query)
     settings = _apply(profile.settings, button)
     await query.answer()
@@ -100,6 +103,19 @@ async def _press_defaults_button(
         return
     await _remember_defaults(context, query.from_user.id, settings)
     await _edit(query, defaults_text(t, settings), defaults_keyboard(t, settings))
+
+
+async def _choose_language(query: CallbackQuery, locale: str, context: BotContext) -> None:
+    catalogues = context.services.catalogues
+    if locale not in catalogues.locales:
+        t = await context.translator_for(query.from_user)
+        await query.answer(t._("This button has expired. Send the photo again."), show_alert=True)
+        return
+    profile = await _profile(context, query)
+    await context.services.storage.save_user(replace(profile, language=locale))
+    t = catalogues.translator(locale)
+    await query.answer(t._("Language saved."))
+    await _edit(query, t._("🌐 From now on I speak English."), None)
 
 
 def _apply(settings: GenerationSettings, button: Button) -> GenerationSettings:

@@ -38,8 +38,8 @@ def help_text(t: Translator) -> str:
             ),
             "",
             t._(
-                "/settings: your default settings\n/cancel: drop unfinished cards\n/help: this "
-                "message"
+                "/settings: your default settings\n/language: the bot's language\n"
+                "/cancel: drop unfinished cards\n/help: this message"
             ),
         ]
     )

@@ -7,7 +7,7 @@ from telegram.constants import ParseMode
 
 from ..cards import defaults_text
 from ..context import BotContext
-from ..keyboards import defaults_keyboard
+from ..keyboards import defaults_keyboard, language_keyboard
 from ..records import TaskState
 from ..text import escape
 from .common import help_text, reply
@@ -69,3 +69,12 @@ async def cancel_command(update: Update, context: BotContext) -> None:
             len(running),
         )
     await reply(update.effective_message, text)
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    """Offer every language the bot speaks, each named in itself."""
+    t = await context.translator(update)
+    await update.effective_message.reply_text(
+        t._("🌐 Choose your language:"),
+        reply_markup=language_keyboard(context.services.catalogues.locales, t.locale),
+    )
