@@ -19,7 +19,8 @@ async def test_russian_user_gets_russian_start_card_and_error(world: World) -> N
         assert "▶️ Создать" in tg.buttons(card)
         tg.send_photo(ivan, make_image(100, 100))
         error = await tg.wait_for_call(
-            "sendMessage", where=lambda c: "100×100" in c.params.get("text", ""))
+            "sendMessage", where=lambda c: "100×100" in c.params.get("text", "")
+        )
     assert "Каждая сторона должна быть не меньше 240" in error[0].params["text"]
     assert tg.errors() == []
 
@@ -40,16 +41,19 @@ async def test_language_choice_persists_across_a_restart(world: World) -> None:
     ann = tg.user(2004, "Ann", language_code="en")
     async with world.bot():
         tg.send_text(ann, "/language")
-        menu = await tg.wait_for(lambda: next(
-            (m for m in tg.bot_messages(2004) if m.get("reply_markup")), None))
+        menu = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(2004) if m.get("reply_markup")), None)
+        )
         assert {"✓ English", "Español", "Русский", "العربية", "中文 (简体)"} <= set(
-            tg.buttons(menu))
+            tg.buttons(menu)
+        )
         tg.press(ann, menu, tg.buttons(menu)["Español"])
         await tg.wait_for(lambda: "hablo español" in tg.current(menu)["text"])
     async with world.bot():
         tg.send_text(ann, "/help")
         [reply] = await tg.wait_for_call(
-            "sendMessage", where=lambda c: "/settings" in c.params.get("text", ""))
+            "sendMessage", where=lambda c: "/settings" in c.params.get("text", "")
+        )
     assert "Convierte una foto en un video corto" in reply.params["text"]
 
 
@@ -60,5 +64,10 @@ async def test_command_menu_is_registered_per_language(world: World) -> None:
     menus = {c.params.get("language_code"): json.loads(c.params["commands"]) for c in calls}
     assert set(menus) == {None, "ru", "uk", "es", "pt", "id", "tr", "ar", "hi", "zh"}
     assert {"command": "help", "description": "Как сделать видео"} in menus["ru"]
-    assert [c["command"] for c in menus[None]] == ["start", "settings", "cancel", "language",
-                                                   "help"]
+    assert [c["command"] for c in menus[None]] == [
+        "start",
+        "settings",
+        "cancel",
+        "language",
+        "help",
+    ]
