@@ -8,6 +8,7 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from .apimart import ApimartClient
+from .audio_server import AudioServer
 from .config import Config
 from .context import BotApplication, BotContext, BotData, Services
 from .generation import GenerationService
@@ -55,10 +56,15 @@ async def start_services(app: BotApplication) -> None:
         messenger=TelegramMessenger(app.bot, catalogues),
         images_dir=config.data_dir / "images",
         work_dir=config.data_dir / "tmp",
+        audio_dir=config.data_dir / "audio",
         poll_interval=config.poll_interval,
         task_timeout=config.task_timeout,
     )
-    app.bot_data.services = Services(config, storage, client, catalogues, generation)
+    audio_server = None
+    if config.public_base_url:
+        audio_server = AudioServer(generation.audio_dir, config.public_host, config.public_port)
+        await audio_server.start()
+    app.bot_data.services = Services(config, storage, client, catalogues, generation, audio_server)
     for record in await generation.recover():
         schedule_poll(app.job_queue, record.id, 0)
     await register_commands(app, catalogues)
@@ -69,6 +75,8 @@ async def stop_services(app: BotApplication) -> None:
     services = app.bot_data.services
     if services is None:
         return
+    if services.audio_server is not None:
+        await services.audio_server.stop()
     await services.client.close()
     services.storage.close()
     app.bot_data.services = None
@@ -83,6 +91,8 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
             BotCommand("settings", t._("Default resolution, duration and sound")),
             BotCommand("cancel", t._("Drop unfinished cards")),
             BotCommand("language", t._("Choose the bot's language")),
+            BotCommand("seed", t._("Fix the seed, or make it random again")),
+            BotCommand("negative", t._("What the video should avoid")),
             BotCommand("help", t._("How to make a video")),
         ]
         language = None if locale == "en" else locale.split("_")[0]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .templates import TEMPLATES
+
 VERSION = "v1"
 CARD = "c"
 DEFAULTS = "s"
@@ -21,6 +23,14 @@ ACTIONS = {
     "retry": {""},
     "noop": {""},
     "lang": None,  # a catalogue name such as ru or zh_Hans
+    "page": {"main", "more", "effects"},
+    "ext": {"0", "1"},
+    "shot": {"single", "multi"},
+    "wm": {"0", "1"},
+    "seed": {"r"},
+    "neg": {"-"},
+    "snd": {"-"},
+    "tpl": {"-", *TEMPLATES},
 }
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
 

@@ -6,6 +6,7 @@ from .generation import Notice
 from .i18n import Translator
 from .records import TaskRecord, TaskState
 from .settings import GenerationSettings
+from .templates import TEMPLATES
 from .text import CAPTION_LIMIT, escape, progress_bar, truncate
 
 # Leaves room for the rest of the card inside Telegram's 4096-character limit.
@@ -29,11 +30,31 @@ def settings_line(t: Translator, settings: GenerationSettings) -> str:
     )
 
 
+def advanced_lines(t: Translator, settings: GenerationSettings) -> list[str]:
+    """One whole sentence per advanced setting, exactly as it will be sent."""
+    lines = [
+        t._("✍️ Prompt rewriting: on") if settings.prompt_extend else t._("✍️ Prompt rewriting: off")
+    ]
+    if settings.prompt_extend:
+        lines.append(
+            t._("🎞 Shots: multiple") if settings.shot_type == "multi" else t._("🎞 Shots: single")
+        )
+    lines.append(t._("💧 Watermark: on") if settings.watermark else t._("💧 Watermark: off"))
+    if settings.seed is None:
+        lines.append(t._("🎲 Seed: random"))
+    else:
+        lines.append(t._("🎲 Seed: {seed}", seed=settings.seed))
+    if settings.negative_prompt:
+        lines.append(t._("🚫 Avoid: {text}", text=escape(settings.negative_prompt)))
+    return lines
+
+
 def defaults_text(t: Translator, settings: GenerationSettings) -> str:
     return "\n".join(
         [
             t._("⚙️ <b>Your default settings</b>"),
             escape(settings_line(t, settings)),
+            *advanced_lines(t, settings),
             "",
             t._("They are used for every new photo you send. Tap to change them."),
         ]
@@ -42,10 +63,12 @@ def defaults_text(t: Translator, settings: GenerationSettings) -> str:
 
 def card_text(t: Translator, record: TaskRecord) -> str:
     lines = [t._("🎬 <b>Your video</b>")]
-    if record.prompt:
-        lines.append(
-            f"<blockquote>{escape(truncate(record.prompt, PROMPT_PREVIEW_LIMIT))}</blockquote>"
-        )
+    if record.template:
+        lines.append(t._("✨ Effect: <b>{name}</b>. The prompt is ignored.", name=record.template))
+    elif record.prompt:
+        # The effects page lists every template: leave it room within 4096 characters.
+        limit = 600 if record.page == "effects" else PROMPT_PREVIEW_LIMIT
+        lines.append(f"<blockquote>{escape(truncate(record.prompt, limit))}</blockquote>")
     elif record.state is TaskState.DRAFT:
         lines.append(
             t._(
@@ -54,9 +77,34 @@ def card_text(t: Translator, record: TaskRecord) -> str:
             )
         )
     lines.append(escape(settings_line(t, record.settings)))
+    if record.soundtrack_url and record.settings.audio:
+        lines.append(t._("🎵 Soundtrack: {name}", name=escape(soundtrack_name(record))))
+    lines.extend(advanced_lines(t, record.settings))
+    if record.state is TaskState.DRAFT and record.page == "effects":
+        lines.append("")
+        lines.append(
+            t._(
+                "✨ <b>Effects</b> (experimental): the video follows the effect and "
+                "ignores the prompt."
+            )
+        )
+        lines.extend(f"• <b>{name}</b>: {t._(about)}" for name, about in TEMPLATES.items())
+    elif record.state is TaskState.DRAFT and record.page == "more":
+        lines.append("")
+        lines.append(
+            t._(
+                "To fix the seed, reply to this card with <code>seed 12345</code>. "
+                "/negative sets what to avoid."
+            )
+        )
     lines.append("")
     lines.append(_status_line(t, record))
     return "\n".join(lines)
+
+
+def soundtrack_name(record: TaskRecord) -> str:
+    url = record.soundtrack_url or ""
+    return truncate(url.rsplit("/", 1)[-1] or url, 60)
 
 
 def _status_line(t: Translator, record: TaskRecord) -> str:
@@ -124,10 +172,16 @@ def _notice_text(t: Translator, record: TaskRecord) -> str:
 
 def video_caption(t: Translator, record: TaskRecord) -> str:
     """Plain text (no parse mode): the settings used, then as much of the prompt as fits."""
-    caption = settings_line(t, record.settings)
-    if record.prompt:
-        caption = f"{caption}\n\n{record.prompt}"
-    return truncate(caption, CAPTION_LIMIT)
+    lines = [settings_line(t, record.settings)]
+    if record.seed_used is not None:
+        lines.append(t._("🎲 Seed: {seed}", seed=record.seed_used))
+    else:
+        lines.append(t._("🎲 Seed: random"))
+    if record.template:
+        lines.append(t._("✨ Effect: {name}", name=record.template))
+    elif record.prompt:
+        lines += ["", record.prompt]
+    return truncate("\n".join(lines), CAPTION_LIMIT)
 
 
 def link_text(t: Translator, record: TaskRecord) -> str:

@@ -26,6 +26,10 @@ class Config:
     poll_interval: float = 10.0
     task_timeout: float = 3600.0
     log_level: str = "INFO"
+    # Uploaded soundtracks need a public address the API can fetch them from.
+    public_base_url: str | None = None
+    public_host: str = "0.0.0.0"
+    public_port: int = 8080
 
     @property
     def bot_api_base_url(self) -> str:
@@ -87,6 +91,9 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         poll_interval=_positive(get, "POLL_INTERVAL", 10.0),
         task_timeout=_positive(get, "TASK_TIMEOUT", 3600.0),
         log_level=level,
+        public_base_url=_url(get, "PUBLIC_BASE_URL", "") if get("PUBLIC_BASE_URL") else None,
+        public_host=get("PUBLIC_HOST") or "0.0.0.0",
+        public_port=_port(get, "PUBLIC_PORT", 8080),
     )
 
 
@@ -96,6 +103,15 @@ def _url(get, name: str, default: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _port(get, name: str, default: int) -> int:
+    raw = get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ConfigError(f"{name} must be a port number, got {raw!r}")
+    return int(raw)
 
 
 def _positive(get, name: str, default: float) -> float:

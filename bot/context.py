@@ -8,6 +8,7 @@ from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from .apimart import ApimartClient
+from .audio_server import AudioServer
 from .config import Config
 from .generation import GenerationService
 from .i18n import Catalogues, Translator
@@ -21,6 +22,7 @@ class Services:
     client: ApimartClient
     catalogues: Catalogues
     generation: GenerationService
+    audio_server: AudioServer | None = None
 
 
 class BotData:

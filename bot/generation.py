@@ -80,6 +80,7 @@ class GenerationService:
     messenger: Messenger
     images_dir: Path
     work_dir: Path
+    audio_dir: Path
     poll_interval: float = 10.0
     task_timeout: float = 3600.0
     upload_limit: int = TELEGRAM_UPLOAD_LIMIT
@@ -101,6 +102,7 @@ class GenerationService:
             expect={TaskState.DRAFT, *RETRYABLE_STATES},
             state=TaskState.SUBMITTING,
             attempt=record.attempt + 1,
+            seed_used=record.settings.seed,
             notice="",
             error="",
             progress=0,
@@ -125,6 +127,13 @@ class GenerationService:
             resolution=claimed.settings.resolution,
             duration=claimed.settings.duration,
             audio=claimed.settings.audio,
+            prompt_extend=claimed.settings.prompt_extend,
+            shot_type=claimed.settings.shot_type,
+            watermark=claimed.settings.watermark,
+            seed=claimed.settings.seed,
+            negative_prompt=claimed.settings.negative_prompt,
+            audio_url=claimed.soundtrack_url,
+            template=claimed.template,
         )
         try:
             api_task_id = await self.client.submit(
@@ -347,4 +356,7 @@ class GenerationService:
         return updated
 
     def _drop_image(self, record: TaskRecord) -> None:
+        """The task is over: its photo and any soundtrack we served are no longer needed."""
         self.image_path(record).unlink(missing_ok=True)
+        if record.soundtrack_file:
+            (self.audio_dir / record.soundtrack_file).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from .settings import (
     RESOLUTIONS,
     GenerationSettings,
 )
+from .templates import TEMPLATES
 
 MARK = "✓ "
 
@@ -25,15 +26,12 @@ def _button(label: str, scope: str, action: str, value: str = "") -> InlineKeybo
 def settings_rows(
     t: Translator, settings: GenerationSettings, scope: str
 ) -> list[list[InlineKeyboardButton]]:
-    def marked(label: str, selected: bool) -> str:
-        return MARK + label if selected else label
-
     resolution_row = [
-        _button(marked(res, settings.resolution == res), scope, "res", res.removesuffix("p"))
+        _button(_marked(res, settings.resolution == res), scope, "res", res.removesuffix("p"))
         for res in RESOLUTIONS
     ]
     preset_row = [
-        _button(marked(t._("{n} s", n=n), settings.duration == n), scope, "dur", str(n))
+        _button(_marked(t._("{n} s", n=n), settings.duration == n), scope, "dur", str(n))
         for n in DURATION_PRESETS
     ]
     step_row = [
@@ -42,18 +40,59 @@ def settings_rows(
         _button(t._("+1 s") if settings.duration < MAX_DURATION else "·", scope, "dur", "+"),
     ]
     audio_row = [
-        _button(marked(t._("🔊 Audio on"), settings.audio), scope, "aud", "1"),
-        _button(marked(t._("🔇 Silent"), not settings.audio), scope, "aud", "0"),
+        _button(_marked(t._("🔊 Audio on"), settings.audio), scope, "aud", "1"),
+        _button(_marked(t._("🔇 Silent"), not settings.audio), scope, "aud", "0"),
     ]
     return [resolution_row, preset_row, step_row, audio_row]
+
+
+def advanced_rows(
+    t: Translator, settings: GenerationSettings, scope: str
+) -> list[list[InlineKeyboardButton]]:
+    """Prompt rewriting, shot type, watermark and seed: the second page of settings."""
+    rows = [
+        [
+            _button(
+                t._("✍️ Rewriting: on") if settings.prompt_extend else t._("✍️ Rewriting: off"),
+                scope,
+                "ext",
+                "0" if settings.prompt_extend else "1",
+            ),
+        ],
+        [
+            _button(
+                _marked(t._("Single shot"), settings.shot_type == "single"),
+                scope,
+                "shot",
+                "single",
+            ),
+            _button(
+                _marked(t._("Multi-shot"), settings.shot_type == "multi"), scope, "shot", "multi"
+            ),
+        ],
+        [
+            _button(
+                t._("💧 Watermark: on") if settings.watermark else t._("💧 Watermark: off"),
+                scope,
+                "wm",
+                "0" if settings.watermark else "1",
+            ),
+        ],
+    ]
+    extra = []
+    if settings.seed is not None:
+        extra.append(_button(t._("🎲 Random seed"), scope, "seed", "r"))
+    if settings.negative_prompt:
+        extra.append(_button(t._("🚫 Clear “avoid”"), scope, "neg", "-"))
+    if extra:
+        rows.append(extra)
+    return rows
 
 
 def card_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup | None:
     state = record.state
     if state is TaskState.DRAFT:
-        rows = settings_rows(t, record.settings, CARD)
-        rows.append([_button(t._("▶️ Generate"), CARD, "go"), _button(t._("✖️ Cancel"), CARD, "x")])
-        return InlineKeyboardMarkup(rows)
+        return InlineKeyboardMarkup(_draft_rows(t, record))
     if state is TaskState.RUNNING:
         return InlineKeyboardMarkup([[_button(t._("✖️ Stop waiting"), CARD, "x")]])
     if state in RETRYABLE_STATES:
@@ -63,8 +102,44 @@ def card_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup | N
     return None
 
 
+def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardButton]]:
+    go_row = [_button(t._("▶️ Generate"), CARD, "go"), _button(t._("✖️ Cancel"), CARD, "x")]
+    back = _button(t._("◂ Back"), CARD, "page", "main")
+    if record.page == "more":
+        return [*advanced_rows(t, record.settings, CARD), [back], go_row]
+    if record.page == "effects":
+        names = list(TEMPLATES)
+        rows = [
+            [
+                _button(_marked(name, record.template == name), CARD, "tpl", name)
+                for name in names[i : i + 3]
+            ]
+            for i in range(0, len(names), 3)
+        ]
+        if record.template:
+            rows.append([_button(t._("✖️ No effect"), CARD, "tpl", "-")])
+        return [*rows, [back], go_row]
+    rows = settings_rows(t, record.settings, CARD)
+    if record.template:  # the way back to a normal, prompt-driven video
+        rows.append([_button(t._("✖️ No effect"), CARD, "tpl", "-")])
+    if record.soundtrack_url and record.settings.audio:
+        rows.append([_button(t._("🎵 Remove soundtrack"), CARD, "snd", "-")])
+    rows.append(
+        [
+            _button(t._("⚙️ More ▸"), CARD, "page", "more"),
+            _button(t._("✨ Effects"), CARD, "page", "effects"),
+        ]
+    )
+    rows.append(go_row)
+    return rows
+
+
+def _marked(label: str, selected: bool) -> str:
+    return MARK + label if selected else label
+
+
 def defaults_keyboard(t: Translator, settings: GenerationSettings) -> InlineKeyboardMarkup:
-    rows = settings_rows(t, settings, DEFAULTS)
+    rows = settings_rows(t, settings, DEFAULTS) + advanced_rows(t, settings, DEFAULTS)
     rows.append([_button(t._("✔️ Done"), DEFAULTS, "x")])
     return InlineKeyboardMarkup(rows)
 

@@ -29,24 +29,37 @@ RETRYABLE_STATES = frozenset({TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIM
 
 
 @dataclass(frozen=True)
+class Soundtrack:
+    """Custom audio waiting for the user's next card."""
+
+    url: str
+    file: str | None = None  # set when we serve an uploaded file ourselves
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class UserProfile:
     user_id: int
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     language: str | None = None
+    soundtrack: Soundtrack | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
             "settings": self.settings.to_dict(),
             "language": self.language,
+            "soundtrack": asdict(self.soundtrack) if self.soundtrack else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UserProfile:
+        soundtrack = data.get("soundtrack")
         return cls(
             user_id=int(data["user_id"]),
             settings=GenerationSettings.from_dict(data.get("settings")),
             language=data.get("language"),
+            soundtrack=Soundtrack(**soundtrack) if isinstance(soundtrack, dict) else None,
         )
 
 
@@ -73,6 +86,11 @@ class TaskRecord:
     video_url: str | None = None
     expires_at: int | None = None
     video_message_id: int | None = None
+    template: str | None = None  # an effect template; the prompt is ignored when set
+    soundtrack_url: str | None = None  # public URL of the custom audio (ours or the user's)
+    soundtrack_file: str | None = None  # a file we serve under PUBLIC_BASE_URL, if uploaded
+    page: str = "main"  # which page of the card is shown: main, more, effects
+    seed_used: int | None = None  # the fixed seed sent, or one the API reported
     created_at: float = 0.0
     submitted_at: float | None = None
     finished_at: float | None = None

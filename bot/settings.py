@@ -9,6 +9,9 @@ RESOLUTIONS = ("720p", "1080p")
 MIN_DURATION = 2
 MAX_DURATION = 15
 DURATION_PRESETS = (5, 10, 15)
+SHOT_TYPES = ("single", "multi")
+MAX_SEED = 2_147_483_647
+MAX_NEGATIVE_PROMPT = 500
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,11 @@ class GenerationSettings:
     resolution: str = "720p"
     duration: int = 5
     audio: bool = True
+    prompt_extend: bool = True
+    shot_type: str = "single"
+    watermark: bool = False
+    seed: int | None = None  # None: random, not sent
+    negative_prompt: str = ""
 
     def with_resolution(self, resolution: str) -> GenerationSettings:
         if resolution not in RESOLUTIONS:
@@ -28,6 +36,30 @@ class GenerationSettings:
     def with_audio(self, audio: bool) -> GenerationSettings:
         return replace(self, audio=audio)
 
+    def with_prompt_extend(self, on: bool) -> GenerationSettings:
+        """The API ignores shot_type without rewriting: turning it off returns to single."""
+        return replace(self, prompt_extend=on, shot_type=self.shot_type if on else "single")
+
+    def with_shot_type(self, shot_type: str) -> GenerationSettings:
+        """Multi-shot works only with prompt rewriting, so choosing it turns rewriting on."""
+        if shot_type not in SHOT_TYPES:
+            raise ValueError(f"unsupported shot type {shot_type!r}")
+        extend = True if shot_type == "multi" else self.prompt_extend
+        return replace(self, shot_type=shot_type, prompt_extend=extend)
+
+    def with_watermark(self, on: bool) -> GenerationSettings:
+        return replace(self, watermark=on)
+
+    def with_seed(self, seed: int | None) -> GenerationSettings:
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"seed must be 0..{MAX_SEED}")
+        return replace(self, seed=seed)
+
+    def with_negative_prompt(self, text: str) -> GenerationSettings:
+        if len(text) > MAX_NEGATIVE_PROMPT:
+            raise ValueError(f"negative prompt is longer than {MAX_NEGATIVE_PROMPT}")
+        return replace(self, negative_prompt=text)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -37,14 +69,27 @@ class GenerationSettings:
         default = cls()
         if not data:
             return default
-        resolution = data.get("resolution", default.resolution)
-        duration = data.get("duration", default.duration)
-        audio = data.get("audio", default.audio)
-        return cls(
-            resolution=resolution if resolution in RESOLUTIONS else default.resolution,
-            duration=clamp_duration(duration) if isinstance(duration, int) else default.duration,
-            audio=audio if isinstance(audio, bool) else default.audio,
+
+        def pick(name: str, kind: type, allowed: tuple | None = None) -> object:
+            value = data.get(name, getattr(default, name))
+            if type(value) is not kind or (allowed is not None and value not in allowed):
+                return getattr(default, name)
+            return value
+
+        seed = data.get("seed")
+        negative = pick("negative_prompt", str)
+        loaded = cls(
+            resolution=pick("resolution", str, RESOLUTIONS),  # type: ignore[arg-type]
+            duration=clamp_duration(pick("duration", int)),  # type: ignore[arg-type]
+            audio=pick("audio", bool),  # type: ignore[arg-type]
+            prompt_extend=pick("prompt_extend", bool),  # type: ignore[arg-type]
+            shot_type=pick("shot_type", str, SHOT_TYPES),  # type: ignore[arg-type]
+            watermark=pick("watermark", bool),  # type: ignore[arg-type]
+            seed=seed if type(seed) is int and 0 <= seed <= MAX_SEED else None,
+            negative_prompt=negative[:MAX_NEGATIVE_PROMPT],  # type: ignore[index]
         )
+        # Re-apply the coupling rule in case an older record broke it.
+        return loaded if loaded.prompt_extend else replace(loaded, shot_type="single")
 
 
 def clamp_duration(seconds: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -19,6 +20,12 @@ from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456789:AAE-test-token_abcdefghijklmnopqrstuv"
 API_KEY = "sk-test-apimart-key-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def make_image(

@@ -61,6 +61,9 @@ async def test_submit_returns_the_task_id_and_sends_the_documented_body(
         "resolution": "1080p",
         "duration": 15,
         "audio": False,
+        "prompt_extend": True,
+        "shot_type": "single",
+        "watermark": False,
     }
 
 

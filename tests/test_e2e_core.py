@@ -40,6 +40,9 @@ async def test_photo_to_video_happy_path(world: World) -> None:
         "resolution": "720p",
         "duration": 5,
         "audio": True,
+        "prompt_extend": True,
+        "shot_type": "single",
+        "watermark": False,
     }
     assert submission.headers["Authorization"] == f"Bearer {API_KEY}"
     assert submission.headers["Idempotency-Key"]

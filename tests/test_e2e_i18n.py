@@ -69,5 +69,7 @@ async def test_command_menu_is_registered_per_language(world: World) -> None:
         "settings",
         "cancel",
         "language",
+        "seed",
+        "negative",
         "help",
     ]

@@ -126,3 +126,59 @@ def test_caption_is_cut_to_telegram_limit() -> None:
 def test_truncate_counts_utf16_units() -> None:
     assert truncate("abc", 3) == "abc"
     assert utf16_len(truncate("😀😀😀", 4)) <= 4
+
+
+def test_shot_type_and_prompt_rewriting_are_coupled() -> None:
+    settings = GenerationSettings(prompt_extend=False)
+    multi = settings.with_shot_type("multi")
+    assert (multi.prompt_extend, multi.shot_type) == (True, "multi")
+    off = multi.with_prompt_extend(False)
+    assert (off.prompt_extend, off.shot_type) == (False, "single")
+    assert (
+        GenerationSettings.from_dict({"prompt_extend": False, "shot_type": "multi"}).shot_type
+        == "single"
+    )
+
+
+def test_request_body_never_carries_a_soundtrack_when_silent() -> None:
+    from bot.apimart import GenerationRequest
+
+    body = GenerationRequest(
+        image_data_url="data:,", audio=False, audio_url="https://x/a.mp3"
+    ).to_json()
+    assert "audio_url" not in body and body["audio"] is False
+    loud = GenerationRequest(
+        image_data_url="data:,",
+        audio_url="https://x/a.mp3",
+        prompt_extend=False,
+        shot_type="multi",
+    ).to_json()
+    assert loud["audio_url"] == "https://x/a.mp3" and loud["shot_type"] == "single"
+
+
+def test_soundtrack_checks_and_served_names(tmp_path) -> None:
+    from bot.soundtrack import (
+        AudioFile,
+        SoundtrackError,
+        check_audio,
+        is_audio_link,
+        new_served_name,
+        served_path,
+    )
+
+    assert check_audio(AudioFile("a.MP3", None, 1000, 10)) == ".mp3"
+    assert check_audio(AudioFile("", "audio/x-wav", 1000, None)) == ".wav"
+    for bad, kind in [
+        (AudioFile("a.ogg", "audio/ogg", 10, 10), "format"),
+        (AudioFile("a.mp3", None, 16 * 1024 * 1024, 10), "size"),
+        (AudioFile("a.mp3", None, 10, 2), "duration"),
+        (AudioFile("a.mp3", None, 10, 31), "duration"),
+    ]:
+        with pytest.raises(SoundtrackError) as caught:
+            check_audio(bad)
+        assert caught.value.kind == kind
+    name = new_served_name(".mp3")
+    assert served_path(tmp_path, name) == tmp_path / name
+    assert served_path(tmp_path, "../../etc/passwd") is None
+    assert served_path(tmp_path, "short.mp3") is None
+    assert is_audio_link("https://example.com/a/b.mp3?x=1") and not is_audio_link("hello")

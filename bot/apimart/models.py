@@ -16,17 +16,35 @@ class GenerationRequest:
     resolution: str = "720p"
     duration: int = 5
     audio: bool = True
+    prompt_extend: bool = True
+    shot_type: str = "single"
+    watermark: bool = False
+    seed: int | None = None
+    negative_prompt: str = ""
+    audio_url: str | None = None
+    template: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The body exactly as the card shows it: optional fields only when they are set."""
         body: dict[str, Any] = {
             "model": MODEL,
             "image_urls": [self.image_data_url],
             "resolution": self.resolution,
             "duration": self.duration,
             "audio": self.audio,
+            "prompt_extend": self.prompt_extend,
+            "shot_type": self.shot_type if self.prompt_extend else "single",
+            "watermark": self.watermark,
         }
-        if self.prompt:
-            body["prompt"] = self.prompt
+        optional = {
+            "prompt": self.prompt or None,
+            "negative_prompt": self.negative_prompt or None,
+            "seed": self.seed,
+            # audio off wins over a soundtrack, so a silent request never carries one
+            "audio_url": self.audio_url if self.audio else None,
+            "template": self.template,
+        }
+        body.update({key: value for key, value in optional.items() if value is not None})
         return body
 
 

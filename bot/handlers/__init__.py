@@ -5,6 +5,14 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from ..context import BotApplication
+from ..soundtrack import AUDIO_LINK
+from .advanced import (
+    negative_command,
+    receive_audio,
+    receive_audio_link,
+    refuse_voice,
+    seed_command,
+)
 from .card import press_button
 from .errors import log_error
 from .photo import receive_image, reply_to_card, text_without_photo
@@ -24,12 +32,21 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("settings", settings_command))
     app.add_handler(CommandHandler("cancel", cancel_command))
     app.add_handler(CommandHandler("language", language_command))
+    app.add_handler(CommandHandler("seed", seed_command))
+    app.add_handler(CommandHandler("negative", negative_command))
     app.add_handler(CallbackQueryHandler(press_button))
+    # Audio before images: an MP3 sent as a file is a document too.
+    app.add_handler(MessageHandler(filters.AUDIO | filters.Document.AUDIO, receive_audio))
+    app.add_handler(MessageHandler(filters.VOICE, refuse_voice))
     # Any document goes to receive_image, which explains when it is not a usable image.
     app.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, receive_image))
     # A reply to a card edits its prompt; other text gets a hint (in private chats only:
     # a group would not thank the bot for answering every message).
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.REPLY, reply_to_card))
+    # A bare link to an MP3/WAV file is a soundtrack, not a request for help.
+    app.add_handler(
+        MessageHandler(filters.Regex(AUDIO_LINK) & ~filters.COMMAND, receive_audio_link)
+    )
     app.add_handler(
         MessageHandler(
             filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, text_without_photo

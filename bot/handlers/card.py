@@ -15,7 +15,7 @@ from ..context import BotContext
 from ..i18n import Translator
 from ..keyboards import defaults_keyboard
 from ..messenger import is_not_modified
-from ..records import RETRYABLE_STATES, TaskState, UserProfile
+from ..records import RETRYABLE_STATES, TaskRecord, TaskState, UserProfile
 from ..settings import GenerationSettings
 from .polling import schedule_poll
 
@@ -73,17 +73,33 @@ async def _press_card_button(
     if record.state is not TaskState.DRAFT:
         await query.answer(t._("This card can no longer be changed."))
         return
-    settings = _apply(record.settings, button)
     await query.answer()
-    if settings == record.settings:
-        return
+    changes = _card_changes(record, button)
+    if changes is None:
+        settings = _apply(record.settings, button)
+        if settings == record.settings:
+            return
+        changes = {"settings": settings}
+        if not settings.audio and record.soundtrack_url:
+            # "Silent" and a soundtrack exclude each other: the card shows what will happen.
+            changes |= {"soundtrack_url": None, "soundtrack_file": None}
+        await _remember_defaults(context, query.from_user.id, settings)
     updated = await services.storage.update_task(
-        record.id, expect={TaskState.DRAFT}, settings=settings, notice="", error=""
+        record.id, expect={TaskState.DRAFT}, notice="", error="", **changes
     )
-    if updated is None:
-        return
-    await _remember_defaults(context, query.from_user.id, settings)
-    await services.generation.messenger.show_card(updated)
+    if updated is not None:
+        await services.generation.messenger.show_card(updated)
+
+
+def _card_changes(record: TaskRecord, button: Button) -> dict[str, object] | None:
+    """Changes that belong to this card only (not to the user's defaults), if any."""
+    if button.action == "page":
+        return {"page": button.value}
+    if button.action == "tpl":
+        return {"template": None if button.value == "-" else button.value, "page": "main"}
+    if button.action == "snd":
+        return {"soundtrack_url": None, "soundtrack_file": None}
+    return None
 
 
 async def _press_defaults_button(
@@ -119,16 +135,25 @@ async def _choose_language(query: CallbackQuery, locale: str, context: BotContex
 
 
 def _apply(settings: GenerationSettings, button: Button) -> GenerationSettings:
-    if button.action == "res":
-        return settings.with_resolution(f"{button.value}p")
-    if button.action == "aud":
-        return settings.with_audio(button.value == "1")
-    if button.action == "dur":
-        if button.value == "-":
-            return settings.with_duration(settings.duration - 1)
-        if button.value == "+":
-            return settings.with_duration(settings.duration + 1)
-        return settings.with_duration(int(button.value))
+    value = button.value
+    match button.action:
+        case "res":
+            return settings.with_resolution(f"{value}p")
+        case "aud":
+            return settings.with_audio(value == "1")
+        case "dur":
+            step = {"-": settings.duration - 1, "+": settings.duration + 1}
+            return settings.with_duration(step.get(value) or int(value))
+        case "ext":
+            return settings.with_prompt_extend(value == "1")
+        case "shot":
+            return settings.with_shot_type(value)
+        case "wm":
+            return settings.with_watermark(value == "1")
+        case "seed":
+            return settings.with_seed(None)
+        case "neg":
+            return settings.with_negative_prompt("")
     return settings
 
 

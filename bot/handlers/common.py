@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from telegram import Message
 from telegram.constants import ParseMode
 
+from ..caption_flags import VALID_FLAGS
+from ..context import BotContext
 from ..i18n import Translator
+from ..records import TaskRecord, TaskState
+from ..settings import GenerationSettings
+from ..text import escape
 
 
 async def reply(message: Message, text: str) -> None:
@@ -38,8 +46,54 @@ def help_text(t: Translator) -> str:
             ),
             "",
             t._(
+                "⚙️ <b>More options</b> (the card's ⚙️ More page): prompt rewriting, single "
+                "or multi-shot, watermark, seed. ✨ Effects animates the photo with a template."
+            ),
+            "",
+            t._(
+                "<b>Caption shortcuts</b>, at the end of the caption: {flags}",
+                flags=escape(" ".join(VALID_FLAGS)),
+            ),
+            t._('Example: <code>the cat dances --1080p --10s --seed 42 --no "blurry"</code>'),
+            "",
+            t._(
+                "🎵 Send an MP3 or WAV file (3–30 s, up to 15 MB) or a link to one to use it as "
+                "the soundtrack of your next video."
+            ),
+            "",
+            t._(
                 "/settings: your default settings\n/language: the bot's language\n"
-                "/cancel: drop unfinished cards\n/help: this message"
+                "/seed 42: fix the seed (/seed alone: random)\n/negative text: what to avoid "
+                "(/negative alone: clear)\n/cancel: drop unfinished cards\n/help: this message"
             ),
         ]
     )
+
+
+async def change_defaults(
+    context: BotContext,
+    user_id: int,
+    chat_id: int,
+    transform: Callable[[GenerationSettings], GenerationSettings],
+) -> None:
+    """Change the user's defaults and every open card of theirs in this chat alike."""
+    services = context.services
+    profile = await services.storage.get_user(user_id)
+    await services.storage.save_user(replace(profile, settings=transform(profile.settings)))
+    for record in await services.storage.tasks_in({TaskState.DRAFT}, user_id=user_id):
+        if record.chat_id != chat_id:
+            continue
+        updated = await services.storage.update_task(
+            record.id, expect={TaskState.DRAFT}, settings=transform(record.settings)
+        )
+        if updated is not None:
+            await services.generation.messenger.show_card(updated)
+
+
+async def latest_draft(context: BotContext, user_id: int, chat_id: int) -> TaskRecord | None:
+    drafts = [
+        r
+        for r in await context.services.storage.tasks_in({TaskState.DRAFT}, user_id=user_id)
+        if r.chat_id == chat_id
+    ]
+    return max(drafts, key=lambda r: r.created_at) if drafts else None

@@ -12,17 +12,44 @@ from telegram import Document, Message, PhotoSize, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from ..caption_flags import VALID_FLAGS, CaptionFlags, FlagError, parse_caption
 from ..cards import card_text
 from ..context import BotContext
+from ..i18n import Translator
 from ..images import MIN_SIDE, ImageTooSmallError, NotAnImageError, prepare_image
 from ..keyboards import card_keyboard
 from ..records import TaskRecord, TaskState
+from ..settings import GenerationSettings
+from ..text import escape
+from .advanced import SEED_REPLY, bad_seed, parse_seed, set_seed
 from .common import reply
 
 log = logging.getLogger(__name__)
 
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/x-ms-bmp"}
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+# What the API accepts, plus what Pillow can convert (a GIF gives its first frame).
+IMAGE_TYPES = {
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/bmp",
+    "image/x-ms-bmp",
+    "image/gif",
+    "image/tiff",
+    "image/heic",
+    "image/heif",
+}
+IMAGE_EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".webp",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+)
 # Bots may download files up to 20 MB through the Bot API.
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
@@ -31,6 +58,11 @@ async def receive_image(update: Update, context: BotContext) -> None:
     """Validate the image, keep it, and answer with a settings card."""
     message = update.effective_message
     t = await context.translator(update)
+    try:
+        flags = parse_caption(message.caption or "")
+    except FlagError as exc:
+        await reply(message, _flag_error(t, exc))
+        return
     source = _image_source(message)
     if source is None:
         await reply(
@@ -83,6 +115,10 @@ async def receive_image(update: Update, context: BotContext) -> None:
 
     services = context.services
     profile = await services.storage.get_user(update.effective_user.id)
+    settings = _with_flags(profile.settings, flags)
+    soundtrack = profile.soundtrack
+    if soundtrack is not None:
+        settings = settings.with_audio(True)
     task_id = uuid.uuid4().hex[:16]
     record = TaskRecord(
         id=task_id,
@@ -92,10 +128,12 @@ async def receive_image(update: Update, context: BotContext) -> None:
         image_file=services.generation.save_image(task_id, image),
         image_width=image.width,
         image_height=image.height,
-        prompt=(message.caption or "").strip(),
-        settings=profile.settings,
+        prompt=flags.prompt,
+        settings=settings,
         language=t.locale,
         created_at=time.time(),
+        soundtrack_url=soundtrack.url if soundtrack else None,
+        soundtrack_file=soundtrack.file if soundtrack else None,
     )
     card = await message.reply_text(
         card_text(t, record),
@@ -104,6 +142,8 @@ async def receive_image(update: Update, context: BotContext) -> None:
         do_quote=True,
     )
     await services.storage.add_task(replace(record, card_message_id=card.message_id))
+    if soundtrack is not None:  # a soundtrack is for the next video only
+        await services.storage.save_user(replace(profile, soundtrack=None))
     log.info(
         "task %s chat %s: card %s for user %s",
         task_id,
@@ -124,6 +164,14 @@ async def reply_to_card(update: Update, context: BotContext) -> None:
         await text_without_photo(update, context)
         return
     if record.user_id != update.effective_user.id:
+        return
+    if seed_match := SEED_REPLY.match(message.text):
+        try:
+            seed = parse_seed(seed_match.group(1))
+        except ValueError:
+            await reply(message, bad_seed(t))
+            return
+        await set_seed(update, context, t, seed)
         return
     updated = await services.storage.update_task(
         record.id, expect={TaskState.DRAFT}, prompt=message.text.strip(), notice="", error=""
@@ -158,3 +206,35 @@ def _image_source(message: Message) -> PhotoSize | Document | None:
     if document.mime_type in IMAGE_TYPES or name.endswith(IMAGE_EXTENSIONS):
         return document
     return None
+
+
+def _with_flags(settings: GenerationSettings, flags: CaptionFlags) -> GenerationSettings:
+    """Caption shortcuts override the defaults for this card only."""
+    if flags.resolution:
+        settings = settings.with_resolution(flags.resolution)
+    if flags.duration:
+        settings = settings.with_duration(flags.duration)
+    if flags.audio is not None:
+        settings = settings.with_audio(flags.audio)
+    if flags.shot_type:
+        settings = settings.with_shot_type(flags.shot_type)
+    if flags.seed is not None:
+        settings = settings.with_seed(flags.seed)
+    if flags.negative_prompt is not None:
+        settings = settings.with_negative_prompt(flags.negative_prompt)
+    return settings
+
+
+def _flag_error(t: Translator, error: FlagError) -> str:
+    flags = escape(" ".join(VALID_FLAGS))
+    if error.unknown:
+        return t._(
+            "⚠️ I don't know the shortcut {flag}. Valid shortcuts: {flags}",
+            flag=escape(error.flag),
+            flags=flags,
+        )
+    return t._(
+        "⚠️ The value of {flag} is missing or out of range. Valid shortcuts: {flags}",
+        flag=escape(error.flag),
+        flags=flags,
+    )

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from PIL import Image
 
@@ -59,6 +60,7 @@ class FakeTask:
     url_as_string: bool = False
     video: bytes = b""
     polls: int = 0
+    audio_fetch: tuple[int, bytes] | None = None
 
 
 @dataclass
@@ -80,6 +82,8 @@ class FakeApimart:
         self.status_faults: list[Fault] = []
         self.submit_delay = 0.0
         self.hold_new_tasks = False
+        self.static_files: dict[str, bytes] = {}  # public files, e.g. a soundtrack link
+        self.refused_templates: set[str] = set()
         self.script: list[tuple[str, int]] = list(DEFAULT_SCRIPT)
         self.video_padding = 1024
         self._ids = itertools.count(1)
@@ -92,6 +96,7 @@ class FakeApimart:
         app.router.add_post("/v1/videos/generations", self._submit)
         app.router.add_get("/v1/tasks/{task_id}", self._status)
         app.router.add_get("/f/video/{name}", self._video)
+        app.router.add_get("/static/{name}", self._static)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -151,6 +156,8 @@ class FakeApimart:
                 return _error(400, "invalid JSON body")
             submission.body = body
             problem = validate_generation(body)
+            if not problem and body.get("template") in self.refused_templates:
+                problem = f"template {body['template']} is not supported by {MODEL}"
             if problem:
                 submission.status = 400
                 return _error(400, problem)
@@ -158,9 +165,18 @@ class FakeApimart:
                 await asyncio.sleep(self.submit_delay)
             task_id = f"task_{next(self._ids):026d}"
             submission.task_id = task_id
-            self.tasks[task_id] = FakeTask(
-                task_id, body, list(self.script), hold=self.hold_new_tasks
-            )
+            task = FakeTask(task_id, body, list(self.script), hold=self.hold_new_tasks)
+            self.tasks[task_id] = task
+            if "audio_url" in body and body.get("audio", True):
+                # The service fetches custom audio itself while the task runs.
+                task.audio_fetch = await _fetch(body["audio_url"])
+                if task.audio_fetch[0] != 200:
+                    task.script = [("failed", 0)]
+                    task.error = {
+                        "code": "InvalidParameter",
+                        "type": "task_failed",
+                        "message": "audio_url could not be downloaded",
+                    }
             return web.json_response(
                 {"code": 200, "data": [{"status": "submitted", "task_id": task_id}]}
             )
@@ -199,6 +215,12 @@ class FakeApimart:
         if task is None or not task.video:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=task.video, content_type="video/mp4")
+
+    async def _static(self, request: web.Request) -> web.StreamResponse:
+        data = self.static_files.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=data, content_type="audio/mpeg")
 
     # -- helpers ---------------------------------------------------------------------------
     def _auth(self, request: web.Request) -> web.Response | None:
@@ -250,6 +272,15 @@ class FakeApimart:
         if status in ("failed", "cancelled") and task.error:
             data["error"] = task.error
         return data
+
+
+async def _fetch(url: str) -> tuple[int, bytes]:
+    """GET a URL (only ever one on 127.0.0.1 in tests); (0, b"") when it cannot be reached."""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return response.status, await response.read()
+    except aiohttp.ClientError:
+        return 0, b""
 
 
 def validate_generation(body: Any) -> str | None:

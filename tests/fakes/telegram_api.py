@@ -155,6 +155,43 @@ class FakeTelegram:
             message["caption"] = caption
         return self._push_message(message)
 
+    def send_audio(
+        self,
+        user: dict,
+        data: bytes,
+        *,
+        file_name: str,
+        mime_type: str,
+        duration: int,
+        as_document: bool = False,
+    ) -> dict:
+        stored = self.add_file(data, f"music/{file_name}")
+        message = self._user_message(user, None, None)
+        media = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data),
+        }
+        if as_document:
+            message["document"] = media
+        else:
+            message["audio"] = media | {"duration": duration}
+        return self._push_message(message)
+
+    def send_voice(self, user: dict, data: bytes, *, duration: int) -> dict:
+        stored = self.add_file(data, "voice/file.oga")
+        message = self._user_message(user, None, None)
+        message["voice"] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "duration": duration,
+            "mime_type": "audio/ogg",
+            "file_size": len(data),
+        }
+        return self._push_message(message)
+
     def press(self, user: dict, message: dict, data: str) -> str:
         """Tap an inline button of a bot message; returns the callback query id."""
         query_id = f"cq{next(self._next_file)}"

@@ -1,0 +1,221 @@
+"""/seed and /negative, `seed 123` replies, and custom soundtracks (files and links)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from dataclasses import replace
+from datetime import timedelta
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from ..context import BotContext
+from ..i18n import Translator
+from ..records import Soundtrack
+from ..settings import MAX_NEGATIVE_PROMPT, MAX_SEED, GenerationSettings
+from ..soundtrack import (
+    MAX_AUDIO_SECONDS,
+    MIN_AUDIO_SECONDS,
+    AudioFile,
+    SoundtrackError,
+    check_audio,
+    new_served_name,
+    served_url,
+)
+from ..text import escape
+from .common import change_defaults, latest_draft, reply
+
+log = logging.getLogger(__name__)
+
+SEED_REPLY = re.compile(r"^\s*seed\s+(\S+)\s*$", re.IGNORECASE)
+
+
+def parse_seed(text: str) -> int | None:
+    """A seed as typed by the user; ValueError when it is not one."""
+    if not text.isdigit() or int(text) > MAX_SEED:
+        raise ValueError(text)
+    return int(text)
+
+
+async def seed_command(update: Update, context: BotContext) -> None:
+    """`/seed 42` fixes the seed for the user's cards; `/seed` alone makes it random again."""
+    t = await context.translator(update)
+    raw = " ".join(context.args or [])
+    try:
+        seed = parse_seed(raw) if raw else None
+    except ValueError:
+        await reply(update.effective_message, bad_seed(t))
+        return
+    await set_seed(update, context, t, seed)
+
+
+async def set_seed(update: Update, context: BotContext, t: Translator, seed: int | None) -> None:
+    await change_defaults(
+        context, update.effective_user.id, update.effective_chat.id, lambda s: s.with_seed(seed)
+    )
+    if seed is None:
+        text = t._("🎲 The seed is random again.")
+    else:
+        text = t._(
+            "🎲 Seed fixed at {seed}: the same photo, prompt and settings give a similar video.",
+            seed=seed,
+        )
+    await reply(update.effective_message, text)
+
+
+def bad_seed(t: Translator) -> str:
+    return t._(
+        "⚠️ A seed is a whole number from 0 to {maximum}, e.g. <code>/seed 42</code>.",
+        maximum=MAX_SEED,
+    )
+
+
+async def negative_command(update: Update, context: BotContext) -> None:
+    """`/negative blurry, text` sets what to avoid; `/negative` alone clears it."""
+    t = await context.translator(update)
+    text = (update.effective_message.text or "").partition(" ")[2].strip()
+    if len(text) > MAX_NEGATIVE_PROMPT:
+        await reply(
+            update.effective_message,
+            t._(
+                "⚠️ The negative prompt can be at most {limit} characters; yours has {length}.",
+                limit=MAX_NEGATIVE_PROMPT,
+                length=len(text),
+            ),
+        )
+        return
+
+    def transform(settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_negative_prompt(text)
+
+    await change_defaults(context, update.effective_user.id, update.effective_chat.id, transform)
+    if text:
+        message = t._("🚫 Videos will avoid: {text}", text=escape(text))
+    else:
+        message = t._("🚫 The negative prompt is cleared.")
+    await reply(update.effective_message, message)
+
+
+async def refuse_voice(update: Update, context: BotContext) -> None:
+    """Voice notes would need converting (ffmpeg): say what works instead."""
+    t = await context.translator(update)
+    await reply(
+        update.effective_message,
+        t._(
+            "⚠️ Voice notes can't be used as a soundtrack. Send an MP3 or WAV file, or a link to "
+            "one."
+        ),
+    )
+
+
+async def receive_audio(update: Update, context: BotContext) -> None:
+    """An MP3/WAV file: served under PUBLIC_BASE_URL as the soundtrack of the next video."""
+    message = update.effective_message
+    t = await context.translator(update)
+    services = context.services
+    source = message.audio or message.document
+    audio = AudioFile(
+        file_name=getattr(source, "file_name", None) or "",
+        mime_type=source.mime_type,
+        size=source.file_size,
+        duration=_duration_seconds(source),
+    )
+    try:
+        extension = check_audio(audio)
+    except SoundtrackError as exc:
+        await reply(message, _soundtrack_error(t, exc))
+        return
+    public_base_url = services.config.public_base_url
+    if public_base_url is None:
+        await reply(
+            message,
+            t._(
+                "⚠️ This bot has no public address, so it can't pass uploaded audio to the video "
+                "service. Send a public http(s) link to an MP3 or WAV file instead."
+            ),
+        )
+        return
+    name = new_served_name(extension)
+    audio_dir = services.generation.audio_dir
+    audio_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        telegram_file = await source.get_file()
+        await telegram_file.download_to_drive(audio_dir / name)
+    except TelegramError as exc:
+        log.warning("chat %s: audio download failed: %s", message.chat_id, exc)
+        await reply(message, t._("⚠️ I could not download that audio. Please send it again."))
+        return
+    title = audio.file_name or name
+    await attach_soundtrack(
+        update, context, t, Soundtrack(served_url(public_base_url, name), name, title)
+    )
+
+
+async def receive_audio_link(update: Update, context: BotContext) -> None:
+    """A public link to an MP3/WAV file becomes the soundtrack."""
+    t = await context.translator(update)
+    url = update.effective_message.text.strip()
+    await attach_soundtrack(update, context, t, Soundtrack(url, None, url.rsplit("/", 1)[-1]))
+
+
+async def attach_soundtrack(
+    update: Update, context: BotContext, t: Translator, soundtrack: Soundtrack
+) -> None:
+    """Put the soundtrack on the user's open card, or keep it for their next photo."""
+    services = context.services
+    user_id, chat_id = update.effective_user.id, update.effective_chat.id
+    draft = await latest_draft(context, user_id, chat_id)
+    if draft is not None:
+        _forget_served(context, draft.soundtrack_file)
+        updated = await services.storage.update_task(
+            draft.id,
+            soundtrack_url=soundtrack.url,
+            soundtrack_file=soundtrack.file,
+            settings=draft.settings.with_audio(True),
+        )
+        if updated is not None:
+            await services.generation.messenger.show_card(updated)
+        text = t._("🎵 Soundtrack set on your open card: {name}", name=escape(soundtrack.title))
+    else:
+        profile = await services.storage.get_user(user_id)
+        if profile.soundtrack is not None:
+            _forget_served(context, profile.soundtrack.file)
+        await services.storage.save_user(replace(profile, soundtrack=soundtrack))
+        text = t._(
+            "🎵 Soundtrack saved: {name}. Now send a photo; it will be used for that video.",
+            name=escape(soundtrack.title),
+        )
+    await reply(update.effective_message, text)
+
+
+def _duration_seconds(source: object) -> int | None:
+    """Telegram's duration, as int seconds (PTB is moving it from int to timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = getattr(source, "duration", None)
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value if isinstance(value, int) else None
+
+
+def _forget_served(context: BotContext, name: str | None) -> None:
+    if name:
+        (context.services.generation.audio_dir / name).unlink(missing_ok=True)
+
+
+def _soundtrack_error(t: Translator, error: SoundtrackError) -> str:
+    if error.kind == "size":
+        return t._(
+            "⚠️ A soundtrack can be at most {megabytes} MB.", megabytes=error.details["megabytes"]
+        )
+    if error.kind == "duration":
+        return t._(
+            "⚠️ A soundtrack must be {minimum} to {maximum} seconds long; this one is {seconds} s.",
+            minimum=MIN_AUDIO_SECONDS,
+            maximum=MAX_AUDIO_SECONDS,
+            seconds=error.details["seconds"],
+        )
+    return t._("⚠️ A soundtrack must be an MP3 or WAV file.")

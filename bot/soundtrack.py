@@ -1,0 +1,83 @@
+"""Custom audio for a video: what the API accepts, checked before anything is sent."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_AUDIO_BYTES = 15 * 1024 * 1024
+MIN_AUDIO_SECONDS = 3
+MAX_AUDIO_SECONDS = 30
+AUDIO_TYPES = {
+    "audio/mpeg": ".mp3",
+    "audio/mp3": ".mp3",
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/vnd.wave": ".wav",
+}
+AUDIO_LINK = re.compile(r"^https?://\S+\.(mp3|wav)(\?\S*)?$", re.IGNORECASE)
+
+
+class SoundtrackError(ValueError):
+    """Why this audio cannot be used; `kind` picks the user's message."""
+
+    def __init__(self, kind: str, **details: object) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.details = details
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """What Telegram tells about an uploaded audio file."""
+
+    file_name: str
+    mime_type: str | None
+    size: int | None
+    duration: int | None
+
+
+def audio_extension(audio: AudioFile) -> str:
+    """The extension to serve the file under; SoundtrackError when it is not mp3/wav."""
+    name = audio.file_name.lower()
+    for extension in (".mp3", ".wav"):
+        if name.endswith(extension):
+            return extension
+    if audio.mime_type in AUDIO_TYPES:
+        return AUDIO_TYPES[audio.mime_type]
+    raise SoundtrackError("format")
+
+
+def check_audio(audio: AudioFile) -> str:
+    """Validate the limits we can check locally; return the file extension."""
+    extension = audio_extension(audio)
+    if audio.size is not None and audio.size > MAX_AUDIO_BYTES:
+        raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
+    if audio.duration is not None and not (
+        MIN_AUDIO_SECONDS <= audio.duration <= MAX_AUDIO_SECONDS
+    ):
+        raise SoundtrackError("duration", seconds=audio.duration)
+    return extension
+
+
+def is_audio_link(text: str) -> bool:
+    return bool(AUDIO_LINK.match(text.strip()))
+
+
+def new_served_name(extension: str) -> str:
+    """An unguessable file name: the URL is public, so the name is the only secret."""
+    return secrets.token_urlsafe(24) + extension
+
+
+def served_url(public_base_url: str, name: str) -> str:
+    return f"{public_base_url.rstrip('/')}/audio/{name}"
+
+
+def served_path(audio_dir: Path, name: str) -> Path | None:
+    """The file behind a served name, refusing anything that could leave the folder."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{20,}\.(mp3|wav)", name):
+        return None
+    return audio_dir / name
