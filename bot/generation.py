@@ -252,6 +252,7 @@ class GenerationService:
                 progress=100,
                 video_url=status.video_url,
                 expires_at=status.expires_at,
+                seed_used=record.seed_used if status.seed is None else status.seed,
                 poll_failures=0,
             )
             return await self._deliver(delivering) if delivering else None

@@ -217,3 +217,9 @@ async def test_download_sends_no_credentials(
     finally:
         await runner.cleanup()
     assert seen == [None]
+
+
+def test_a_reported_seed_is_kept() -> None:
+    status = TaskStatus.from_json("t", {"status": "completed", "result": {"seed": 99}})
+    assert status.seed == 99
+    assert TaskStatus.from_json("t", {"status": "completed", "seed": -1}).seed is None

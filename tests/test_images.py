@@ -70,3 +70,9 @@ def test_large_images_are_downscaled_and_stay_under_the_encoded_limit() -> None:
     assert max(prepared.width, prepared.height) <= 2560
     assert len(prepared.data_url()) <= MAX_ENCODED_BYTES
     assert abs(prepared.width / prepared.height - 3) < 0.01
+
+
+def test_tiff_and_gif_are_converted() -> None:
+    for fmt, mode in (("TIFF", "RGB"), ("GIF", "P")):
+        image = decode(prepare_image(make_image(320, 260, fmt=fmt, mode=mode, color=1)).jpeg)
+        assert (image.format, image.size) == ("JPEG", (320, 260))

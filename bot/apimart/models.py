@@ -64,6 +64,7 @@ class TaskStatus:
     expires_at: int | None = None
     estimated_time: int | None = None
     error: TaskError | None = None
+    seed: int | None = None  # undocumented; kept when the service reports the seed it used
 
     @property
     def is_final(self) -> bool:
@@ -88,6 +89,8 @@ class TaskStatus:
         elif isinstance(raw_error, str) and raw_error:
             error = TaskError(message=raw_error)
         estimated = data.get("estimated_time")
+        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        seed = data.get("seed", result.get("seed"))
         return cls(
             task_id=str(data.get("id") or task_id),
             status=status,
@@ -96,6 +99,7 @@ class TaskStatus:
             expires_at=expires_at,
             estimated_time=int(estimated) if isinstance(estimated, int | float) else None,
             error=error,
+            seed=seed if type(seed) is int and seed >= 0 else None,
         )
 
 
