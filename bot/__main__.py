@@ -1,33 +1,61 @@
-"""`python -m bot`: load the config, build the application, poll until stopped."""
+"""`python -m bot`: load the config, build the application, poll (or serve a webhook).
+
+`python -m bot --repair` sets a damaged database file aside and restores the last good copy.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from telegram import Update
 
-from .application import build_application
-from .config import ConfigError, load_config
+from .application import DATABASE_FILE, build_application
+from .config import ConfigError, load_config, read_dotenv
 from .logs import configure_logging
-from .storage import StorageCorruptError
+from .storage import Storage, StorageCorruptError, repair
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["--repair"]:
+        data_dir = os.environ.get("DATA_DIR") or read_dotenv(Path(".env")).get("DATA_DIR")
+        print(repair(Path(data_dir or "data") / DATABASE_FILE))
+        return 0
     try:
         config = load_config()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(config.log_level, [config.telegram_bot_token, config.apimart_api_key])
-    app = build_application(config)
     try:
-        # Updates sent while the bot was down are processed, never dropped.
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        # Refuse to start over a damaged file rather than silently starting empty.
+        Storage(config.data_dir / DATABASE_FILE).close()
     except StorageCorruptError as exc:
-        print(f"error: {exc}. Move the file aside to start afresh.", file=sys.stderr)
+        print(
+            f"error: {exc}. Run `python -m bot --repair` to restore the last good copy.",
+            file=sys.stderr,
+        )
         return 2
+    configure_logging(
+        config.log_level,
+        [config.telegram_bot_token, config.apimart_api_key, config.webhook_secret or ""],
+    )
+    app = build_application(config)
+    # Updates sent while the bot was down are processed, never dropped.
+    if config.webhook_url:
+        app.run_webhook(
+            listen=config.webhook_listen,
+            port=config.webhook_port,
+            url_path=config.webhook_secret or "",
+            webhook_url=f"{config.webhook_url}/{config.webhook_secret}",
+            secret_token=config.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

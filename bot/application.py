@@ -7,11 +7,12 @@ import logging
 from telegram import BotCommand
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
+from .access import AccessPolicy, Limits
 from .apimart import ApimartClient
 from .audio_server import AudioServer
 from .config import Config
 from .context import BotApplication, BotContext, BotData, Services
-from .generation import GenerationService
+from .generation import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT, GenerationService
 from .handlers import register_handlers
 from .handlers.polling import schedule_poll
 from .i18n import Catalogues
@@ -33,6 +34,7 @@ def build_application(config: Config) -> BotApplication:
         .rate_limiter(AIORateLimiter(max_retries=3))
         # Submitting and uploading take seconds: one user's wait must not block the others.
         .concurrent_updates(True)
+        .local_mode(config.telegram_local_mode)
         .post_init(start_services)
         .post_shutdown(stop_services)
         .build()
@@ -59,12 +61,31 @@ async def start_services(app: BotApplication) -> None:
         audio_dir=config.data_dir / "audio",
         poll_interval=config.poll_interval,
         task_timeout=config.task_timeout,
+        upload_limit=LOCAL_UPLOAD_LIMIT if config.telegram_local_mode else TELEGRAM_UPLOAD_LIMIT,
+        progress_edit_interval=config.progress_edit_interval,
+        admin_ids=config.admin_user_ids,
     )
     audio_server = None
-    if config.public_base_url:
+    # Also the /healthz endpoint in webhook mode (PTB's webhook server has no custom routes).
+    if config.public_base_url or config.webhook_url:
         audio_server = AudioServer(generation.audio_dir, config.public_host, config.public_port)
         await audio_server.start()
-    app.bot_data.services = Services(config, storage, client, catalogues, generation, audio_server)
+    app.bot_data.services = Services(
+        config=config,
+        storage=storage,
+        client=client,
+        catalogues=catalogues,
+        generation=generation,
+        policy=AccessPolicy(
+            config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids
+        ),
+        limits=Limits(
+            config.max_active_tasks_per_user,
+            config.daily_video_seconds_per_user,
+            config.max_active_tasks,
+        ),
+        audio_server=audio_server,
+    )
     for record in await generation.recover():
         schedule_poll(app.job_queue, record.id, 0)
     await register_commands(app, catalogues)

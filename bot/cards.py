@@ -80,6 +80,14 @@ def card_text(t: Translator, record: TaskRecord) -> str:
     if record.soundtrack_url and record.settings.audio:
         lines.append(t._("🎵 Soundtrack: {name}", name=escape(soundtrack_name(record))))
     lines.extend(advanced_lines(t, record.settings))
+    if record.quota_left is not None and record.state is TaskState.DRAFT:
+        lines.append(
+            t.ngettext(
+                "⏳ Left for today: {n} second of video",
+                "⏳ Left for today: {n} seconds of video",
+                record.quota_left,
+            )
+        )
     if record.state is TaskState.DRAFT and record.page == "effects":
         lines.append("")
         lines.append(

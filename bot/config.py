@@ -30,6 +30,20 @@ class Config:
     public_base_url: str | None = None
     public_host: str = "0.0.0.0"
     public_port: int = 8080
+    # Who may spend the balance; empty means everyone.
+    allowed_user_ids: frozenset[int] = frozenset()
+    allowed_chat_ids: frozenset[int] = frozenset()
+    admin_user_ids: frozenset[int] = frozenset()
+    max_active_tasks_per_user: int = 2
+    daily_video_seconds_per_user: int = 0  # 0: unlimited
+    max_active_tasks: int = 20
+    # A busy bot must not spend its message budget on progress bars.
+    progress_edit_interval: float = 5.0
+    telegram_local_mode: bool = False
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
 
     @property
     def bot_api_base_url(self) -> str:
@@ -94,6 +108,18 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         public_base_url=_url(get, "PUBLIC_BASE_URL", "") if get("PUBLIC_BASE_URL") else None,
         public_host=get("PUBLIC_HOST") or "0.0.0.0",
         public_port=_port(get, "PUBLIC_PORT", 8080),
+        allowed_user_ids=_ids(get, "ALLOWED_USER_IDS"),
+        allowed_chat_ids=_ids(get, "ALLOWED_CHAT_IDS"),
+        admin_user_ids=_ids(get, "ADMIN_USER_IDS"),
+        max_active_tasks_per_user=_count(get, "MAX_ACTIVE_TASKS_PER_USER", 2, minimum=1),
+        daily_video_seconds_per_user=_count(get, "DAILY_VIDEO_SECONDS_PER_USER", 0),
+        max_active_tasks=_count(get, "MAX_ACTIVE_TASKS", 20, minimum=1),
+        progress_edit_interval=_non_negative(get, "PROGRESS_EDIT_INTERVAL", 5.0),
+        telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
+        webhook_url=_url(get, "WEBHOOK_URL", "") if get("WEBHOOK_URL") else None,
+        webhook_secret=_webhook_secret(get),
+        webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+        webhook_port=_port(get, "WEBHOOK_PORT", 8443),
     )
 
 
@@ -103,6 +129,55 @@ def _url(get, name: str, default: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ConfigError(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _ids(get, name: str) -> frozenset[int]:
+    raw = get(name)
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    try:
+        return frozenset(int(item) for item in items)
+    except ValueError:
+        raise ConfigError(f"{name} must be a comma-separated list of numeric ids") from None
+
+
+def _count(get, name: str, default: int, *, minimum: int = 0) -> int:
+    raw = get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, got {raw!r}")
+    return int(raw)
+
+
+def _flag(get, name: str) -> bool:
+    raw = get(name).lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _webhook_secret(get) -> str | None:
+    secret = get("WEBHOOK_SECRET")
+    if get("WEBHOOK_URL") and not secret:
+        raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+    if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+    return secret or None
+
+
+def _non_negative(get, name: str, default: float) -> float:
+    raw = get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
 
 
 def _port(get, name: str, default: int) -> int:

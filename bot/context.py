@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from .access import AccessPolicy, Limits
 from .apimart import ApimartClient
 from .audio_server import AudioServer
 from .config import Config
@@ -22,6 +23,8 @@ class Services:
     client: ApimartClient
     catalogues: Catalogues
     generation: GenerationService
+    policy: AccessPolicy
+    limits: Limits
     audio_server: AudioServer | None = None
 
 

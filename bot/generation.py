@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_POLL_BACKOFF = 300.0
 TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
+LOCAL_UPLOAD_LIMIT = 2000 * 1024 * 1024  # a self-hosted Bot API server (--local)
+ADMIN_ALERT_INTERVAL = 3600.0
 
 
 class Notice:
@@ -72,6 +74,9 @@ class Messenger(Protocol):
     async def send_link(self, record: TaskRecord) -> None:
         """Send the result link (video too large to upload)."""
 
+    async def alert_admins(self, admin_ids: frozenset[int], notice: str) -> None:
+        """Tell the operators about a problem only they can fix (key, balance)."""
+
 
 @dataclass
 class GenerationService:
@@ -84,7 +89,11 @@ class GenerationService:
     poll_interval: float = 10.0
     task_timeout: float = 3600.0
     upload_limit: int = TELEGRAM_UPLOAD_LIMIT
+    progress_edit_interval: float = 0.0
+    admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], float] = time.time
+    # When each kind of admin alert was last sent: one alert per problem, not one per user.
+    _alerted: dict[str, float] = field(default_factory=dict)
 
     def image_path(self, record: TaskRecord) -> Path:
         return self.images_dir / record.image_file
@@ -151,9 +160,11 @@ class GenerationService:
             log.critical(
                 "apimart rejected the API key (HTTP %s): check APIMART_API_KEY", exc.status
             )
+            await self._alert(Notice.SERVICE_UNAVAILABLE)
             return await self._back_to_draft(claimed, Notice.SERVICE_UNAVAILABLE)
         except ApimartInsufficientBalanceError:
             log.critical("apimart balance exhausted: top up the account")
+            await self._alert(Notice.NO_BALANCE)
             return await self._back_to_draft(claimed, Notice.NO_BALANCE)
         except ApimartRateLimitError:
             log.warning("task %s chat %s: rate limited on submit", claimed.id, claimed.chat_id)
@@ -169,6 +180,8 @@ class GenerationService:
             api_status="submitted",
             submitted_at=self.clock(),
             poll_failures=0,
+            shown_view=f"{False}:{0}",  # the "queued" view this transition draws
+            shown_at=self.clock(),
         )
         assert running is not None
         log.info("task %s chat %s: submitted as %s", running.id, running.chat_id, api_task_id)
@@ -256,16 +269,25 @@ class GenerationService:
                 poll_failures=0,
             )
             return await self._deliver(delivering) if delivering else None
+        now = self.clock()
+        polled = replace(record, api_status=status.status, progress=status.progress)
+        view = polled.progress_view
+        # Edit only when the view changes, and not more often than progress_edit_interval.
+        redraw = view != record.shown_view and (
+            now - record.shown_at >= self.progress_edit_interval
+        )
+        changes = {"shown_view": view, "shown_at": now} if redraw else {}
         updated = await self.storage.update_task(
             record.id,
             expect={TaskState.RUNNING},
             api_status=status.status,
             progress=status.progress,
             poll_failures=0,
+            **changes,
         )
         if updated is None:
             return None
-        if (updated.generating, updated.progress) != (record.generating, record.progress):
+        if redraw:
             await self.messenger.show_card(updated)
         return self.poll_interval
 
@@ -333,6 +355,13 @@ class GenerationService:
         self._drop_image(done)
         await self.messenger.show_card(done)
         return None
+
+    async def _alert(self, notice: str) -> None:
+        now = self.clock()
+        if not self.admin_ids or now - self._alerted.get(notice, -1e18) < ADMIN_ALERT_INTERVAL:
+            return
+        self._alerted[notice] = now
+        await self.messenger.alert_admins(self.admin_ids, notice)
 
     async def _back_to_draft(self, record: TaskRecord, notice: str, error: str = "") -> TaskRecord:
         """The service certainly did not accept the task: let the user adjust and retry."""

@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from .cards import card_text, link_text, video_caption
-from .generation import ChatUnreachableError, DeliveryRetryableError
+from .generation import ChatUnreachableError, DeliveryRetryableError, Notice
 from .i18n import Catalogues
 from .keyboards import card_keyboard
 from .mp4 import VideoMeta
@@ -96,6 +96,25 @@ class TelegramMessenger:
             raise ChatUnreachableError(exc.message) from exc
         except (NetworkError, RetryAfter) as exc:
             raise DeliveryRetryableError(str(exc)) from exc
+
+    async def alert_admins(self, admin_ids: frozenset[int], notice: str) -> None:
+        for admin_id in sorted(admin_ids):
+            t = self._catalogues.translator()
+            text = (
+                t._(
+                    "🚨 apimart rejected the API key: users can't generate videos. Check "
+                    "APIMART_API_KEY."
+                )
+                if notice == Notice.SERVICE_UNAVAILABLE
+                else t._(
+                    "🚨 The apimart balance is exhausted: users can't generate videos. "
+                    "Top up the account."
+                )
+            )
+            try:
+                await self._bot.send_message(chat_id=admin_id, text=text)
+            except TelegramError as exc:
+                log.warning("admin %s could not be alerted: %s", admin_id, exc)
 
     async def _send_link_message(self, record: TaskRecord) -> int:
         t = self._catalogues.translator(record.language)

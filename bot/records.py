@@ -90,7 +90,10 @@ class TaskRecord:
     soundtrack_url: str | None = None  # public URL of the custom audio (ours or the user's)
     soundtrack_file: str | None = None  # a file we serve under PUBLIC_BASE_URL, if uploaded
     page: str = "main"  # which page of the card is shown: main, more, effects
-    seed_used: int | None = None  # the fixed seed sent, or one the API reported
+    seed_used: int | None = None
+    quota_left: int | None = None  # seconds of video left today, when a quota applies
+    shown_view: str = ""  # the progress view the card last showed
+    shown_at: float = 0.0  # the fixed seed sent, or one the API reported
     created_at: float = 0.0
     submitted_at: float | None = None
     finished_at: float | None = None
@@ -100,6 +103,11 @@ class TaskRecord:
     def generating(self) -> bool:
         """Past the queue: the card shows a progress bar instead of "queued"."""
         return self.api_status == "processing" or self.progress > 0
+
+    @property
+    def progress_view(self) -> str:
+        """What the progress part of the card shows; redrawn only when this changes."""
+        return f"{self.generating}:{self.progress}"
 
     @property
     def idempotency_key(self) -> str:

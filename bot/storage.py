@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any, TypeVar
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage as TinyStorage
+from tinydb.table import Document
 
+from .access import AccessLists
 from .records import TaskRecord, TaskState, UserProfile
 
 T = TypeVar("T")
@@ -24,6 +27,36 @@ T = TypeVar("T")
 
 class StorageCorruptError(Exception):
     """The database file exists but cannot be read; refusing to start over it."""
+
+
+def backup_path(path: Path) -> Path:
+    return path.with_name(path.name + ".bak")
+
+
+def repair(path: Path) -> str:
+    """Set a damaged database file aside and restore the last good copy; say what was done."""
+    try:
+        AtomicJSONStorage(str(path)).read()
+        return f"{path} is readable: nothing to repair."
+    except StorageCorruptError:
+        pass
+    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    os.replace(path, aside)
+    backup = backup_path(path)
+    try:
+        data = AtomicJSONStorage(str(backup)).read() if backup.exists() else None
+    except StorageCorruptError:
+        data = None
+    if data is None:
+        return (
+            f"{path} was damaged and no good backup exists; it was moved to {aside}. "
+            "The bot will start with empty storage."
+        )
+    AtomicJSONStorage(str(path)).write(data)
+    return (
+        f"{path} was damaged: moved to {aside} and restored from {backup} (at most the "
+        "last change is lost)."
+    )
 
 
 class AtomicJSONStorage(TinyStorage):
@@ -65,6 +98,7 @@ class AtomicJSONStorage(TinyStorage):
                 json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
                 out.flush()
                 os.fsync(out.fileno())
+            self._keep_backup()
             os.replace(tmp, self._path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -74,6 +108,16 @@ class AtomicJSONStorage(TinyStorage):
 
     def close(self) -> None:
         pass
+
+    def _keep_backup(self) -> None:
+        """The current file becomes `<name>.bak` (a hard link: no copy, never half-written),
+        so `python -m bot --repair` can go back one write if the file is ever damaged."""
+        if not self._path.exists():
+            return
+        link = self._path.with_name(self._path.name + ".bak.tmp")
+        link.unlink(missing_ok=True)
+        os.link(self._path, link)
+        os.replace(link, backup_path(self._path))
 
 
 class Storage:
@@ -85,6 +129,7 @@ class Storage:
         self._db.tables()  # read now, so a corrupt file stops start-up instead of a handler
         self._users = self._db.table("users", cache_size=0)
         self._tasks = self._db.table("tasks", cache_size=0)
+        self._access = self._db.table("access", cache_size=0)
         self._lock = asyncio.Lock()
 
     def close(self) -> None:
@@ -130,6 +175,24 @@ class Storage:
         rows = await self._run(lambda: self._tasks.search(Query().state.one_of(wanted)))
         records = [TaskRecord.from_dict(row) for row in rows]
         return [r for r in records if user_id is None or r.user_id == user_id]
+
+    async def all_tasks(self) -> list[TaskRecord]:
+        rows = await self._run(self._tasks.all)
+        return [TaskRecord.from_dict(row) for row in rows]
+
+    async def user_ids(self) -> set[int]:
+        rows = await self._run(self._users.all)
+        return {int(row["user_id"]) for row in rows}
+
+    async def get_access(self) -> AccessLists:
+        row = await self._run(lambda: self._access.get(doc_id=1))
+        if not row:
+            return AccessLists()
+        return AccessLists(frozenset(row.get("allowed", [])), frozenset(row.get("denied", [])))
+
+    async def save_access(self, lists: AccessLists) -> None:
+        document = {"allowed": sorted(lists.allowed), "denied": sorted(lists.denied)}
+        await self._run(lambda: self._access.upsert(Document(document, doc_id=1)))
 
     async def update_task(
         self,

@@ -77,6 +77,7 @@ async def make_world(data_dir: Path) -> AsyncIterator[World]:
         data_dir=data_dir,
         poll_interval=0.05,
         task_timeout=60,
+        progress_edit_interval=0,
     )
     try:
         yield World(telegram, apimart, config)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from ..context import BotApplication
 from ..soundtrack import AUDIO_LINK
+from .access import check_access
+from .admin import allow_command, deny_command, stats_command
 from .advanced import (
     negative_command,
     receive_audio,
@@ -15,7 +24,7 @@ from .advanced import (
 )
 from .card import press_button
 from .errors import log_error
-from .photo import receive_image, reply_to_card, text_without_photo
+from .photo import receive_image, reply_to_card, text_without_photo, video_command
 from .start import (
     cancel_command,
     help_command,
@@ -26,6 +35,8 @@ from .start import (
 
 
 def register_handlers(app: BotApplication) -> None:
+    # The access gate runs before everything (group -1) and stops refused updates there.
+    app.add_handler(TypeHandler(Update, check_access), group=-1)
     # Commands first: "/help" must never be taken for a prompt.
     app.add_handler(CommandHandler("start", start_command))
     app.add_handler(CommandHandler("help", help_command))
@@ -34,6 +45,10 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("language", language_command))
     app.add_handler(CommandHandler("seed", seed_command))
     app.add_handler(CommandHandler("negative", negative_command))
+    app.add_handler(CommandHandler("video", video_command))
+    app.add_handler(CommandHandler("stats", stats_command))
+    app.add_handler(CommandHandler("allow", allow_command))
+    app.add_handler(CommandHandler("deny", deny_command))
     app.add_handler(CallbackQueryHandler(press_button))
     # Audio before images: an MP3 sent as a file is a document too.
     app.add_handler(MessageHandler(filters.AUDIO | filters.Document.AUDIO, receive_audio))

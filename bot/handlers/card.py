@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from ..access import LimitReached
 from ..callback_data import CARD, Button, parse
 from ..cards import defaults_text
 from ..context import BotContext
@@ -17,6 +19,7 @@ from ..keyboards import defaults_keyboard
 from ..messenger import is_not_modified
 from ..records import RETRYABLE_STATES, TaskRecord, TaskState, UserProfile
 from ..settings import GenerationSettings
+from ..usage import usage_of
 from .polling import schedule_poll
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,10 @@ async def _press_card_button(
         if record.state is not TaskState.DRAFT and record.state not in RETRYABLE_STATES:
             await query.answer(t._("This video is already on its way."))
             return
+        refusal = await _limit_refusal(context, t, record)
+        if refusal:
+            await query.answer(refusal, show_alert=True)
+            return
         await query.answer(t._("Starting…"))
         submitted = await services.generation.submit(record)
         if submitted is not None and submitted.state is TaskState.RUNNING:
@@ -89,6 +96,38 @@ async def _press_card_button(
     )
     if updated is not None:
         await services.generation.messenger.show_card(updated)
+
+
+async def _limit_refusal(context: BotContext, t: Translator, record: TaskRecord) -> str:
+    """Why this generation may not start now, or "" when it may."""
+    services = context.services
+    usage = usage_of(await services.storage.all_tasks(), record.user_id, time.time())
+    verdict = services.limits.check(
+        admin=services.policy.is_admin(record.user_id),
+        duration=record.settings.duration,
+        user_active=usage.user_active,
+        total_active=usage.total_active,
+        used_today=usage.used_today,
+    )
+    if verdict is LimitReached.USER_ACTIVE:
+        return t.ngettext(
+            "You already have {n} video in progress. Wait for it to finish.",
+            "You already have {n} videos in progress. Wait for one to finish.",
+            services.limits.max_active_per_user,
+        )
+    if verdict is LimitReached.DAILY_QUOTA:
+        left = max(0, services.limits.daily_seconds_per_user - usage.used_today)
+        return t.ngettext(
+            "Today's allowance has {n} second left: choose a shorter video or come back tomorrow.",
+            "Today's allowance has {n} seconds left: choose a shorter video or come back "
+            "tomorrow.",
+            left,
+        )
+    if verdict is LimitReached.GLOBAL_ACTIVE:
+        return t._(
+            "The bot is busy with other videos right now. Please try again in a few minutes."
+        )
+    return ""
 
 
 def _card_changes(record: TaskRecord, button: Button) -> dict[str, object] | None:

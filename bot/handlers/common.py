@@ -62,6 +62,11 @@ def help_text(t: Translator) -> str:
             ),
             "",
             t._(
+                "👥 In groups: send a photo whose caption starts with /video, or reply to a "
+                "photo with <code>/video your prompt</code>."
+            ),
+            "",
+            t._(
                 "/settings: your default settings\n/language: the bot's language\n"
                 "/seed 42: fix the seed (/seed alone: random)\n/negative text: what to avoid "
                 "(/negative alone: clear)\n/cancel: drop unfinished cards\n/help: this message"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from dataclasses import replace
 
 from telegram import Document, Message, PhotoSize, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
 from ..caption_flags import VALID_FLAGS, CaptionFlags, FlagError, parse_caption
@@ -21,6 +22,7 @@ from ..keyboards import card_keyboard
 from ..records import TaskRecord, TaskState
 from ..settings import GenerationSettings
 from ..text import escape
+from .access import quota_left
 from .advanced import SEED_REPLY, bad_seed, parse_seed, set_seed
 from .common import reply
 
@@ -55,13 +57,51 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 async def receive_image(update: Update, context: BotContext) -> None:
-    """Validate the image, keep it, and answer with a settings card."""
+    """A photo or file: in private chats always, in groups only when meant for the bot."""
     message = update.effective_message
+    caption = addressed_prompt(message.caption or "", context.bot.username)
+    if caption is None:
+        if message.chat.type != ChatType.PRIVATE:
+            return  # a group photo for the people, not for the bot
+        caption = message.caption or ""
+    await open_card(update, context, message, caption)
+
+
+async def video_command(update: Update, context: BotContext) -> None:
+    """`/video <prompt>` sent as a reply to a photo (the way to use the bot in groups)."""
+    message = update.effective_message
+    target = message.reply_to_message
+    if target is None or not (target.photo or target.document):
+        t = await context.translator(update)
+        await reply(
+            message,
+            t._(
+                "Reply to a photo with <code>/video your prompt</code>, or send "
+                "a photo whose caption starts with /video."
+            ),
+        )
+        return
+    await open_card(update, context, target, " ".join(context.args or []))
+
+
+def addressed_prompt(caption: str, bot_username: str) -> str | None:
+    """The prompt of a caption that starts with /video[@bot] or mentions @bot; else None."""
+    match = re.match(r"^\s*/video(@\w+)?(\s+|$)", caption, re.IGNORECASE)
+    if match and (not match.group(1) or match.group(1)[1:].lower() == bot_username.lower()):
+        return caption[match.end() :].strip()
+    mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
+    if bot_username and mention.search(caption):
+        return mention.sub("", caption).strip()
+    return None
+
+
+async def open_card(update: Update, context: BotContext, message: Message, caption: str) -> None:
+    """Validate the image of `message`, keep it, and answer it with a settings card."""
     t = await context.translator(update)
     try:
-        flags = parse_caption(message.caption or "")
+        flags = parse_caption(caption)
     except FlagError as exc:
-        await reply(message, _flag_error(t, exc))
+        await reply(update.effective_message, _flag_error(t, exc))
         return
     source = _image_source(message)
     if source is None:
@@ -134,6 +174,7 @@ async def receive_image(update: Update, context: BotContext) -> None:
         created_at=time.time(),
         soundtrack_url=soundtrack.url if soundtrack else None,
         soundtrack_file=soundtrack.file if soundtrack else None,
+        quota_left=await quota_left(context, update.effective_user.id, time.time()),
     )
     card = await message.reply_text(
         card_text(t, record),

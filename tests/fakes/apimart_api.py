@@ -260,7 +260,11 @@ class FakeApimart:
         if status == "completed":
             if not task.video:
                 task.video = make_mp4(
-                    1280, 720, int(task.body.get("duration", 5)), self.video_padding
+                    1280,
+                    720,
+                    int(task.body.get("duration", 5)),
+                    self.video_padding,
+                    task.task_id.encode(),
                 )
             url = f"{self.url}/f/video/{task.task_id}.mp4"
             data["completed"] = now

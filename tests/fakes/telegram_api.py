@@ -62,6 +62,7 @@ class FakeTelegram:
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.files: dict[str, StoredFile] = {}
         self.blocked_chats: set[int] = set()
+        self.flood_calls = 0  # the next N method calls get 429 Too Many Requests
         self.chats: dict[int, dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = itertools.count(1)
@@ -344,6 +345,9 @@ class FakeTelegram:
         params, files = await _read_params(request)
         call = Call(method, params, files)
         try:
+            if self.flood_calls and method != "getUpdates":
+                self.flood_calls -= 1
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")

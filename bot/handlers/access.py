@@ -1,0 +1,61 @@
+"""The gate in front of every handler: only allowed users reach anything that spends money."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop
+
+from ..context import BotContext
+from ..usage import usage_of
+from .common import reply
+
+log = logging.getLogger(__name__)
+
+
+async def check_access(update: Update, context: BotContext) -> None:
+    """Refuse politely (with the user's id, to pass to the operator) and stop the update."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None:
+        return
+    services = context.services
+    lists = await services.storage.get_access()
+    if services.policy.may_use(user.id, chat.id if chat else user.id, lists):
+        return
+    log.info("refused user %s in chat %s", user.id, chat.id if chat else None)
+    t = await context.translator(update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(
+            t._("🔒 This bot is private. Your user id: {user_id}", user_id=user.id),
+            show_alert=True,
+        )
+    elif update.effective_message is not None and _addressed_to_bot(update):
+        await reply(
+            update.effective_message,
+            t._(
+                "🔒 Sorry, this bot is private. Your user id is <code>{user_id}</code>: send "
+                "it to the bot's operator to ask for access.",
+                user_id=user.id,
+            ),
+        )
+    raise ApplicationHandlerStop
+
+
+def _addressed_to_bot(update: Update) -> bool:
+    """In groups, answer only what was meant for the bot, not every message."""
+    message = update.effective_message
+    if update.effective_chat is None or update.effective_chat.type == ChatType.PRIVATE:
+        return True
+    text = message.text or message.caption or ""
+    return text.startswith("/")
+
+
+async def quota_left(context: BotContext, user_id: int, now: float) -> int | None:
+    """Seconds of video this user may still generate today, or None without a quota."""
+    services = context.services
+    usage = usage_of(await services.storage.all_tasks(), user_id, now)
+    return services.limits.seconds_left(
+        admin=services.policy.is_admin(user_id), used_today=usage.used_today
+    )

@@ -1,0 +1,83 @@
+"""Admin commands: /stats, /allow <id>, /deny <id>."""
+
+from __future__ import annotations
+
+import time
+
+from telegram import Update
+
+from ..context import BotContext
+from ..i18n import Translator
+from ..text import escape
+from ..usage import stats_of
+from .common import reply
+
+
+async def _admin_translator(update: Update, context: BotContext) -> Translator | None:
+    """The translator for an admin, or None (after saying so) for anyone else."""
+    t = await context.translator(update)
+    if not context.services.policy.is_admin(update.effective_user.id):
+        await reply(update.effective_message, t._("This command is for the bot's admins."))
+        return None
+    return t
+
+
+async def stats_command(update: Update, context: BotContext) -> None:
+    """Users, tasks by state, seconds generated, failures and an estimate of the spend."""
+    t = await _admin_translator(update, context)
+    if t is None:
+        return
+    storage = context.services.storage
+    stats = stats_of(await storage.all_tasks(), await storage.user_ids(), time.time())
+
+    def counts(counter) -> str:
+        return ", ".join(f"{key} {value}" for key, value in sorted(counter.items())) or "0"
+
+    lines = [
+        t._("📊 <b>Statistics</b>"),
+        t._("Users: {users}", users=stats.users),
+        t._("Tasks today: {counts}", counts=escape(counts(stats.today))),
+        t._("Tasks in total: {counts}", counts=escape(counts(stats.total))),
+        t._(
+            "Seconds of video delivered: {counts}",
+            counts=escape(counts(stats.seconds_by_resolution)),
+        ),
+        t._("Failures by reason: {counts}", counts=escape(counts(stats.failures))),
+        t._("Estimated spend: ${usd}", usd=f"{stats.estimated_usd:.2f}"),
+    ]
+    await reply(update.effective_message, "\n".join(lines))
+
+
+async def allow_command(update: Update, context: BotContext) -> None:
+    """Add a user to the allowlist (persisted); with no allowlist yet, this starts one."""
+    await _change_access(update, context, allow=True)
+
+
+async def deny_command(update: Update, context: BotContext) -> None:
+    """Refuse a user from now on (persisted)."""
+    await _change_access(update, context, allow=False)
+
+
+async def _change_access(update: Update, context: BotContext, *, allow: bool) -> None:
+    t = await _admin_translator(update, context)
+    if t is None:
+        return
+    args = context.args or []
+    if len(args) != 1 or not args[0].lstrip("-").isdigit():
+        await reply(
+            update.effective_message,
+            t._("Usage: <code>/allow 123456789</code> or <code>/deny 123456789</code>"),
+        )
+        return
+    user_id = int(args[0])
+    storage = context.services.storage
+    lists = await storage.get_access()
+    updated = lists.allow(user_id) if allow else lists.deny(user_id)
+    await storage.save_access(updated)
+    if allow:
+        text = t._("✅ User {user_id} may use the bot.", user_id=user_id)
+        if not lists.allowed and not context.services.config.allowed_user_ids:
+            text += "\n" + t._("The allowlist is now active: only listed users may use the bot.")
+    else:
+        text = t._("⛔ User {user_id} may no longer use the bot.", user_id=user_id)
+    await reply(update.effective_message, text)

@@ -1,0 +1,238 @@
+"""Who may spend the balance, limits, groups, admin alerts and Telegram's own faults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fakes.apimart_api import Fault
+from tests.harness import World, answers, full_generation, make_image, open_card, wait_card
+
+GENERATE = "▶️ Generate"
+ADMIN = 9001
+
+
+async def test_only_allowed_users_spend_and_admins_change_the_list(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann, bob, admin = tg.user(1001), tg.user(1002, "Bob"), tg.user(ADMIN, "Root")
+    async with world.bot(allowed_user_ids=frozenset({1001}), admin_user_ids=frozenset({ADMIN})):
+        tg.send_photo(bob, make_image(), caption="let me in")
+        [refusal] = await tg.wait_for_call("sendMessage")
+        assert "private" in refusal.params["text"] and "1002" in refusal.params["text"]
+        assert tg.calls_to("getFile") == []
+        tg.send_text(bob, "/allow 1002")  # not an admin: refused at the gate
+        tg.send_text(admin, "/allow 1002")
+        await tg.wait_for_call(
+            "sendMessage", where=lambda c: "may use the bot" in c.params["text"]
+        )
+        await full_generation(world, bob)
+        tg.send_text(admin, "/deny 1001")
+        await tg.wait_for_call("sendMessage", where=lambda c: "no longer" in c.params["text"])
+    async with world.bot(allowed_user_ids=frozenset({1001}), admin_user_ids=frozenset({ADMIN})):
+        tg.send_photo(ann, make_image(), caption="me again")
+        await tg.wait_for_call("sendMessage", where=lambda c: c.params["chat_id"] == "1001")
+    assert [s.body.get("prompt") for s in api.submissions] == ["barrier"]
+
+
+async def test_admins_are_alerted_once_not_per_user(world: World) -> None:
+    tg = world.telegram
+    async with world.bot(apimart_api_key="sk-wrong", admin_user_ids=frozenset({ADMIN})):
+        tg.send_text(tg.user(ADMIN), "/start")  # a bot can only message users who started it
+        await tg.wait_for_call("sendMessage")
+        for user_id in (1001, 1002):
+            user = tg.user(user_id)
+            card = await open_card(world, user)
+            tg.press(user, card, tg.buttons(card)[GENERATE])
+            await wait_card(world, card, "unavailable")
+    alerts = [
+        c
+        for c in tg.calls_to("sendMessage")
+        if c.params["chat_id"] == str(ADMIN) and "🚨" in c.params["text"]
+    ]
+    assert len(alerts) == 1 and "APIMART_API_KEY" in alerts[0].params["text"]
+    assert alerts[0].error is None
+
+
+async def test_exhausted_balance_is_told_to_user_and_admins(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    api.submit_faults = [Fault(status=402)]
+    ann = tg.user(1001)
+    async with world.bot(admin_user_ids=frozenset({ADMIN})):
+        tg.send_text(tg.user(ADMIN), "/start")
+        await tg.wait_for_call("sendMessage")
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "balance is used up")
+        [alert] = await tg.wait_for_call("sendMessage", where=lambda c: "🚨" in c.params["text"])
+    assert "balance is exhausted" in alert.params["text"]
+
+
+async def test_per_user_active_limit(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot(max_active_tasks_per_user=1):
+        first = await open_card(world, ann)
+        tg.press(ann, first, tg.buttons(first)[GENERATE])
+        await wait_card(world, first, "Generating")
+        second = await open_card(world, ann, caption="another")
+        tg.press(ann, second, tg.buttons(second)[GENERATE])
+        await tg.wait_for(lambda: any("already have 1 video" in a for a in answers(world)))
+    assert len(api.submissions) == 1
+
+
+async def test_daily_quota_is_shown_and_enforced_admins_exempt(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann, admin = tg.user(1001), tg.user(ADMIN)
+    async with world.bot(daily_video_seconds_per_user=12, admin_user_ids=frozenset({ADMIN})):
+        card = await open_card(world, ann)
+        assert "Left for today: 12 seconds" in card["text"]
+        tg.press(ann, card, tg.buttons(card)["10 s"])
+        await tg.wait_for(lambda: "✓ 10 s" in tg.buttons(card))
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+        second = await open_card(world, ann, caption="more")
+        assert "Left for today: 2 seconds" in second["text"]
+        tg.press(ann, second, tg.buttons(second)[GENERATE])
+        await tg.wait_for(lambda: any("2 seconds left" in a for a in answers(world)))
+        admin_card = await open_card(world, admin)
+        assert "Left for today" not in admin_card["text"]
+    assert len(api.submissions) == 1
+
+
+async def test_stats_for_admins_only(world: World) -> None:
+    tg = world.telegram
+    async with world.bot(admin_user_ids=frozenset({ADMIN})):
+        await full_generation(world, tg.user(1001))
+        tg.send_text(tg.user(1001), "/stats")
+        tg.send_text(tg.user(ADMIN), "/stats")
+        replies = await tg.wait_for_call(
+            "sendMessage",
+            count=2,
+            where=lambda c: (
+                "/stats" not in c.params["text"]
+                and ("Statistics" in c.params["text"] or "admins" in c.params["text"])
+            ),
+        )
+    by_chat = {r.params["chat_id"]: r.params["text"] for r in replies}
+    assert "for the bot's admins" in by_chat["1001"]
+    stats = by_chat[str(ADMIN)]
+    assert "Users: 1" in stats and "done 1" in stats and "720p 5" in stats
+    assert "Estimated spend: $0.25" in stats
+
+
+async def test_groups_answer_only_what_is_meant_for_the_bot(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    group = -100500
+    ann, bob = tg.user(1001), tg.user(1002, "Bob")
+    async with world.bot():
+        tg.send_photo(ann, make_image(), caption="holiday pic", chat_id=group)
+        tg.send_photo(
+            ann, make_image(), caption="/video@wan_test_bot the cat waves", chat_id=group
+        )
+        card = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(group) if m.get("reply_markup")), None)
+        )
+        assert "the cat waves" in card["text"] and "/video" not in card["text"]
+        tg.press(bob, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for(lambda: any("someone else" in a for a in answers(world)))
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        [video] = await tg.wait_for_call("sendVideo")
+        photo = tg.send_photo(bob, make_image(), caption="nice", chat_id=group)
+        tg.send_text(bob, "/video dance please", chat_id=group, reply_to=photo["message_id"])
+        second = await tg.wait_for(
+            lambda: next(
+                (m for m in tg.bot_messages(group) if "dance please" in m.get("text", "")), None
+            )
+        )
+        assert second["reply_to_message"]["message_id"] == photo["message_id"]
+    assert video.params["chat_id"] == str(group)
+    assert json.loads(video.params["reply_parameters"])["message_id"] == 2
+    assert len(tg.calls_to("getFile")) == 2  # the holiday photo was never downloaded
+    assert [s.body["prompt"] for s in api.submissions] == ["the cat waves"]
+
+
+async def test_flood_control_is_waited_out(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        tg.flood_calls = 2
+        api.release(api.accepted()[0].task_id)
+        await tg.wait_for_call("sendVideo", timeout=20)
+        await wait_card(world, card, "Done", timeout=20)
+    assert sum(1 for c in tg.calls if c.error and c.error.startswith("Too Many")) == 2
+    assert len(tg.calls_to("sendVideo")) == 1 or all(
+        c.error for c in tg.calls_to("sendVideo")[:-1]
+    )
+
+
+async def test_blocked_user_closes_the_task_without_retrying(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        tg.blocked_chats.add(1001)
+        api.release(api.accepted()[0].task_id)
+        await tg.wait_for(lambda: any(c.error for c in tg.calls_to("sendVideo")))
+        api.hold_new_tasks = False
+        await full_generation(world, tg.user(1002))
+    assert len(tg.calls_to("sendVideo")) == 2  # one refused for ann, one for the barrier
+
+
+async def test_too_large_result_sends_the_link(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg, api = world.telegram, world.apimart
+    monkeypatch.setattr("bot.application.TELEGRAM_UPLOAD_LIMIT", 4096)
+    api.video_padding = 10_000
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "too large to upload")
+        [link] = await tg.wait_for_call(
+            "sendMessage", where=lambda c: "/f/video/" in c.params["text"]
+        )
+    assert "24 hours" in link.params["text"] and tg.calls_to("sendVideo") == []
+
+
+async def test_expired_result_link_is_reported(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        task = api.tasks[api.accepted()[0].task_id]
+        task.video = b""  # the fake answers 404 for a video it does not have
+        api.release(task.task_id)
+        original = api._task_json
+
+        def no_video(request, task_, status, progress):  # the link exists but is gone
+            data = original(request, task_, status, progress)
+            task_.video = b""
+            return data
+
+        api._task_json = no_video  # type: ignore[method-assign]
+        await wait_card(world, card, "expired")
+
+
+async def test_progress_edits_are_throttled(world: World) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot(progress_edit_interval=3600):
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+    texts = [c.params["text"] for c in tg.calls_to("editMessageText")]
+    assert not any("Generating" in t for t in texts)
+    assert len(texts) == 3  # sending, queued, done
