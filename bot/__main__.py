@@ -11,7 +11,7 @@ from pathlib import Path
 
 from telegram import Update
 
-from .application import DATABASE_FILE, build_application
+from .application import DATABASE_FILE, build_application, webhook_options
 from .config import ConfigError, load_config, read_dotenv
 from .logs import configure_logging
 from .storage import Storage, StorageCorruptError, repair
@@ -41,18 +41,10 @@ def main(argv: list[str]) -> int:
         [config.telegram_bot_token, config.apimart_api_key, config.webhook_secret or ""],
     )
     app = build_application(config)
-    # Updates sent while the bot was down are processed, never dropped.
     if config.webhook_url:
-        app.run_webhook(
-            listen=config.webhook_listen,
-            port=config.webhook_port,
-            url_path=config.webhook_secret or "",
-            webhook_url=f"{config.webhook_url}/{config.webhook_secret}",
-            secret_token=config.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-            drop_pending_updates=False,
-        )
+        app.run_webhook(**webhook_options(config))  # type: ignore[arg-type]
     else:
+        # Updates sent while the bot was down are processed, never dropped.
         app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     return 0
 

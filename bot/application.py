@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from .access import AccessPolicy, Limits
@@ -118,3 +118,18 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
         ]
         language = None if locale == "en" else locale.split("_")[0]
         await app.bot.set_my_commands(commands, language_code=language)
+
+
+def webhook_options(config: Config) -> dict[str, object]:
+    """Arguments of run_webhook/start_webhook: Telegram must present the secret token."""
+    assert config.webhook_url and config.webhook_secret
+    return {
+        "listen": config.webhook_listen,
+        "port": config.webhook_port,
+        "url_path": config.webhook_secret,
+        "webhook_url": f"{config.webhook_url}/{config.webhook_secret}",
+        "secret_token": config.webhook_secret,
+        "allowed_updates": Update.ALL_TYPES,
+        # Updates sent while the bot was down are processed, never dropped.
+        "drop_pending_updates": False,
+    }

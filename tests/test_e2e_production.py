@@ -236,3 +236,19 @@ async def test_progress_edits_are_throttled(world: World) -> None:
     texts = [c.params["text"] for c in tg.calls_to("editMessageText")]
     assert not any("Generating" in t for t in texts)
     assert len(texts) == 3  # sending, queued, done
+
+
+async def test_deleted_card_does_not_stop_delivery(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        del tg.messages[(1001, card["message_id"])]  # the user deleted the card
+        api.release(api.accepted()[0].task_id)
+        await tg.wait_for_call("sendVideo")
+        await tg.wait_for(lambda: any(
+            c.error == "Bad Request: message to edit not found" for c in tg.calls))
+    assert len(tg.calls_to("sendVideo")) == 1

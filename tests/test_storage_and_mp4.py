@@ -81,3 +81,13 @@ def test_secrets_are_redacted_from_log_lines() -> None:
     )
     RedactSecrets(["123:SECRET", "sk-key"]).filter(record)
     assert record.getMessage() == "POST https://x/bot[REDACTED]/getMe"
+
+
+async def test_every_write_keeps_the_previous_file_as_backup(tmp_path: Path) -> None:
+    path = tmp_path / "bot.json"
+    storage = Storage(path)
+    await storage.save_user(UserProfile(1))
+    first = path.read_text()
+    await storage.save_user(UserProfile(2))
+    assert (tmp_path / "bot.json.bak").read_text() == first
+    assert path.read_text() != first

@@ -63,6 +63,7 @@ class FakeTelegram:
         self.files: dict[str, StoredFile] = {}
         self.blocked_chats: set[int] = set()
         self.flood_calls = 0  # the next N method calls get 429 Too Many Requests
+        self.webhook: dict[str, Any] | None = None
         self.chats: dict[int, dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = itertools.count(1)
@@ -192,6 +193,11 @@ class FakeTelegram:
             "file_size": len(data),
         }
         return self._push_message(message)
+
+    def take_updates(self) -> list[dict[str, Any]]:
+        """Pending updates, removed from the queue: what Telegram would POST to a webhook."""
+        taken, self._updates = self._updates, []
+        return taken
 
     def press(self, user: dict, message: dict, data: str) -> str:
         """Tap an inline button of a bot message; returns the callback query id."""
@@ -382,6 +388,14 @@ class FakeTelegram:
         }
 
     async def _m_deleteWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook = None
+        return True
+
+    async def _m_setWebhook(self, params: dict, files: dict) -> bool:
+        url = str(params.get("url") or "")
+        if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+            raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+        self.webhook = {"url": url, "secret_token": params.get("secret_token")}
         return True
 
     async def _m_setMyCommands(self, params: dict, files: dict) -> bool:

@@ -1,0 +1,116 @@
+"""The real process: `python -m bot` stopped with SIGTERM mid-task, and webhook mode."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+
+from bot.application import build_application, webhook_options
+from tests.harness import TOKEN, World, free_port, open_card, wait_card
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def start_process(world: World, log: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "APIMART_"))}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "APIMART_API_KEY": world.config.apimart_api_key,
+        "TELEGRAM_API_URL": world.telegram.url,
+        "APIMART_BASE_URL": world.apimart.url,
+        "DATA_DIR": str(world.config.data_dir),
+        "POLL_INTERVAL": "0.1",
+        "PROGRESS_EDIT_INTERVAL": "0",
+    }
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=log.parent, env=env, stdout=out, stderr=out
+        )
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_sigterm_mid_task_then_restart_delivers_once(world: World, tmp_path: Path) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.hold_new_tasks = True
+    log = tmp_path / "bot.log"
+    process = await start_process(world, log)
+    try:
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)["▶️ Generate"])
+        await wait_card(world, card, "Generating")
+    finally:
+        assert await stop_process(process) == 0
+    stored = json.loads((world.config.data_dir / "bot.json").read_text())
+    [task] = stored["tasks"].values()
+    assert task["state"] == "running"  # intact on disk, waiting for the next start
+    api.release(api.accepted()[0].task_id)
+    api.hold_new_tasks = False
+    process = await start_process(world, log)
+    try:
+        await tg.wait_for_call("sendVideo", timeout=30)
+        await wait_card(world, card, "Done")
+    finally:
+        assert await stop_process(process) == 0
+    assert len(tg.calls_to("sendVideo")) == 1 and len(api.submissions) == 1
+    output = log.read_text()
+    assert TOKEN not in output and "resuming" in output
+
+
+async def test_webhook_mode_checks_the_secret_token(world: World) -> None:
+    tg = world.telegram
+    port, health_port = free_port(), free_port()
+    config = replace(
+        world.config,
+        webhook_url=f"http://127.0.0.1:{port}",
+        webhook_secret="hook_secret_123",
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+        public_host="127.0.0.1",
+        public_port=health_port,
+    )
+    app = build_application(config)
+    await app.initialize()
+    await app.post_init(app)
+    options = webhook_options(config)
+    await app.updater.start_webhook(**options)  # type: ignore[arg-type]
+    await app.start()
+    try:
+        assert tg.webhook == {
+            "url": f"http://127.0.0.1:{port}/hook_secret_123",
+            "secret_token": "hook_secret_123",
+        }
+        url = tg.webhook["url"]
+        ann = tg.user(1001)
+        tg.send_text(ann, "/help")
+        [update] = tg.take_updates()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=update) as forged:
+                assert forged.status == 403  # no secret token: refused
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "hook_secret_123"}
+            async with session.post(url, json=update, headers=headers) as real:
+                assert real.status == 200
+        [reply] = await tg.wait_for_call("sendMessage")
+        assert "/settings" in reply.params["text"]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{health_port}/healthz") as health,
+        ):
+            assert (health.status, await health.text()) == (200, "ok")
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)
