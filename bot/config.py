@@ -102,8 +102,8 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         telegram_api_url=_url(get, "TELEGRAM_API_URL", "https://api.telegram.org"),
         apimart_base_url=_url(get, "APIMART_BASE_URL", "https://api.apimart.ai"),
         data_dir=Path(get("DATA_DIR") or "data"),
-        poll_interval=_positive(get, "POLL_INTERVAL", 10.0),
-        task_timeout=_positive(get, "TASK_TIMEOUT", 3600.0),
+        poll_interval=_seconds(get, "POLL_INTERVAL", 10.0),
+        task_timeout=_seconds(get, "TASK_TIMEOUT", 3600.0),
         log_level=level,
         public_base_url=_url(get, "PUBLIC_BASE_URL", "") if get("PUBLIC_BASE_URL") else None,
         public_host=get("PUBLIC_HOST") or "0.0.0.0",
@@ -114,7 +114,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         max_active_tasks_per_user=_count(get, "MAX_ACTIVE_TASKS_PER_USER", 2, minimum=1),
         daily_video_seconds_per_user=_count(get, "DAILY_VIDEO_SECONDS_PER_USER", 0),
         max_active_tasks=_count(get, "MAX_ACTIVE_TASKS", 20, minimum=1),
-        progress_edit_interval=_non_negative(get, "PROGRESS_EDIT_INTERVAL", 5.0),
+        progress_edit_interval=_seconds(get, "PROGRESS_EDIT_INTERVAL", 5.0, allow_zero=True),
         telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
         webhook_url=_url(get, "WEBHOOK_URL", "") if get("WEBHOOK_URL") else None,
         webhook_secret=_webhook_secret(get),
@@ -167,19 +167,6 @@ def _webhook_secret(get) -> str | None:
     return secret or None
 
 
-def _non_negative(get, name: str, default: float) -> float:
-    raw = get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
 def _port(get, name: str, default: int) -> int:
     raw = get(name)
     if not raw:
@@ -189,7 +176,7 @@ def _port(get, name: str, default: int) -> int:
     return int(raw)
 
 
-def _positive(get, name: str, default: float) -> float:
+def _seconds(get, name: str, default: float, *, allow_zero: bool = False) -> float:
     raw = get(name)
     if not raw:
         return default
@@ -197,6 +184,7 @@ def _positive(get, name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be greater than 0, got {raw!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        limit = "must not be negative" if allow_zero else "must be greater than 0"
+        raise ConfigError(f"{name} {limit}, got {raw!r}")
     return value

@@ -125,3 +125,13 @@ async def full_generation(world: World, user: dict) -> None:
     chat = str(user["id"])
     await tg.wait_for_call("sendVideo", where=lambda c: c.params.get("chat_id") == chat)
     await wait_card(world, card, "Done")
+
+
+async def generating_card(world: World, user: dict, caption: str | None = "the cat waves") -> dict:
+    """A card whose task apimart accepted and is generating (held until the test releases it:
+    `world.apimart.release(...)`, with `hold_new_tasks` set by the test)."""
+    tg = world.telegram
+    card = await open_card(world, user, caption=caption)
+    tg.press(user, card, tg.buttons(card)["▶️ Generate"])
+    await wait_card(world, card, "Generating")
+    return card

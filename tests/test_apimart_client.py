@@ -24,6 +24,7 @@ from bot.apimart import (
 )
 from bot.images import prepare_image
 from tests.fakes.apimart_api import FakeApimart, Fault
+from tests.fakes.server import serve
 from tests.harness import API_KEY, make_image
 
 
@@ -207,13 +208,9 @@ async def test_download_sends_no_credentials(
 
     app = web.Application()
     app.router.add_get("/v.mp4", record)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    runner, url = await serve(app)
     try:
-        await client.download(f"http://127.0.0.1:{port}/v.mp4", tmp_path / "v", max_bytes=10)
+        await client.download(f"{url}/v.mp4", tmp_path / "v", max_bytes=10)
     finally:
         await runner.cleanup()
     assert seen == [None]

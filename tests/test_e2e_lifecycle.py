@@ -5,7 +5,15 @@ from __future__ import annotations
 from bot.records import TaskState
 from bot.storage import Storage
 from tests.fakes.apimart_api import Fault
-from tests.harness import World, answers, full_generation, make_image, open_card, wait_card
+from tests.harness import (
+    World,
+    answers,
+    full_generation,
+    generating_card,
+    make_image,
+    open_card,
+    wait_card,
+)
 
 GENERATE = "▶️ Generate"
 
@@ -15,9 +23,7 @@ async def test_stop_waiting_stops_polling_and_warns_about_billing(world: World) 
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        card = await open_card(world, ann)
-        tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        card = await generating_card(world, ann)
         tg.press(ann, card, tg.buttons(card)["✖️ Stop waiting"])
         text = await wait_card(world, card, "Stopped waiting")
         assert "billed" in text
@@ -40,9 +46,7 @@ async def test_failed_task_shows_reason_and_try_again_reuses_the_photo(world: Wo
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        card = await open_card(world, ann, caption="a dragon")
-        tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        card = await generating_card(world, ann, caption="a dragon")
         api.fail_task(api.accepted()[0].task_id, "Input data may contain inappropriate content")
         text = await wait_card(world, card, "Generation failed")
         assert "inappropriate content" in text
@@ -194,9 +198,7 @@ async def test_cancel_command_drops_drafts_only(world: World) -> None:
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        running = await open_card(world, ann)
-        tg.press(ann, running, tg.buttons(running)[GENERATE])
-        await wait_card(world, running, "Generating")
+        running = await generating_card(world, ann)
         draft = await open_card(world, ann, caption="later")
         tg.send_text(ann, "/cancel")
         await wait_card(world, draft, "Cancelled")

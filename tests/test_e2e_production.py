@@ -7,7 +7,15 @@ import json
 import pytest
 
 from tests.fakes.apimart_api import Fault
-from tests.harness import World, answers, full_generation, make_image, open_card, wait_card
+from tests.harness import (
+    World,
+    answers,
+    full_generation,
+    generating_card,
+    make_image,
+    open_card,
+    wait_card,
+)
 
 GENERATE = "▶️ Generate"
 ADMIN = 9001
@@ -73,9 +81,7 @@ async def test_per_user_active_limit(world: World) -> None:
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot(max_active_tasks_per_user=1):
-        first = await open_card(world, ann)
-        tg.press(ann, first, tg.buttons(first)[GENERATE])
-        await wait_card(world, first, "Generating")
+        await generating_card(world, ann)
         second = await open_card(world, ann, caption="another")
         tg.press(ann, second, tg.buttons(second)[GENERATE])
         await tg.wait_for(lambda: any("already have 1 video" in a for a in answers(world)))
@@ -158,9 +164,7 @@ async def test_flood_control_is_waited_out(world: World) -> None:
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        card = await open_card(world, ann)
-        tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        card = await generating_card(world, ann)
         tg.flood_calls = 2
         api.release(api.accepted()[0].task_id)
         await tg.wait_for_call("sendVideo", timeout=20)
@@ -176,9 +180,7 @@ async def test_blocked_user_closes_the_task_without_retrying(world: World) -> No
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        card = await open_card(world, ann)
-        tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        await generating_card(world, ann)
         tg.blocked_chats.add(1001)
         api.release(api.accepted()[0].task_id)
         await tg.wait_for(lambda: any(c.error for c in tg.calls_to("sendVideo")))
@@ -209,9 +211,7 @@ async def test_expired_result_link_is_reported(world: World) -> None:
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        card = await open_card(world, ann)
-        tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        card = await generating_card(world, ann)
         task = api.tasks[api.accepted()[0].task_id]
         task.video = b""  # the fake answers 404 for a video it does not have
         api.release(task.task_id)
@@ -243,12 +243,11 @@ async def test_deleted_card_does_not_stop_delivery(world: World) -> None:
     ann = tg.user(1001)
     api.hold_new_tasks = True
     async with world.bot():
-        card = await open_card(world, ann)
-        tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        card = await generating_card(world, ann)
         del tg.messages[(1001, card["message_id"])]  # the user deleted the card
         api.release(api.accepted()[0].task_id)
         await tg.wait_for_call("sendVideo")
-        await tg.wait_for(lambda: any(
-            c.error == "Bad Request: message to edit not found" for c in tg.calls))
+        await tg.wait_for(
+            lambda: any(c.error == "Bad Request: message to edit not found" for c in tg.calls)
+        )
     assert len(tg.calls_to("sendVideo")) == 1

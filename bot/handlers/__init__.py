@@ -24,7 +24,8 @@ from .advanced import (
 )
 from .card import press_button
 from .errors import log_error
-from .photo import receive_image, reply_to_card, text_without_photo, video_command
+from .photo import receive_image, video_command
+from .replies import reply_to_card, text_without_photo
 from .start import (
     cancel_command,
     help_command,

@@ -17,13 +17,18 @@ from ..caption_flags import VALID_FLAGS, CaptionFlags, FlagError, parse_caption
 from ..cards import card_text
 from ..context import BotContext
 from ..i18n import Translator
-from ..images import MIN_SIDE, ImageTooSmallError, NotAnImageError, prepare_image
+from ..images import (
+    MIN_SIDE,
+    ImageTooSmallError,
+    NotAnImageError,
+    PreparedImage,
+    prepare_image,
+)
 from ..keyboards import card_keyboard
-from ..records import TaskRecord, TaskState
+from ..records import TaskRecord
 from ..settings import GenerationSettings
 from ..text import escape
 from .access import quota_left
-from .advanced import SEED_REPLY, bad_seed, parse_seed, set_seed
 from .common import reply
 
 log = logging.getLogger(__name__)
@@ -103,54 +108,8 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     except FlagError as exc:
         await reply(update.effective_message, _flag_error(t, exc))
         return
-    source = _image_source(message)
-    if source is None:
-        await reply(
-            message,
-            t._(
-                "⚠️ That file is not an image I can use. Send a photo or a "
-                "JPG, PNG, WEBP or BMP file."
-            ),
-        )
-        return
-    if (source.file_size or 0) > DOWNLOAD_LIMIT:
-        await reply(
-            message,
-            t._(
-                "⚠️ That file is larger than 20 MB, the most a bot can "
-                "download. Send it as a photo instead."
-            ),
-        )
-        return
-    try:
-        telegram_file = await source.get_file()
-        raw = bytes(await telegram_file.download_as_bytearray())
-    except TelegramError as exc:
-        log.warning("chat %s: image download failed: %s", message.chat_id, exc)
-        await reply(message, t._("⚠️ I could not download that image. Please send it again."))
-        return
-    try:
-        image = await asyncio.to_thread(prepare_image, raw)
-    except ImageTooSmallError as exc:
-        await reply(
-            message,
-            t._(
-                "⚠️ This image is {width}×{height} px. Each side must be at "
-                "least {minimum} px: please send a larger one.",
-                width=exc.width,
-                height=exc.height,
-                minimum=MIN_SIDE,
-            ),
-        )
-        return
-    except NotAnImageError:
-        await reply(
-            message,
-            t._(
-                "⚠️ That file is not an image I can use. Send a photo or a "
-                "JPG, PNG, WEBP or BMP file."
-            ),
-        )
+    image = await _prepared_image(message, t)
+    if image is None:
         return
 
     services = context.services
@@ -194,46 +153,49 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     )
 
 
-async def reply_to_card(update: Update, context: BotContext) -> None:
-    """Text sent as a reply to a card replaces that card's prompt."""
-    message = update.effective_message
-    t = await context.translator(update)
-    target = message.reply_to_message
-    services = context.services
-    record = await services.storage.find_card(message.chat_id, target.message_id)
-    if record is None:
-        await text_without_photo(update, context)
-        return
-    if record.user_id != update.effective_user.id:
-        return
-    if seed_match := SEED_REPLY.match(message.text):
-        try:
-            seed = parse_seed(seed_match.group(1))
-        except ValueError:
-            await reply(message, bad_seed(t))
-            return
-        await set_seed(update, context, t, seed)
-        return
-    updated = await services.storage.update_task(
-        record.id, expect={TaskState.DRAFT}, prompt=message.text.strip(), notice="", error=""
-    )
-    if updated is None:
+async def _prepared_image(message: Message, t: Translator) -> PreparedImage | None:
+    """The message's image, ready for the API; None after telling the user what is wrong."""
+    source = _image_source(message)
+    if source is None:
+        await reply(message, _not_an_image(t))
+        return None
+    if (source.file_size or 0) > DOWNLOAD_LIMIT:
         await reply(
-            message, t._("This card has already been used. Send the photo again for a new video.")
+            message,
+            t._(
+                "⚠️ That file is larger than 20 MB, the most a bot can "
+                "download. Send it as a photo instead."
+            ),
         )
-        return
-    await services.generation.messenger.show_card(updated)
+        return None
+    try:
+        telegram_file = await source.get_file()
+        raw = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("chat %s: image download failed: %s", message.chat_id, exc)
+        await reply(message, t._("⚠️ I could not download that image. Please send it again."))
+        return None
+    try:
+        return await asyncio.to_thread(prepare_image, raw)
+    except ImageTooSmallError as exc:
+        await reply(
+            message,
+            t._(
+                "⚠️ This image is {width}×{height} px. Each side must be at "
+                "least {minimum} px: please send a larger one.",
+                width=exc.width,
+                height=exc.height,
+                minimum=MIN_SIDE,
+            ),
+        )
+    except NotAnImageError:
+        await reply(message, _not_an_image(t))
+    return None
 
 
-async def text_without_photo(update: Update, context: BotContext) -> None:
-    """Plain text: point the user at what the bot needs."""
-    t = await context.translator(update)
-    await reply(
-        update.effective_message,
-        t._(
-            "📷 Send me a photo with a caption describing "
-            "the motion, and I'll turn it into a video."
-        ),
+def _not_an_image(t: Translator) -> str:
+    return t._(
+        "⚠️ That file is not an image I can use. Send a photo or a JPG, PNG, WEBP or BMP file."
     )
 
 

@@ -22,6 +22,7 @@ from aiohttp import web
 from PIL import Image
 
 from .mp4 import make_mp4
+from .server import serve
 
 MODEL = "wan2.6-i2v-flash"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -97,12 +98,7 @@ class FakeApimart:
         app.router.add_get("/v1/tasks/{task_id}", self._status)
         app.router.add_get("/f/video/{name}", self._video)
         app.router.add_get("/static/{name}", self._static)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image
 
+from .server import serve
 from .telegram_html import ParseError, parse_html, utf16_len
 
 BOT_ID = 7000001
@@ -80,12 +81,7 @@ class FakeTelegram:
         app.router.add_post("/bot{token}/{method}", self._handle_method)
         app.router.add_get("/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:
