@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from telegram import Update
+from telegram.error import InvalidToken
 
 from .application import DATABASE_FILE, build_application, webhook_options
 from .config import ConfigError, load_config, read_dotenv
@@ -39,13 +40,21 @@ def main(argv: list[str]) -> int:
     configure_logging(
         config.log_level,
         [config.telegram_bot_token, config.apimart_api_key, config.webhook_secret or ""],
+        reported=(InvalidToken,),
     )
     app = build_application(config)
-    if config.webhook_url:
-        app.run_webhook(**webhook_options(config))  # type: ignore[arg-type]
-    else:
-        # Updates sent while the bot was down are processed, never dropped.
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        if config.webhook_url:
+            app.run_webhook(**webhook_options(config))  # type: ignore[arg-type]
+        else:
+            # Updates sent while the bot was down are processed, never dropped.
+            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        print(
+            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -18,11 +18,11 @@ from tests.harness import TOKEN, World, free_port, open_card, wait_card
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def start_process(world: World, log: Path) -> asyncio.subprocess.Process:
+async def start_process(world: World, log: Path, token: str = TOKEN) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "APIMART_"))}
     env |= {
         "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BOT_TOKEN": token,
         "APIMART_API_KEY": world.config.apimart_api_key,
         "TELEGRAM_API_URL": world.telegram.url,
         "APIMART_BASE_URL": world.apimart.url,
@@ -114,3 +114,19 @@ async def test_webhook_mode_checks_the_secret_token(world: World) -> None:
         await app.stop()
         await app.shutdown()
         await app.post_shutdown(app)
+
+
+async def test_a_rejected_token_ends_start_up_with_one_clear_line(
+    world: World, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    process = await start_process(world, log, token="987654321:AAE-not-the-token_abcdefghijk")
+    try:
+        code = await asyncio.wait_for(process.wait(), 30)
+    except TimeoutError:
+        process.kill()
+        raise AssertionError(log.read_text()[-3000:]) from None
+    assert code == 2
+    output = log.read_text()
+    assert "error: Telegram rejected TELEGRAM_BOT_TOKEN" in output
+    assert "Traceback" not in output and "not-the-token" not in output

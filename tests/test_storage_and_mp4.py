@@ -91,3 +91,16 @@ async def test_every_write_keeps_the_previous_file_as_backup(tmp_path: Path) -> 
     await storage.save_user(UserProfile(2))
     assert (tmp_path / "bot.json.bak").read_text() == first
     assert path.read_text() != first
+
+
+def test_secrets_are_redacted_from_tracebacks_too() -> None:
+    try:
+        raise RuntimeError("The token `123:SECRET` was rejected by the server.")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "telegram", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    RedactSecrets(["123:SECRET"]).filter(record)
+    assert "123:SECRET" not in record.exc_text and "[REDACTED]" in record.exc_text
