@@ -120,13 +120,22 @@ class GenerationService:
         if claimed is None:
             return None
         log.info(
-            "task %s chat %s: submitting attempt %s", claimed.id, claimed.chat_id, claimed.attempt
+            "task %s user %s chat %s: submitting attempt %s",
+            claimed.id,
+            claimed.user_id,
+            claimed.chat_id,
+            claimed.attempt,
         )
         await self.messenger.show_card(claimed)
         try:
             jpeg = self.image_path(claimed).read_bytes()
         except OSError:
-            log.error("task %s chat %s: image file is missing", claimed.id, claimed.chat_id)
+            log.error(
+                "task %s user %s chat %s: image file is missing",
+                claimed.id,
+                claimed.user_id,
+                claimed.chat_id,
+            )
             return await self._back_to_draft(claimed, Notice.INVALID_REQUEST, "image missing")
         request = GenerationRequest(
             image_data_url=PreparedImage(
@@ -150,11 +159,21 @@ class GenerationService:
             )
         except SubmitOutcomeUnknownError as exc:
             log.warning(
-                "task %s chat %s: submit outcome unknown: %s", claimed.id, claimed.chat_id, exc
+                "task %s user %s chat %s: submit outcome unknown: %s",
+                claimed.id,
+                claimed.user_id,
+                claimed.chat_id,
+                exc,
             )
             return await self._finish(claimed, TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN)
         except ApimartInvalidRequestError as exc:
-            log.info("task %s chat %s: request refused: %s", claimed.id, claimed.chat_id, exc)
+            log.info(
+                "task %s user %s chat %s: request refused: %s",
+                claimed.id,
+                claimed.user_id,
+                claimed.chat_id,
+                exc,
+            )
             return await self._back_to_draft(claimed, Notice.INVALID_REQUEST, exc.message)
         except ApimartAuthenticationError as exc:
             log.critical(
@@ -167,11 +186,22 @@ class GenerationService:
             await self._alert(Notice.NO_BALANCE)
             return await self._back_to_draft(claimed, Notice.NO_BALANCE)
         except ApimartRateLimitError:
-            log.warning("task %s chat %s: rate limited on submit", claimed.id, claimed.chat_id)
+            log.warning(
+                "task %s user %s chat %s: rate limited on submit",
+                claimed.id,
+                claimed.user_id,
+                claimed.chat_id,
+            )
             return await self._back_to_draft(claimed, Notice.BUSY)
         except ApimartError as exc:
             # Connection refused or 503 after retries: certainly not accepted.
-            log.warning("task %s chat %s: submit failed: %s", claimed.id, claimed.chat_id, exc)
+            log.warning(
+                "task %s user %s chat %s: submit failed: %s",
+                claimed.id,
+                claimed.user_id,
+                claimed.chat_id,
+                exc,
+            )
             return await self._back_to_draft(claimed, Notice.UNREACHABLE)
         running = await self.storage.update_task(
             claimed.id,
@@ -184,7 +214,13 @@ class GenerationService:
             shown_at=self.clock(),
         )
         assert running is not None
-        log.info("task %s chat %s: submitted as %s", running.id, running.chat_id, api_task_id)
+        log.info(
+            "task %s user %s chat %s: submitted as %s",
+            running.id,
+            running.user_id,
+            running.chat_id,
+            api_task_id,
+        )
         await self.messenger.show_card(running)
         return running
 
@@ -197,7 +233,13 @@ class GenerationService:
             finished_at=self.clock(),
         )
         if cancelled is not None:
-            log.info("task %s chat %s: cancelled from %s", record.id, record.chat_id, record.state)
+            log.info(
+                "task %s user %s chat %s: cancelled from %s",
+                record.id,
+                record.user_id,
+                record.chat_id,
+                record.state,
+            )
             self._drop_image(cancelled)
             await self.messenger.show_card(cancelled)
         return cancelled
@@ -209,13 +251,20 @@ class GenerationService:
             if record.state is TaskState.SUBMITTING:
                 # The POST may or may not have reached apimart: never resubmit on our own.
                 log.warning(
-                    "task %s chat %s: restart during submit, outcome unknown",
+                    "task %s user %s chat %s: restart during submit, outcome unknown",
                     record.id,
+                    record.user_id,
                     record.chat_id,
                 )
                 await self._finish(record, TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN)
             else:
-                log.info("task %s chat %s: resuming (%s)", record.id, record.chat_id, record.state)
+                log.info(
+                    "task %s user %s chat %s: resuming (%s)",
+                    record.id,
+                    record.user_id,
+                    record.chat_id,
+                    record.state,
+                )
                 to_poll.append(record)
         return to_poll
 
@@ -228,7 +277,12 @@ class GenerationService:
             return await self._deliver(record)
         started = record.submitted_at or record.created_at
         if self.clock() - started > self.task_timeout:
-            log.warning("task %s chat %s: deadline passed", record.id, record.chat_id)
+            log.warning(
+                "task %s user %s chat %s: deadline passed",
+                record.id,
+                record.user_id,
+                record.chat_id,
+            )
             await self._finish(record, TaskState.TIMED_OUT, Notice.TIMED_OUT)
             return None
         assert record.apimart_task_id is not None
@@ -242,8 +296,9 @@ class GenerationService:
         if status.status in ("failed", "cancelled"):
             message = status.error.message if status.error else ""
             log.info(
-                "task %s chat %s: %s upstream: %s",
+                "task %s user %s chat %s: %s upstream: %s",
                 record.id,
+                record.user_id,
                 record.chat_id,
                 status.status,
                 message,
@@ -253,7 +308,10 @@ class GenerationService:
         if status.status == "completed":
             if not status.video_url:
                 log.warning(
-                    "task %s chat %s: completed without a video", record.id, record.chat_id
+                    "task %s user %s chat %s: completed without a video",
+                    record.id,
+                    record.user_id,
+                    record.chat_id,
                 )
                 await self._finish(record, TaskState.FAILED, Notice.NO_VIDEO)
                 return None
@@ -299,8 +357,9 @@ class GenerationService:
         else:
             delay = min(self.poll_interval * 2 ** min(failures, 10), MAX_POLL_BACKOFF)
         log.warning(
-            "task %s chat %s: status query failed (%s: %s), retry in %.0fs",
+            "task %s user %s chat %s: status query failed (%s: %s), retry in %.0fs",
             record.id,
+            record.user_id,
             record.chat_id,
             type(exc).__name__,
             exc,
@@ -317,8 +376,9 @@ class GenerationService:
                 await self.client.download(record.video_url, path, max_bytes=self.upload_limit)
             except DownloadTooLargeError:
                 log.info(
-                    "task %s chat %s: result too large, sending the link",
+                    "task %s user %s chat %s: result too large, sending the link",
                     record.id,
+                    record.user_id,
                     record.chat_id,
                 )
                 await self.messenger.send_link(record)
@@ -326,7 +386,11 @@ class GenerationService:
                 return None
             except DownloadGoneError as exc:
                 log.warning(
-                    "task %s chat %s: result link gone (%s)", record.id, record.chat_id, exc
+                    "task %s user %s chat %s: result link gone (%s)",
+                    record.id,
+                    record.user_id,
+                    record.chat_id,
+                    exc,
                 )
                 await self._finish(record, TaskState.FAILED, Notice.LINK_EXPIRED)
                 return None
@@ -336,7 +400,11 @@ class GenerationService:
             message_id = await self.messenger.send_video(record, path, meta)
         except ChatUnreachableError as exc:
             log.warning(
-                "task %s chat %s: chat unreachable, closing: %s", record.id, record.chat_id, exc
+                "task %s user %s chat %s: chat unreachable, closing: %s",
+                record.id,
+                record.user_id,
+                record.chat_id,
+                exc,
             )
             await self._finish(record, TaskState.CLOSED)
             return None
@@ -351,7 +419,13 @@ class GenerationService:
             finished_at=self.clock(),
         )
         assert done is not None
-        log.info("task %s chat %s: delivered as message %s", done.id, done.chat_id, message_id)
+        log.info(
+            "task %s user %s chat %s: delivered as message %s",
+            done.id,
+            done.user_id,
+            done.chat_id,
+            message_id,
+        )
         self._drop_image(done)
         await self.messenger.show_card(done)
         return None

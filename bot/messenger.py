@@ -46,11 +46,21 @@ class TelegramMessenger:
         except BadRequest as exc:
             if not is_not_modified(exc):
                 log.warning(
-                    "task %s chat %s: card not updated: %s", record.id, record.chat_id, exc.message
+                    "task %s user %s chat %s: card not updated: %s",
+                    record.id,
+                    record.user_id,
+                    record.chat_id,
+                    exc.message,
                 )
         except TelegramError as exc:
             # The card is a view of stored state: a missed redraw loses nothing.
-            log.warning("task %s chat %s: card not updated: %s", record.id, record.chat_id, exc)
+            log.warning(
+                "task %s user %s chat %s: card not updated: %s",
+                record.id,
+                record.user_id,
+                record.chat_id,
+                exc,
+            )
 
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
         t = self._catalogues.translator(record.language)
@@ -73,8 +83,9 @@ class TelegramMessenger:
             if _chat_gone(exc):
                 raise ChatUnreachableError(exc.message) from exc
             log.warning(
-                "task %s chat %s: video refused (%s), sending the link",
+                "task %s user %s chat %s: video refused (%s), sending the link",
                 record.id,
+                record.user_id,
                 record.chat_id,
                 exc.message,
             )

@@ -145,11 +145,11 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     if soundtrack is not None:  # a soundtrack is for the next video only
         await services.storage.save_user(replace(profile, soundtrack=None))
     log.info(
-        "task %s chat %s: card %s for user %s",
+        "task %s user %s chat %s: card %s",
         task_id,
+        record.user_id,
         message.chat_id,
         card.message_id,
-        record.user_id,
     )
 
 
