@@ -52,6 +52,11 @@ async def start_services(app: BotApplication) -> None:
     storage = Storage(config.data_dir / DATABASE_FILE)
     catalogues = Catalogues.load()
     client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
+    limits = Limits(
+        config.max_active_tasks_per_user,
+        config.daily_video_seconds_per_user,
+        config.max_active_tasks,
+    )
     generation = GenerationService(
         storage=storage,
         client=client,
@@ -63,6 +68,7 @@ async def start_services(app: BotApplication) -> None:
         task_timeout=config.task_timeout,
         upload_limit=LOCAL_UPLOAD_LIMIT if config.telegram_local_mode else TELEGRAM_UPLOAD_LIMIT,
         progress_edit_interval=config.progress_edit_interval,
+        limits=limits,
         admin_ids=config.admin_user_ids,
     )
     audio_server = None
@@ -79,11 +85,7 @@ async def start_services(app: BotApplication) -> None:
         policy=AccessPolicy(
             config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids
         ),
-        limits=Limits(
-            config.max_active_tasks_per_user,
-            config.daily_video_seconds_per_user,
-            config.max_active_tasks,
-        ),
+        limits=limits,
         audio_server=audio_server,
     )
     for record in await generation.recover():

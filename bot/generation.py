@@ -6,6 +6,7 @@ gets back how long to wait before the next poll.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from .access import LimitReached, Limits
 from .apimart import (
     ApimartAuthenticationError,
     ApimartClient,
@@ -31,6 +33,7 @@ from .images import PreparedImage
 from .mp4 import VideoMeta, read_video_meta
 from .records import ACTIVE_STATES, RETRYABLE_STATES, TaskRecord, TaskState
 from .storage import Storage
+from .usage import usage_of
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +91,14 @@ class GenerationService:
     audio_dir: Path
     poll_interval: float = 10.0
     task_timeout: float = 3600.0
+    limits: Limits = field(default_factory=Limits)
     upload_limit: int = TELEGRAM_UPLOAD_LIMIT
     progress_edit_interval: float = 0.0
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], float] = time.time
     # When each kind of admin alert was last sent: one alert per problem, not one per user.
     _alerted: dict[str, float] = field(default_factory=dict)
+    _claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def image_path(self, record: TaskRecord) -> Path:
         return self.images_dir / record.image_file
@@ -104,21 +109,47 @@ class GenerationService:
         (self.images_dir / name).write_bytes(image.jpeg)
         return name
 
-    async def submit(self, record: TaskRecord) -> TaskRecord | None:
-        """Submit the card's generation once; None when another press got there first."""
-        claimed = await self.storage.update_task(
-            record.id,
-            expect={TaskState.DRAFT, *RETRYABLE_STATES},
-            state=TaskState.SUBMITTING,
-            attempt=record.attempt + 1,
-            seed_used=record.settings.seed,
-            notice="",
-            error="",
-            progress=0,
-            api_status="",
-        )
-        if claimed is None:
-            return None
+    async def claim(self, record: TaskRecord, *, admin: bool) -> TaskRecord | LimitReached | None:
+        """Reserve the card for one paid submission, or say why not.
+
+        None: another press got there first. The limits are checked and the state set under
+        one lock, so two cards pressed at once cannot both slip past a limit.
+        """
+        async with self._claim_lock:
+            current = await self.storage.get_task(record.id)
+            if current is None or current.state not in {TaskState.DRAFT, *RETRYABLE_STATES}:
+                return None
+            usage = usage_of(await self.storage.all_tasks(), current.user_id, self.clock())
+            verdict = self.limits.check(
+                admin=admin,
+                duration=current.settings.duration,
+                user_active=usage.user_active,
+                total_active=usage.total_active,
+                used_today=usage.used_today,
+            )
+            if verdict is not None:
+                log.info(
+                    "task %s user %s chat %s: refused, %s",
+                    current.id,
+                    current.user_id,
+                    current.chat_id,
+                    verdict,
+                )
+                return verdict
+            return await self.storage.update_task(
+                current.id,
+                expect={TaskState.DRAFT, *RETRYABLE_STATES},
+                state=TaskState.SUBMITTING,
+                attempt=current.attempt + 1,
+                seed_used=current.settings.seed,
+                notice="",
+                error="",
+                progress=0,
+                api_status="",
+            )
+
+    async def submit(self, claimed: TaskRecord) -> TaskRecord:
+        """POST the claimed card's generation; the returned record says what happened."""
         log.info(
             "task %s user %s chat %s: submitting attempt %s",
             claimed.id,

@@ -38,7 +38,9 @@ def usage_of(records: Iterable[TaskRecord], user_id: int, now: float) -> Usage:
         if record.user_id != user_id:
             continue
         user_active += active
-        if is_charged(record) and (record.submitted_at or 0) >= since:
+        # A task being submitted right now counts too: it is about to be charged.
+        submitting = record.state is TaskState.SUBMITTING
+        if submitting or (is_charged(record) and (record.submitted_at or 0) >= since):
             used_today += record.settings.duration
     return Usage(user_active, total_active, used_today)
 

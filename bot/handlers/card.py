@@ -17,9 +17,9 @@ from ..context import BotContext
 from ..i18n import Translator
 from ..keyboards import defaults_keyboard
 from ..messenger import is_not_modified
-from ..records import RETRYABLE_STATES, TaskRecord, TaskState, UserProfile
+from ..records import TaskRecord, TaskState, UserProfile
 from ..settings import GenerationSettings
-from ..usage import usage_of
+from .access import quota_left
 from .polling import schedule_poll
 
 log = logging.getLogger(__name__)
@@ -54,16 +54,17 @@ async def _press_card_button(
         await query.answer()
         return
     if button.action in ("go", "retry"):
-        if record.state is not TaskState.DRAFT and record.state not in RETRYABLE_STATES:
+        admin = services.policy.is_admin(record.user_id)
+        claimed = await services.generation.claim(record, admin=admin)
+        if claimed is None:
             await query.answer(t._("This video is already on its way."))
             return
-        refusal = await _limit_refusal(context, t, record)
-        if refusal:
-            await query.answer(refusal, show_alert=True)
+        if isinstance(claimed, LimitReached):
+            await query.answer(await _limit_text(context, t, claimed, record), show_alert=True)
             return
         await query.answer(t._("Starting…"))
-        submitted = await services.generation.submit(record)
-        if submitted is not None and submitted.state is TaskState.RUNNING:
+        submitted = await services.generation.submit(claimed)
+        if submitted.state is TaskState.RUNNING:
             schedule_poll(context.job_queue, submitted.id, services.config.poll_interval)
         return
     if button.action == "x":
@@ -98,36 +99,24 @@ async def _press_card_button(
         await services.generation.messenger.show_card(updated)
 
 
-async def _limit_refusal(context: BotContext, t: Translator, record: TaskRecord) -> str:
-    """Why this generation may not start now, or "" when it may."""
-    services = context.services
-    usage = usage_of(await services.storage.all_tasks(), record.user_id, time.time())
-    verdict = services.limits.check(
-        admin=services.policy.is_admin(record.user_id),
-        duration=record.settings.duration,
-        user_active=usage.user_active,
-        total_active=usage.total_active,
-        used_today=usage.used_today,
-    )
+async def _limit_text(
+    context: BotContext, t: Translator, verdict: LimitReached, record: TaskRecord
+) -> str:
+    limits = context.services.limits
     if verdict is LimitReached.USER_ACTIVE:
         return t.ngettext(
             "You already have {n} video in progress. Wait for it to finish.",
             "You already have {n} videos in progress. Wait for one to finish.",
-            services.limits.max_active_per_user,
+            limits.max_active_per_user,
         )
     if verdict is LimitReached.DAILY_QUOTA:
-        left = max(0, services.limits.daily_seconds_per_user - usage.used_today)
         return t.ngettext(
             "Today's allowance has {n} second left: choose a shorter video or come back tomorrow.",
             "Today's allowance has {n} seconds left: choose a shorter video or come back "
             "tomorrow.",
-            left,
+            await quota_left(context, record.user_id, time.time()) or 0,
         )
-    if verdict is LimitReached.GLOBAL_ACTIVE:
-        return t._(
-            "The bot is busy with other videos right now. Please try again in a few minutes."
-        )
-    return ""
+    return t._("The bot is busy with other videos right now. Please try again in a few minutes.")
 
 
 def _card_changes(record: TaskRecord, button: Button) -> dict[str, object] | None:

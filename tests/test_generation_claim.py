@@ -1,0 +1,64 @@
+"""Claiming a card for submission: limits and the state change happen as one step."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bot.access import LimitReached, Limits
+from bot.generation import GenerationService
+from bot.records import TaskRecord, TaskState
+from bot.storage import Storage
+
+
+def card(task_id: str, user_id: int = 7) -> TaskRecord:
+    return TaskRecord(
+        id=task_id,
+        user_id=user_id,
+        chat_id=user_id,
+        source_message_id=1,
+        image_file=f"{task_id}.jpg",
+        image_width=300,
+        image_height=300,
+    )
+
+
+def service(tmp_path: Path, limits: Limits) -> GenerationService:
+    return GenerationService(
+        storage=Storage(tmp_path / "bot.json"),
+        client=None,  # type: ignore[arg-type]
+        messenger=None,
+        images_dir=tmp_path,
+        work_dir=tmp_path,  # type: ignore[arg-type]
+        audio_dir=tmp_path,
+        limits=limits,
+    )
+
+
+async def test_two_cards_pressed_at_once_cannot_both_pass_the_user_limit(tmp_path: Path) -> None:
+    generation = service(tmp_path, Limits(max_active_per_user=1))
+    for task_id in ("a", "b"):
+        await generation.storage.add_task(card(task_id))
+    results = await asyncio.gather(
+        generation.claim(card("a"), admin=False), generation.claim(card("b"), admin=False)
+    )
+    claimed = [r for r in results if isinstance(r, TaskRecord)]
+    assert len(claimed) == 1 and claimed[0].state is TaskState.SUBMITTING
+    assert LimitReached.USER_ACTIVE in results
+
+
+async def test_a_second_press_on_the_same_card_is_not_a_limit(tmp_path: Path) -> None:
+    generation = service(tmp_path, Limits(max_active_per_user=1))
+    await generation.storage.add_task(card("a"))
+    first = await generation.claim(card("a"), admin=False)
+    second = await generation.claim(card("a"), admin=False)
+    assert isinstance(first, TaskRecord) and second is None
+
+
+async def test_quota_counts_tasks_being_submitted(tmp_path: Path) -> None:
+    generation = service(tmp_path, Limits(daily_seconds_per_user=8))
+    await generation.storage.add_task(card("a"))
+    await generation.storage.add_task(card("b"))
+    assert isinstance(await generation.claim(card("a"), admin=False), TaskRecord)
+    assert await generation.claim(card("b"), admin=False) is LimitReached.DAILY_QUOTA
+    assert isinstance(await generation.claim(card("b"), admin=True), TaskRecord)
