@@ -241,7 +241,8 @@ class GenerationService:
             api_status="submitted",
             submitted_at=self.clock(),
             poll_failures=0,
-            shown_view=f"{False}:{0}",  # the "queued" view this transition draws
+            # the "queued" view this transition draws
+            shown_view=replace(claimed, api_status="submitted", progress=0).progress_view,
             shown_at=self.clock(),
         )
         assert running is not None
