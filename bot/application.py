@@ -14,7 +14,7 @@ from .config import Config
 from .context import BotApplication, BotContext, BotData, Services
 from .generation import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT, GenerationService
 from .handlers import register_handlers
-from .handlers.polling import schedule_poll
+from .handlers.polling import expire_cards, schedule_poll
 from .i18n import Catalogues
 from .messenger import TelegramMessenger
 from .storage import Storage
@@ -90,6 +90,7 @@ async def start_services(app: BotApplication) -> None:
     )
     for record in await generation.recover():
         schedule_poll(app.job_queue, record.id, 0)
+    app.job_queue.run_repeating(expire_cards, interval=24 * 3600, first=600, name="expire")
     await register_commands(app, catalogues)
     log.info("bot @%s started; data in %s", app.bot.username, config.data_dir)
 

@@ -276,6 +276,27 @@ class GenerationService:
             await self.messenger.show_card(cancelled)
         return cancelled
 
+    async def expire(self, max_age: float) -> int:
+        """Close cards nobody came back to within `max_age` seconds (abandoned drafts, failed
+        tasks never retried) and delete their photo and soundtrack, so disk use stays bounded.
+        Returns how many were closed."""
+        now = self.clock()
+        closed = 0
+        for record in await self.storage.tasks_in({TaskState.DRAFT, *RETRYABLE_STATES}):
+            if now - (record.finished_at or record.created_at) < max_age:
+                continue
+            updated = await self.storage.update_task(
+                record.id, expect={record.state}, state=TaskState.CLOSED, finished_at=now
+            )
+            if updated is None:
+                continue
+            closed += 1
+            self._drop_image(updated)
+            await self.messenger.show_card(updated)
+        if closed:
+            log.info("closed %s cards left alone for more than %.0f hours", closed, max_age / 3600)
+        return closed
+
     async def recover(self) -> list[TaskRecord]:
         """After a restart: settle interrupted submits, return the tasks to poll again."""
         to_poll: list[TaskRecord] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from bot.access import LimitReached, Limits
@@ -62,3 +63,33 @@ async def test_quota_counts_tasks_being_submitted(tmp_path: Path) -> None:
     assert isinstance(await generation.claim(card("a"), admin=False), TaskRecord)
     assert await generation.claim(card("b"), admin=False) is LimitReached.DAILY_QUOTA
     assert isinstance(await generation.claim(card("b"), admin=True), TaskRecord)
+
+
+class RecordingMessenger:
+    def __init__(self) -> None:
+        self.shown: list[TaskRecord] = []
+
+    async def show_card(self, record: TaskRecord) -> None:
+        self.shown.append(record)
+
+
+async def test_cards_left_alone_for_a_week_are_closed_and_their_files_freed(
+    tmp_path: Path,
+) -> None:
+    now = [1_000_000.0]
+    generation = service(tmp_path, Limits())
+    generation.clock = lambda: now[0]
+    generation.messenger = RecordingMessenger()  # type: ignore[assignment]
+    (tmp_path / "old.jpg").write_bytes(b"x")
+    (tmp_path / "new.jpg").write_bytes(b"x")
+    (tmp_path / "run.jpg").write_bytes(b"x")
+    await generation.storage.add_task(replace(card("old"), created_at=now[0] - 8 * 86400))
+    await generation.storage.add_task(replace(card("new"), created_at=now[0] - 3600))
+    await generation.storage.add_task(
+        replace(card("run"), created_at=now[0] - 8 * 86400, state=TaskState.RUNNING)
+    )
+    assert await generation.expire(7 * 86400) == 1
+    assert (await generation.storage.get_task("old")).state is TaskState.CLOSED
+    assert not (tmp_path / "old.jpg").exists()
+    assert (tmp_path / "new.jpg").exists() and (tmp_path / "run.jpg").exists()
+    assert [r.id for r in generation.messenger.shown] == ["old"]

@@ -34,3 +34,11 @@ async def poll_task(context: BotContext) -> None:
         delay = generation.poll_interval * 3
     if delay is not None:
         context.job_queue.run_once(poll_task, when=delay, data=task_id, name=_job_name(task_id))
+
+
+CARD_MAX_AGE = 7 * 24 * 3600.0
+
+
+async def expire_cards(context: BotContext) -> None:
+    """Daily housekeeping: close week-old untouched cards and free their files."""
+    await context.services.generation.expire(CARD_MAX_AGE)
