@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .settings import GenerationSettings
 from .templates import TEMPLATES
 
 VERSION = "v1"
@@ -40,6 +41,29 @@ class Button:
     scope: str
     action: str
     value: str = ""
+
+    def apply_to(self, settings: GenerationSettings) -> GenerationSettings:
+        """The settings after this button; buttons that are not settings change nothing."""
+        value = self.value
+        match self.action:
+            case "res":
+                return settings.with_resolution(f"{value}p")
+            case "aud":
+                return settings.with_audio(value == "1")
+            case "dur":
+                step = {"-": settings.duration - 1, "+": settings.duration + 1}
+                return settings.with_duration(step.get(value) or int(value))
+            case "ext":
+                return settings.with_prompt_extend(value == "1")
+            case "shot":
+                return settings.with_shot_type(value)
+            case "wm":
+                return settings.with_watermark(value == "1")
+            case "seed":
+                return settings.with_seed(None)
+            case "neg":
+                return settings.with_negative_prompt("")
+        return settings
 
     def encode(self) -> str:
         data = f"{VERSION}:{self.scope}:{self.action}"

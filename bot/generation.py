@@ -41,6 +41,8 @@ MAX_POLL_BACKOFF = 300.0
 TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
 LOCAL_UPLOAD_LIMIT = 2000 * 1024 * 1024  # a self-hosted Bot API server (--local)
 ADMIN_ALERT_INTERVAL = 3600.0
+# Over for good: the photo and any served soundtrack can go.
+ENDED_STATES = frozenset({TaskState.DONE, TaskState.CANCELLED, TaskState.CLOSED})
 
 
 class Notice:
@@ -74,8 +76,8 @@ class Messenger(Protocol):
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
         """Upload the video as a reply to the photo; return the new message's id."""
 
-    async def send_link(self, record: TaskRecord) -> None:
-        """Send the result link (video too large to upload)."""
+    async def send_link(self, record: TaskRecord) -> int:
+        """Send the result link instead of the video; return the new message's id."""
 
     async def alert_admins(self, admin_ids: frozenset[int], notice: str) -> None:
         """Tell the operators about a problem only they can fix (key, balance)."""
@@ -148,7 +150,7 @@ class GenerationService:
                 api_status="",
             )
 
-    async def submit(self, claimed: TaskRecord) -> TaskRecord:
+    async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
         """POST the claimed card's generation; the returned record says what happened."""
         log.info(
             "task %s user %s chat %s: submitting attempt %s",
@@ -258,11 +260,10 @@ class GenerationService:
 
     async def cancel(self, record: TaskRecord) -> TaskRecord | None:
         """Stop waiting (there is no cancel endpoint) or discard a draft."""
-        cancelled = await self.storage.update_task(
-            record.id,
+        cancelled = await self._finish(
+            record,
+            TaskState.CANCELLED,
             expect={TaskState.DRAFT, TaskState.RUNNING, *RETRYABLE_STATES},
-            state=TaskState.CANCELLED,
-            finished_at=self.clock(),
         )
         if cancelled is not None:
             log.info(
@@ -272,8 +273,6 @@ class GenerationService:
                 record.chat_id,
                 record.state,
             )
-            self._drop_image(cancelled)
-            await self.messenger.show_card(cancelled)
         return cancelled
 
     async def expire(self, max_age: float) -> int:
@@ -285,14 +284,8 @@ class GenerationService:
         for record in await self.storage.tasks_in({TaskState.DRAFT, *RETRYABLE_STATES}):
             if now - (record.finished_at or record.created_at) < max_age:
                 continue
-            updated = await self.storage.update_task(
-                record.id, expect={record.state}, state=TaskState.CLOSED, finished_at=now
-            )
-            if updated is None:
-                continue
-            closed += 1
-            self._drop_image(updated)
-            await self.messenger.show_card(updated)
+            if await self._finish(record, TaskState.CLOSED, expect={record.state}):
+                closed += 1
         if closed:
             log.info("closed %s cards left alone for more than %.0f hours", closed, max_age / 3600)
         return closed
@@ -459,28 +452,20 @@ class GenerationService:
                 record.chat_id,
                 exc,
             )
-            await self._finish(record, TaskState.CLOSED)
+            await self._finish(record, TaskState.CLOSED, redraw=False)
             return None
         except DeliveryRetryableError as exc:
             return await self._poll_failed(record, ApimartConnectionError(str(exc)))
         finally:
             path.unlink(missing_ok=True)
-        done = await self.storage.update_task(
-            record.id,
-            state=TaskState.DONE,
-            video_message_id=message_id,
-            finished_at=self.clock(),
-        )
-        assert done is not None
+        await self._finish(record, TaskState.DONE, video_message_id=message_id)
         log.info(
             "task %s user %s chat %s: delivered as message %s",
-            done.id,
-            done.user_id,
-            done.chat_id,
+            record.id,
+            record.user_id,
+            record.chat_id,
             message_id,
         )
-        self._drop_image(done)
-        await self.messenger.show_card(done)
         return None
 
     async def _alert(self, notice: str) -> None:
@@ -500,15 +485,34 @@ class GenerationService:
         return updated
 
     async def _finish(
-        self, record: TaskRecord, state: TaskState, notice: str = "", error: str = ""
-    ) -> TaskRecord:
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        notice: str = "",
+        error: str = "",
+        *,
+        expect: set[TaskState] | None = None,
+        redraw: bool = True,
+        **changes: object,
+    ) -> TaskRecord | None:
+        """Move the task to a final (or retryable) state; None when `expect` did not hold.
+
+        Ended tasks free their files; `redraw=False` when the chat can no longer be reached.
+        """
         updated = await self.storage.update_task(
-            record.id, state=state, notice=notice, error=error, finished_at=self.clock()
+            record.id,
+            expect=expect,
+            state=state,
+            notice=notice,
+            error=error,
+            finished_at=self.clock(),
+            **changes,
         )
-        assert updated is not None
-        if state in (TaskState.DONE, TaskState.CLOSED):
+        if updated is None:
+            return None
+        if state in ENDED_STATES:
             self._drop_image(updated)
-        if state is not TaskState.CLOSED:
+        if redraw:
             await self.messenger.show_card(updated)
         return updated
 

@@ -79,9 +79,12 @@ class TelegramMessenger:
                     read_timeout=UPLOAD_TIMEOUT,
                     write_timeout=UPLOAD_TIMEOUT,
                 )
-        except BadRequest as exc:
-            if _chat_gone(exc):
-                raise ChatUnreachableError(exc.message) from exc
+        except TelegramError as exc:
+            mapped = _delivery_error(exc)
+            if mapped is not None:
+                raise mapped from exc
+            if not isinstance(exc, BadRequest):
+                raise
             log.warning(
                 "task %s user %s chat %s: video refused (%s), sending the link",
                 record.id,
@@ -89,24 +92,24 @@ class TelegramMessenger:
                 record.chat_id,
                 exc.message,
             )
-            return await self._send_link_message(record)
-        except Forbidden as exc:
-            raise ChatUnreachableError(exc.message) from exc
-        except (NetworkError, RetryAfter) as exc:
-            raise DeliveryRetryableError(str(exc)) from exc
+            return await self.send_link(record)
         return message.message_id
 
-    async def send_link(self, record: TaskRecord) -> None:
+    async def send_link(self, record: TaskRecord) -> int:
+        t = self._catalogues.translator(record.language)
         try:
-            await self._send_link_message(record)
-        except BadRequest as exc:
-            if _chat_gone(exc):
-                raise ChatUnreachableError(exc.message) from exc
-            raise
-        except Forbidden as exc:
-            raise ChatUnreachableError(exc.message) from exc
-        except (NetworkError, RetryAfter) as exc:
-            raise DeliveryRetryableError(str(exc)) from exc
+            message = await self._bot.send_message(
+                chat_id=record.chat_id,
+                text=link_text(t, record),
+                parse_mode=ParseMode.HTML,
+                reply_parameters=self._reply_to(record),
+            )
+        except TelegramError as exc:
+            mapped = _delivery_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        return message.message_id
 
     async def alert_admins(self, admin_ids: frozenset[int], notice: str) -> None:
         for admin_id in sorted(admin_ids):
@@ -127,19 +130,18 @@ class TelegramMessenger:
             except TelegramError as exc:
                 log.warning("admin %s could not be alerted: %s", admin_id, exc)
 
-    async def _send_link_message(self, record: TaskRecord) -> int:
-        t = self._catalogues.translator(record.language)
-        message = await self._bot.send_message(
-            chat_id=record.chat_id,
-            text=link_text(t, record),
-            parse_mode=ParseMode.HTML,
-            reply_parameters=self._reply_to(record),
-        )
-        return message.message_id
-
     @staticmethod
     def _reply_to(record: TaskRecord) -> ReplyParameters:
         return ReplyParameters(record.source_message_id, allow_sending_without_reply=True)
+
+
+def _delivery_error(error: TelegramError) -> Exception | None:
+    """What a failed send means for the task: chat gone or try later; None: a plain failure."""
+    if isinstance(error, Forbidden) or (isinstance(error, BadRequest) and _chat_gone(error)):
+        return ChatUnreachableError(error.message)
+    if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
+        return DeliveryRetryableError(str(error))
+    return None
 
 
 def _chat_gone(error: BadRequest) -> bool:

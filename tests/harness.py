@@ -20,6 +20,7 @@ from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456789:AAE-test-token_abcdefghijklmnopqrstuv"
 API_KEY = "sk-test-apimart-key-0123456789"
+GENERATE = "▶️ Generate"  # the label of the card's Generate button, in English
 
 
 def free_port() -> int:
@@ -121,7 +122,7 @@ async def full_generation(world: World, user: dict) -> None:
     so what did not happen for others meanwhile really did not happen."""
     tg = world.telegram
     card = await open_card(world, user, caption="barrier")
-    tg.press(user, card, tg.buttons(card)["▶️ Generate"])
+    tg.press(user, card, tg.buttons(card)[GENERATE])
     chat = str(user["id"])
     await tg.wait_for_call("sendVideo", where=lambda c: c.params.get("chat_id") == chat)
     await wait_card(world, card, "Done")
@@ -132,6 +133,6 @@ async def generating_card(world: World, user: dict, caption: str | None = "the c
     `world.apimart.release(...)`, with `hold_new_tasks` set by the test)."""
     tg = world.telegram
     card = await open_card(world, user, caption=caption)
-    tg.press(user, card, tg.buttons(card)["▶️ Generate"])
+    tg.press(user, card, tg.buttons(card)[GENERATE])
     await wait_card(world, card, "Generating")
     return card

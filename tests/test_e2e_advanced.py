@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from tests.harness import World, free_port, make_image, open_card, wait_card
+from tests.harness import GENERATE, World, free_port, make_image, open_card, wait_card
 
-GENERATE = "▶️ Generate"
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(2048)
 
 

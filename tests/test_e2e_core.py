@@ -8,9 +8,16 @@ import json
 
 from PIL import Image
 
-from tests.harness import API_KEY, TOKEN, World, full_generation, make_image, open_card, wait_card
-
-GENERATE = "▶️ Generate"
+from tests.harness import (
+    API_KEY,
+    GENERATE,
+    TOKEN,
+    World,
+    full_generation,
+    make_image,
+    open_card,
+    wait_card,
+)
 
 
 def decode_data_url(url: str) -> Image.Image:

@@ -6,6 +6,7 @@ from bot.records import TaskState
 from bot.storage import Storage
 from tests.fakes.apimart_api import Fault
 from tests.harness import (
+    GENERATE,
     World,
     answers,
     full_generation,
@@ -14,8 +15,6 @@ from tests.harness import (
     open_card,
     wait_card,
 )
-
-GENERATE = "▶️ Generate"
 
 
 async def test_stop_waiting_stops_polling_and_warns_about_billing(world: World) -> None:

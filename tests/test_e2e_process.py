@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.application import build_application, webhook_options
-from tests.harness import TOKEN, World, free_port, open_card, wait_card
+from tests.harness import GENERATE, TOKEN, World, free_port, open_card, wait_card
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ async def test_sigterm_mid_task_then_restart_delivers_once(world: World, tmp_pat
     process = await start_process(world, log)
     try:
         card = await open_card(world, ann)
-        tg.press(ann, card, tg.buttons(card)["▶️ Generate"])
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
         await wait_card(world, card, "Generating")
     finally:
         assert await stop_process(process) == 0

@@ -8,6 +8,7 @@ import pytest
 
 from tests.fakes.apimart_api import Fault
 from tests.harness import (
+    GENERATE,
     World,
     answers,
     full_generation,
@@ -17,7 +18,6 @@ from tests.harness import (
     wait_card,
 )
 
-GENERATE = "▶️ Generate"
 ADMIN = 9001
 
 

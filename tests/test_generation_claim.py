@@ -10,18 +10,7 @@ from bot.access import LimitReached, Limits
 from bot.generation import GenerationService
 from bot.records import TaskRecord, TaskState
 from bot.storage import Storage
-
-
-def card(task_id: str, user_id: int = 7) -> TaskRecord:
-    return TaskRecord(
-        id=task_id,
-        user_id=user_id,
-        chat_id=user_id,
-        source_message_id=1,
-        image_file=f"{task_id}.jpg",
-        image_width=300,
-        image_height=300,
-    )
+from tests.factories import make_record
 
 
 def service(tmp_path: Path, limits: Limits) -> GenerationService:
@@ -39,9 +28,10 @@ def service(tmp_path: Path, limits: Limits) -> GenerationService:
 async def test_two_cards_pressed_at_once_cannot_both_pass_the_user_limit(tmp_path: Path) -> None:
     generation = service(tmp_path, Limits(max_active_per_user=1))
     for task_id in ("a", "b"):
-        await generation.storage.add_task(card(task_id))
+        await generation.storage.add_task(make_record(task_id))
     results = await asyncio.gather(
-        generation.claim(card("a"), admin=False), generation.claim(card("b"), admin=False)
+        generation.claim(make_record("a"), admin=False),
+        generation.claim(make_record("b"), admin=False),
     )
     claimed = [r for r in results if isinstance(r, TaskRecord)]
     assert len(claimed) == 1 and claimed[0].state is TaskState.SUBMITTING
@@ -50,19 +40,19 @@ async def test_two_cards_pressed_at_once_cannot_both_pass_the_user_limit(tmp_pat
 
 async def test_a_second_press_on_the_same_card_is_not_a_limit(tmp_path: Path) -> None:
     generation = service(tmp_path, Limits(max_active_per_user=1))
-    await generation.storage.add_task(card("a"))
-    first = await generation.claim(card("a"), admin=False)
-    second = await generation.claim(card("a"), admin=False)
+    await generation.storage.add_task(make_record("a"))
+    first = await generation.claim(make_record("a"), admin=False)
+    second = await generation.claim(make_record("a"), admin=False)
     assert isinstance(first, TaskRecord) and second is None
 
 
 async def test_quota_counts_tasks_being_submitted(tmp_path: Path) -> None:
     generation = service(tmp_path, Limits(daily_seconds_per_user=8))
-    await generation.storage.add_task(card("a"))
-    await generation.storage.add_task(card("b"))
-    assert isinstance(await generation.claim(card("a"), admin=False), TaskRecord)
-    assert await generation.claim(card("b"), admin=False) is LimitReached.DAILY_QUOTA
-    assert isinstance(await generation.claim(card("b"), admin=True), TaskRecord)
+    await generation.storage.add_task(make_record("a"))
+    await generation.storage.add_task(make_record("b"))
+    assert isinstance(await generation.claim(make_record("a"), admin=False), TaskRecord)
+    assert await generation.claim(make_record("b"), admin=False) is LimitReached.DAILY_QUOTA
+    assert isinstance(await generation.claim(make_record("b"), admin=True), TaskRecord)
 
 
 class RecordingMessenger:
@@ -83,10 +73,10 @@ async def test_cards_left_alone_for_a_week_are_closed_and_their_files_freed(
     (tmp_path / "old.jpg").write_bytes(b"x")
     (tmp_path / "new.jpg").write_bytes(b"x")
     (tmp_path / "run.jpg").write_bytes(b"x")
-    await generation.storage.add_task(replace(card("old"), created_at=now[0] - 8 * 86400))
-    await generation.storage.add_task(replace(card("new"), created_at=now[0] - 3600))
+    await generation.storage.add_task(make_record("old", created_at=now[0] - 8 * 86400))
+    await generation.storage.add_task(make_record("new", created_at=now[0] - 3600))
     await generation.storage.add_task(
-        replace(card("run"), created_at=now[0] - 8 * 86400, state=TaskState.RUNNING)
+        replace(make_record("run"), created_at=now[0] - 8 * 86400, state=TaskState.RUNNING)
     )
     assert await generation.expire(7 * 86400) == 1
     assert (await generation.storage.get_task("old")).state is TaskState.CLOSED

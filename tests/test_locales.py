@@ -14,9 +14,10 @@ from bot.callback_data import parse
 from bot.cards import card_text, defaults_text
 from bot.i18n import LANGUAGE_NAMES, Catalogues
 from bot.keyboards import card_keyboard, defaults_keyboard, language_keyboard
-from bot.records import TaskRecord, TaskState
+from bot.records import TaskState
 from bot.settings import GenerationSettings
 from bot.text import MESSAGE_LIMIT, utf16_len
+from tests.factories import make_record
 from tests.fakes.telegram_html import parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,14 +86,10 @@ def all_cards(locale: str) -> list[tuple[str, object]]:
                 GenerationSettings("1080p", 15, False),
                 GenerationSettings(duration=2),
             ):
-                record = TaskRecord(
-                    id="t",
-                    user_id=1,
-                    chat_id=1,
-                    source_message_id=1,
-                    image_file="t.jpg",
+                record = make_record(
                     image_width=500,
                     image_height=500,
+                    card_message_id=None,
                     prompt="x" * 1024,
                     state=state,
                     notice=notice,

@@ -6,27 +6,13 @@ from bot.callback_data import CARD, DEFAULTS, Button, parse
 from bot.cards import card_text, video_caption
 from bot.i18n import Catalogues
 from bot.keyboards import card_keyboard, defaults_keyboard
-from bot.records import TaskRecord, TaskState
+from bot.records import TaskState
 from bot.settings import GenerationSettings
 from bot.text import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
+from tests.factories import make_record
 from tests.fakes.telegram_html import parse_html
 
 T = Catalogues.load().translator("en")
-
-
-def record(**overrides) -> TaskRecord:
-    values = dict(
-        id="t1",
-        user_id=1,
-        chat_id=1,
-        source_message_id=1,
-        image_file="t1.jpg",
-        image_width=640,
-        image_height=480,
-        card_message_id=2,
-    )
-    values.update(overrides)
-    return TaskRecord(**values)
 
 
 def test_settings_clamp_and_validate() -> None:
@@ -79,7 +65,7 @@ def all_buttons(markup) -> list:
 
 @pytest.mark.parametrize("state", list(TaskState))
 def test_every_card_fits_telegram_limits(state: TaskState) -> None:
-    rec = record(state=state, prompt="<&>" * 2000, error="x" * 500, notice="api_failed")
+    rec = make_record(state=state, prompt="<&>" * 2000, error="x" * 500, notice="api_failed")
     text, _ = parse_html(card_text(T, rec))
     assert 0 < utf16_len(text) <= MESSAGE_LIMIT
     markup = card_keyboard(T, rec)
@@ -89,7 +75,7 @@ def test_every_card_fits_telegram_limits(state: TaskState) -> None:
 
 
 def test_draft_card_reaches_every_duration_and_marks_the_selection() -> None:
-    rec = record(settings=GenerationSettings("1080p", 7, False))
+    rec = make_record(settings=GenerationSettings("1080p", 7, False))
     labels = [b.text for b in all_buttons(card_keyboard(T, rec))]
     assert "✓ 1080p" in labels and "720p" in labels and "✓ 🔇 Silent" in labels
     assert "⏱ 7 s" in labels
@@ -98,7 +84,7 @@ def test_draft_card_reaches_every_duration_and_marks_the_selection() -> None:
         buttons = {
             b.callback_data
             for b in all_buttons(
-                card_keyboard(T, record(settings=GenerationSettings(duration=start)))
+                card_keyboard(T, make_record(settings=GenerationSettings(duration=start)))
             )
         }
         for data in buttons:
@@ -119,7 +105,7 @@ def test_defaults_keyboard_uses_its_own_scope() -> None:
 
 
 def test_caption_is_cut_to_telegram_limit() -> None:
-    caption = video_caption(T, record(prompt="😀" * 2000))
+    caption = video_caption(T, make_record(prompt="😀" * 2000))
     assert utf16_len(caption) <= CAPTION_LIMIT and caption.endswith("…")
 
 

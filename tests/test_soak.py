@@ -7,7 +7,7 @@ import asyncio
 import random
 
 from tests.fakes.apimart_api import Fault
-from tests.harness import World, open_card
+from tests.harness import GENERATE, World, open_card
 
 USERS = 50
 GENERATIONS = 3
@@ -30,7 +30,7 @@ async def one_user(world: World, user_id: int, outcomes: list[tuple[int, str, di
     user = tg.user(user_id)
     for n in range(GENERATIONS):
         card = await open_card(world, user, caption=f"user {user_id} video {n}")
-        tg.press(user, card, tg.buttons(card)["▶️ Generate"])
+        tg.press(user, card, tg.buttons(card)[GENERATE])
 
         def settled(card: dict = card) -> str | None:
             text = tg.current(card)["text"]

@@ -8,43 +8,31 @@ import pytest
 
 from bot.logs import RedactSecrets
 from bot.mp4 import read_video_meta
-from bot.records import TaskRecord, TaskState, UserProfile
+from bot.records import TaskState, UserProfile
 from bot.settings import GenerationSettings
 from bot.storage import Storage, StorageCorruptError
+from tests.factories import make_record
 from tests.fakes.mp4 import make_mp4
-
-
-def make_record(task_id: str = "t1") -> TaskRecord:
-    return TaskRecord(
-        id=task_id,
-        user_id=5,
-        chat_id=5,
-        source_message_id=1,
-        image_file=f"{task_id}.jpg",
-        image_width=300,
-        image_height=300,
-        card_message_id=2,
-    )
 
 
 async def test_users_and_tasks_round_trip_across_instances(tmp_path: Path) -> None:
     path = tmp_path / "bot.json"
     storage = Storage(path)
     await storage.save_user(UserProfile(5, GenerationSettings("1080p", 9, False), "ru"))
-    await storage.add_task(make_record())
+    await storage.add_task(make_record(user_id=5))
     storage.close()
     reopened = Storage(path)
     assert await reopened.get_user(5) == UserProfile(
         5, GenerationSettings("1080p", 9, False), "ru"
     )
     assert await reopened.get_user(6) == UserProfile(6)
-    assert await reopened.find_card(5, 2) == make_record()
+    assert await reopened.find_card(5, 2) == make_record(user_id=5)
     assert not list(tmp_path.glob(".db-*"))  # no temporary files left behind
 
 
 async def test_update_with_expected_state_is_a_compare_and_set(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "bot.json")
-    await storage.add_task(make_record())
+    await storage.add_task(make_record(user_id=5))
     first = await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
     second = await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
     assert first is not None and first.state is TaskState.SUBMITTING
@@ -61,9 +49,9 @@ def test_corrupt_file_refuses_to_start(tmp_path: Path) -> None:
 
 async def test_records_from_older_releases_load(tmp_path: Path) -> None:
     path = tmp_path / "bot.json"
-    row = make_record().to_dict() | {"obsolete_field": 1}
+    row = make_record(user_id=5).to_dict() | {"obsolete_field": 1}
     path.write_text(json.dumps({"tasks": {"1": row}}))
-    assert (await Storage(path).get_task("t1")) == make_record()
+    assert (await Storage(path).get_task("t1")) == make_record(user_id=5)
 
 
 def test_mp4_header_gives_size_and_duration(tmp_path: Path) -> None:

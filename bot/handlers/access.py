@@ -55,7 +55,8 @@ def _addressed_to_bot(update: Update) -> bool:
 async def quota_left(context: BotContext, user_id: int, now: float) -> int | None:
     """Seconds of video this user may still generate today, or None without a quota."""
     services = context.services
+    admin = services.policy.is_admin(user_id)
+    if services.limits.seconds_left(admin=admin, used_today=0) is None:
+        return None  # no quota here: spare every new card a scan of all tasks
     usage = usage_of(await services.storage.all_tasks(), user_id, now)
-    return services.limits.seconds_left(
-        admin=services.policy.is_admin(user_id), used_today=usage.used_today
-    )
+    return services.limits.seconds_left(admin=admin, used_today=usage.used_today)

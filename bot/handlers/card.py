@@ -64,7 +64,7 @@ async def _press_card_button(
             return
         await query.answer(t._("Starting…"))
         submitted = await services.generation.submit(claimed)
-        if submitted.state is TaskState.RUNNING:
+        if submitted is not None and submitted.state is TaskState.RUNNING:
             schedule_poll(context.job_queue, submitted.id, services.config.poll_interval)
         return
     if button.action == "x":
@@ -84,7 +84,7 @@ async def _press_card_button(
     await query.answer()
     changes = _card_changes(record, button)
     if changes is None:
-        settings = _apply(record.settings, button)
+        settings = button.apply_to(record.settings)
         if settings == record.settings:
             return
         changes = {"settings": settings}
@@ -141,7 +141,7 @@ async def _press_defaults_button(
         await _choose_language(query, button.value, context)
         return
     profile = await _profile(context, query)
-    settings = _apply(profile.settings, button)
+    settings = button.apply_to(profile.settings)
     await query.answer()
     if settings == profile.settings:
         return
@@ -160,29 +160,6 @@ async def _choose_language(query: CallbackQuery, locale: str, context: BotContex
     t = catalogues.translator(locale)
     await query.answer(t._("Language saved."))
     await _edit(query, t._("🌐 From now on I speak English."), None)
-
-
-def _apply(settings: GenerationSettings, button: Button) -> GenerationSettings:
-    value = button.value
-    match button.action:
-        case "res":
-            return settings.with_resolution(f"{value}p")
-        case "aud":
-            return settings.with_audio(value == "1")
-        case "dur":
-            step = {"-": settings.duration - 1, "+": settings.duration + 1}
-            return settings.with_duration(step.get(value) or int(value))
-        case "ext":
-            return settings.with_prompt_extend(value == "1")
-        case "shot":
-            return settings.with_shot_type(value)
-        case "wm":
-            return settings.with_watermark(value == "1")
-        case "seed":
-            return settings.with_seed(None)
-        case "neg":
-            return settings.with_negative_prompt("")
-    return settings
 
 
 async def _profile(context: BotContext, query: CallbackQuery) -> UserProfile:
