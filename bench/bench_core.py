@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from bot.domain.records import TaskRecord, TaskState
 from bot.images import prepare_image
-from bot.records import TaskRecord, TaskState
-from bot.storage import Storage
+from bot.storage.tinydb import Storage
 
 
 def _photo(width: int, height: int) -> bytes:

@@ -12,10 +12,10 @@ from pathlib import Path
 from telegram import Update
 from telegram.error import InvalidToken
 
-from .application import DATABASE_FILE, build_application, webhook_options
-from .config import ConfigError, load_config, read_dotenv
-from .logs import configure_logging
-from .storage import Storage, StorageCorruptError, repair
+from bot.application import DATABASE_FILE, build_application, webhook_options
+from bot.config import ConfigError, load_config, read_dotenv
+from bot.logs import configure_logging
+from bot.storage.tinydb import Storage, StorageCorruptError, repair
 
 
 def main(argv: list[str]) -> int:

@@ -7,17 +7,17 @@ import logging
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
-from .access import AccessPolicy, Limits
-from .apimart import ApimartClient
-from .audio_server import AudioServer
-from .config import Config
-from .context import BotApplication, BotContext, BotData, Services
-from .generation import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT, GenerationService
-from .handlers import register_handlers
-from .handlers.polling import expire_cards, schedule_poll
-from .i18n import Catalogues
-from .messenger import TelegramMessenger
-from .storage import Storage
+from bot.apimart import ApimartClient
+from bot.config import Config
+from bot.domain.access import AccessPolicy, Limits
+from bot.i18n import Catalogues
+from bot.lifecycle.service import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT, GenerationService
+from bot.storage.tinydb import Storage
+from bot.telegram.audio_server import AudioServer
+from bot.telegram.context import BotApplication, BotContext, BotData, Services
+from bot.telegram.handlers import register_handlers
+from bot.telegram.handlers.polling import expire_cards, schedule_poll
+from bot.telegram.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
 

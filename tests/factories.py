@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.records import TaskRecord
+from bot.domain.records import TaskRecord
 
 
 def make_record(task_id: str = "t1", *, user_id: int = 1, **overrides: Any) -> TaskRecord:

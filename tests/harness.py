@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.application import build_application
 from bot.config import Config
-from bot.context import BotApplication
+from bot.telegram.context import BotApplication
 from tests.fakes.apimart_api import FakeApimart
 from tests.fakes.telegram_api import FakeTelegram
 

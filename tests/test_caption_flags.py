@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.caption_flags import FlagError, parse_caption
+from bot.domain.caption_flags import FlagError, parse_caption
 
 
 def test_flags_at_the_end_are_parsed_and_removed() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.records import TaskState
-from bot.storage import Storage
+from bot.domain.records import TaskState
+from bot.storage.tinydb import Storage
 from tests.fakes.apimart_api import Fault
 from tests.harness import (
     GENERATE,

@@ -6,10 +6,10 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
-from bot.access import LimitReached, Limits
-from bot.generation import GenerationService
-from bot.records import TaskRecord, TaskState
-from bot.storage import Storage
+from bot.domain.access import LimitReached, Limits
+from bot.domain.records import TaskRecord, TaskState
+from bot.lifecycle.service import GenerationService
+from bot.storage.tinydb import Storage
 from tests.factories import make_record
 
 

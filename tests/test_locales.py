@@ -10,12 +10,12 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.callback_data import parse
-from bot.cards import card_text, defaults_text
+from bot.domain.records import TaskState
+from bot.domain.settings import GenerationSettings
 from bot.i18n import LANGUAGE_NAMES, Catalogues
-from bot.keyboards import card_keyboard, defaults_keyboard, language_keyboard
-from bot.records import TaskState
-from bot.settings import GenerationSettings
+from bot.telegram.callback_data import parse
+from bot.telegram.cards import card_text, defaults_text
+from bot.telegram.keyboards import card_keyboard, defaults_keyboard, language_keyboard
 from bot.text import MESSAGE_LIMIT, utf16_len
 from tests.factories import make_record
 from tests.fakes.telegram_html import parse_html

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from telegram.error import BadRequest, Forbidden, TimedOut
 
-from bot.generation import ChatUnreachableError, DeliveryRetryableError
 from bot.i18n import Catalogues
-from bot.messenger import TelegramMessenger
+from bot.lifecycle.service import ChatUnreachableError, DeliveryRetryableError
 from bot.mp4 import VideoMeta
+from bot.telegram.messenger import TelegramMessenger
 from tests.factories import make_record
 
 

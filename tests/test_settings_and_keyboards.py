@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.callback_data import CARD, DEFAULTS, Button, parse
-from bot.cards import card_text, video_caption
+from bot.domain.records import TaskState
+from bot.domain.settings import GenerationSettings
 from bot.i18n import Catalogues
-from bot.keyboards import card_keyboard, defaults_keyboard
-from bot.records import TaskState
-from bot.settings import GenerationSettings
+from bot.telegram.callback_data import CARD, DEFAULTS, Button, parse
+from bot.telegram.cards import card_text, video_caption
+from bot.telegram.keyboards import card_keyboard, defaults_keyboard
 from bot.text import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
 from tests.factories import make_record
 from tests.fakes.telegram_html import parse_html
@@ -143,7 +143,7 @@ def test_request_body_never_carries_a_soundtrack_when_silent() -> None:
 
 
 def test_soundtrack_checks_and_served_names(tmp_path) -> None:
-    from bot.soundtrack import (
+    from bot.domain.soundtrack import (
         AudioFile,
         SoundtrackError,
         check_audio,

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.records import TaskState, UserProfile
+from bot.domain.settings import GenerationSettings
 from bot.logs import RedactSecrets
 from bot.mp4 import read_video_meta
-from bot.records import TaskState, UserProfile
-from bot.settings import GenerationSettings
-from bot.storage import Storage, StorageCorruptError
+from bot.storage.tinydb import Storage, StorageCorruptError
 from tests.factories import make_record
 from tests.fakes.mp4 import make_mp4
 

@@ -1,7 +1,7 @@
 """The apimart API client (contract: shared/api/README.md)."""
 
-from .client import ApimartClient
-from .errors import (
+from bot.apimart.client import ApimartClient
+from bot.apimart.errors import (
     ApimartAuthenticationError,
     ApimartConnectionError,
     ApimartError,
@@ -15,7 +15,7 @@ from .errors import (
     DownloadTooLargeError,
     SubmitOutcomeUnknownError,
 )
-from .models import MODEL, GenerationRequest, TaskError, TaskStatus
+from bot.apimart.models import MODEL, GenerationRequest, TaskError, TaskStatus
 
 __all__ = [
     "MODEL",

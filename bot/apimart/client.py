@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from .errors import (
+from bot.apimart.errors import (
     ApimartAuthenticationError,
     ApimartConnectionError,
     ApimartError,
@@ -25,7 +25,7 @@ from .errors import (
     DownloadTooLargeError,
     SubmitOutcomeUnknownError,
 )
-from .models import GenerationRequest, TaskStatus
+from bot.apimart.models import GenerationRequest, TaskStatus
 
 log = logging.getLogger(__name__)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from .callback_data import CARD, DEFAULTS, Button
-from .i18n import LANGUAGE_NAMES, Translator
-from .records import RETRYABLE_STATES, TaskRecord, TaskState
-from .settings import (
+from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
+from bot.domain.settings import (
     DURATION_PRESETS,
     MAX_DURATION,
     MIN_DURATION,
     RESOLUTIONS,
     GenerationSettings,
 )
-from .templates import TEMPLATES
+from bot.domain.templates import TEMPLATES
+from bot.i18n import LANGUAGE_NAMES, Translator
+from bot.telegram.callback_data import CARD, DEFAULTS, Button
 
 MARK = "✓ "
 

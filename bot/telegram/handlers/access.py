@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from ..context import BotContext
-from ..usage import usage_of
-from .common import reply
+from bot.domain.usage import usage_of
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.common import reply
 
 log = logging.getLogger(__name__)
 

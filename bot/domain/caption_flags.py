@@ -10,7 +10,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from .settings import MAX_DURATION, MAX_NEGATIVE_PROMPT, MAX_SEED, MIN_DURATION
+from bot.domain.settings import MAX_DURATION, MAX_NEGATIVE_PROMPT, MAX_SEED, MIN_DURATION
 
 VALID_FLAGS = (
     "--720p",

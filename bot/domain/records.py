@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
-from .settings import GenerationSettings
+from bot.domain.settings import GenerationSettings
 
 
 class TaskState(StrEnum):

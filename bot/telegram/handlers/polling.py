@@ -6,7 +6,7 @@ import logging
 
 from telegram.ext import JobQueue
 
-from ..context import BotContext
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,17 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from ..access import LimitReached
-from ..callback_data import CARD, Button, parse
-from ..cards import defaults_text
-from ..context import BotContext
-from ..i18n import Translator
-from ..keyboards import defaults_keyboard
-from ..messenger import is_not_modified
-from ..records import TaskRecord, TaskState, UserProfile
-from ..settings import GenerationSettings
-from .access import quota_left
-from .polling import schedule_poll
+from bot.domain.access import LimitReached
+from bot.domain.records import TaskRecord, TaskState, UserProfile
+from bot.domain.settings import GenerationSettings
+from bot.i18n import Translator
+from bot.telegram.callback_data import CARD, Button, parse
+from bot.telegram.cards import defaults_text
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.access import quota_left
+from bot.telegram.handlers.polling import schedule_poll
+from bot.telegram.keyboards import defaults_keyboard
+from bot.telegram.messenger import is_not_modified
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 from telegram import Message
 from telegram.constants import ParseMode
 
-from ..caption_flags import VALID_FLAGS
-from ..context import BotContext
-from ..i18n import Translator
-from ..records import TaskRecord, TaskState
-from ..settings import GenerationSettings
-from ..text import escape
+from bot.domain.caption_flags import VALID_FLAGS
+from bot.domain.records import TaskRecord, TaskState
+from bot.domain.settings import GenerationSettings
+from bot.i18n import Translator
+from bot.telegram.context import BotContext
+from bot.text import escape
 
 
 async def reply(message: Message, text: str) -> None:

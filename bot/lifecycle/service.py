@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from .access import LimitReached, Limits
-from .apimart import (
+from bot.apimart import (
     ApimartAuthenticationError,
     ApimartClient,
     ApimartConnectionError,
@@ -29,11 +28,12 @@ from .apimart import (
     SubmitOutcomeUnknownError,
     TaskStatus,
 )
-from .images import PreparedImage
-from .mp4 import VideoMeta, read_video_meta
-from .records import ACTIVE_STATES, RETRYABLE_STATES, TaskRecord, TaskState
-from .storage import Storage
-from .usage import usage_of
+from bot.domain.access import LimitReached, Limits
+from bot.domain.records import ACTIVE_STATES, RETRYABLE_STATES, TaskRecord, TaskState
+from bot.domain.usage import usage_of
+from bot.images import PreparedImage
+from bot.mp4 import VideoMeta, read_video_meta
+from bot.storage.tinydb import Storage
 
 log = logging.getLogger(__name__)
 

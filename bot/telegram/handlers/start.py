@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ParseMode
 
-from ..cards import defaults_text
-from ..context import BotContext
-from ..keyboards import defaults_keyboard, language_keyboard
-from ..records import TaskState
-from ..text import escape
-from .common import help_text, reply
+from bot.domain.records import TaskState
+from bot.telegram.cards import defaults_text
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.common import help_text, reply
+from bot.telegram.keyboards import defaults_keyboard, language_keyboard
+from bot.text import escape
 
 
 async def start_command(update: Update, context: BotContext) -> None:

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .pricing import estimated_cost
-from .records import ACTIVE_STATES, TaskRecord, TaskState
+from bot.domain.pricing import estimated_cost
+from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState
 
 
 def start_of_day(now: float) -> float:

@@ -9,12 +9,12 @@ from telegram import Bot, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from .cards import card_text, link_text, video_caption
-from .generation import ChatUnreachableError, DeliveryRetryableError, Notice
-from .i18n import Catalogues
-from .keyboards import card_keyboard
-from .mp4 import VideoMeta
-from .records import TaskRecord
+from bot.domain.records import TaskRecord
+from bot.i18n import Catalogues
+from bot.lifecycle.service import ChatUnreachableError, DeliveryRetryableError, Notice
+from bot.mp4 import VideoMeta
+from bot.telegram.cards import card_text, link_text, video_caption
+from bot.telegram.keyboards import card_keyboard
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from telegram import Update, User
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from .access import AccessPolicy, Limits
-from .apimart import ApimartClient
-from .audio_server import AudioServer
-from .config import Config
-from .generation import GenerationService
-from .i18n import Catalogues, Translator
-from .storage import Storage
+from bot.apimart import ApimartClient
+from bot.config import Config
+from bot.domain.access import AccessPolicy, Limits
+from bot.i18n import Catalogues, Translator
+from bot.lifecycle.service import GenerationService
+from bot.storage.tinydb import Storage
+from bot.telegram.audio_server import AudioServer
 
 
 @dataclass

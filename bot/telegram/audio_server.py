@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .soundtrack import served_path
+from bot.domain.soundtrack import served_path
 
 log = logging.getLogger(__name__)
 

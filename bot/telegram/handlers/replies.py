@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from ..context import BotContext
-from ..records import TaskState
-from .advanced import SEED_REPLY, bad_seed, parse_seed, set_seed
-from .common import reply
+from bot.domain.records import TaskState
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.advanced import SEED_REPLY, bad_seed, parse_seed, set_seed
+from bot.telegram.handlers.common import reply
 
 
 async def reply_to_card(update: Update, context: BotContext) -> None:

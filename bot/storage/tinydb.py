@@ -19,8 +19,8 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage as TinyStorage
 from tinydb.table import Document
 
-from .access import AccessLists
-from .records import TaskRecord, TaskState, UserProfile
+from bot.domain.access import AccessLists
+from bot.domain.records import TaskRecord, TaskState, UserProfile
 
 T = TypeVar("T")
 

@@ -13,23 +13,23 @@ from telegram import Document, Message, PhotoSize, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
-from ..caption_flags import VALID_FLAGS, CaptionFlags, FlagError, parse_caption
-from ..cards import card_text
-from ..context import BotContext
-from ..i18n import Translator
-from ..images import (
+from bot.domain.caption_flags import VALID_FLAGS, CaptionFlags, FlagError, parse_caption
+from bot.domain.records import TaskRecord
+from bot.domain.settings import GenerationSettings
+from bot.i18n import Translator
+from bot.images import (
     MIN_SIDE,
     ImageTooSmallError,
     NotAnImageError,
     PreparedImage,
     prepare_image,
 )
-from ..keyboards import card_keyboard
-from ..records import TaskRecord
-from ..settings import GenerationSettings
-from ..text import escape
-from .access import quota_left
-from .common import reply
+from bot.telegram.cards import card_text
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.access import quota_left
+from bot.telegram.handlers.common import reply
+from bot.telegram.keyboards import card_keyboard
+from bot.text import escape
 
 log = logging.getLogger(__name__)
 

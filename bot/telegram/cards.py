@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .generation import Notice
-from .i18n import Translator
-from .records import TaskRecord, TaskState
-from .settings import GenerationSettings
-from .templates import TEMPLATES
-from .text import CAPTION_LIMIT, escape, progress_bar, truncate
+from bot.domain.records import TaskRecord, TaskState
+from bot.domain.settings import GenerationSettings
+from bot.domain.templates import TEMPLATES
+from bot.i18n import Translator
+from bot.lifecycle.service import Notice
+from bot.text import CAPTION_LIMIT, escape, progress_bar, truncate
 
 # Leaves room for the rest of the card inside Telegram's 4096-character limit.
 PROMPT_PREVIEW_LIMIT = 3000

@@ -12,11 +12,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from ..context import BotContext
-from ..i18n import Translator
-from ..records import Soundtrack
-from ..settings import MAX_NEGATIVE_PROMPT, MAX_SEED, GenerationSettings
-from ..soundtrack import (
+from bot.domain.records import Soundtrack
+from bot.domain.settings import MAX_NEGATIVE_PROMPT, MAX_SEED, GenerationSettings
+from bot.domain.soundtrack import (
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
     AudioFile,
@@ -25,8 +23,10 @@ from ..soundtrack import (
     new_served_name,
     served_url,
 )
-from ..text import escape
-from .common import change_defaults, latest_draft, reply
+from bot.i18n import Translator
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.common import change_defaults, latest_draft, reply
+from bot.text import escape
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ import time
 
 from telegram import Update
 
-from ..context import BotContext
-from ..i18n import Translator
-from ..text import escape
-from ..usage import stats_of
-from .common import reply
+from bot.domain.usage import stats_of
+from bot.i18n import Translator
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.common import reply
+from bot.text import escape
 
 
 async def _admin_translator(update: Update, context: BotContext) -> Translator | None:

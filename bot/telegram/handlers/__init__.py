@@ -11,22 +11,22 @@ from telegram.ext import (
     filters,
 )
 
-from ..context import BotApplication
-from ..soundtrack import AUDIO_LINK
-from .access import check_access
-from .admin import allow_command, deny_command, stats_command
-from .advanced import (
+from bot.domain.soundtrack import AUDIO_LINK
+from bot.telegram.context import BotApplication
+from bot.telegram.handlers.access import check_access
+from bot.telegram.handlers.admin import allow_command, deny_command, stats_command
+from bot.telegram.handlers.advanced import (
     negative_command,
     receive_audio,
     receive_audio_link,
     refuse_voice,
     seed_command,
 )
-from .card import press_button
-from .errors import log_error
-from .photo import receive_image, video_command
-from .replies import reply_to_card, text_without_photo
-from .start import (
+from bot.telegram.handlers.card import press_button
+from bot.telegram.handlers.errors import log_error
+from bot.telegram.handlers.photo import receive_image, video_command
+from bot.telegram.handlers.replies import reply_to_card, text_without_photo
+from bot.telegram.handlers.start import (
     cancel_command,
     help_command,
     language_command,

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .settings import GenerationSettings
-from .templates import TEMPLATES
+from bot.domain.settings import GenerationSettings
+from bot.domain.templates import TEMPLATES
 
 VERSION = "v1"
 CARD = "c"
