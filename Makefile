@@ -20,6 +20,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot tests bench
 	$(VENV)/bin/ruff format --check bot tests bench
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(PY) -m bench.bench_core

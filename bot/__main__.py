@@ -15,7 +15,8 @@ from telegram.error import InvalidToken
 from bot.application import DATABASE_FILE, build_application, webhook_options
 from bot.config import ConfigError, load_config, read_dotenv
 from bot.logs import configure_logging
-from bot.storage.tinydb import Storage, StorageCorruptError, repair
+from bot.storage import StorageCorruptError
+from bot.storage.tinydb import check_readable, repair
 
 
 def main(argv: list[str]) -> int:
@@ -30,7 +31,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         # Refuse to start over a damaged file rather than silently starting empty.
-        Storage(config.data_dir / DATABASE_FILE).close()
+        check_readable(config.data_dir / DATABASE_FILE)
     except StorageCorruptError as exc:
         print(
             f"error: {exc}. Run `python -m bot --repair` to restore the last good copy.",

@@ -1,4 +1,7 @@
-"""The composition root: build the Application, open services in post_init, close them after."""
+"""The composition root: build the Application, open services in post_init, close them after.
+
+Only this module chooses the storage backend and wires the lifecycle to Telegram.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,19 @@ import logging
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
+from bot.admin import AdminService
 from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues
-from bot.lifecycle.service import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT, GenerationService
-from bot.storage.tinydb import Storage
+from bot.lifecycle.deliver import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT
+from bot.lifecycle.drafts import DraftService
+from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
+from bot.storage.tinydb import TinyDBStorage
 from bot.telegram.audio_server import AudioServer
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.handlers import register_handlers
-from bot.telegram.handlers.polling import expire_cards, schedule_poll
+from bot.telegram.jobs import JobQueueScheduler
 from bot.telegram.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
@@ -25,7 +31,7 @@ DATABASE_FILE = "bot.json"
 
 
 def build_application(config: Config) -> BotApplication:
-    app = (
+    app: BotApplication = (
         ApplicationBuilder()
         .token(config.telegram_bot_token)
         .base_url(config.bot_api_base_url)
@@ -44,37 +50,45 @@ def build_application(config: Config) -> BotApplication:
     return app
 
 
+def lifecycle_settings(config: Config) -> LifecycleSettings:
+    return LifecycleSettings(
+        poll_interval=config.poll_interval,
+        task_timeout=config.task_timeout,
+        progress_edit_interval=config.progress_edit_interval,
+        upload_limit=LOCAL_UPLOAD_LIMIT if config.telegram_local_mode else TELEGRAM_UPLOAD_LIMIT,
+        limits=Limits(
+            config.max_active_tasks_per_user,
+            config.daily_video_seconds_per_user,
+            config.max_active_tasks,
+        ),
+        admin_ids=config.admin_user_ids,
+    )
+
+
 async def start_services(app: BotApplication) -> None:
     """Open storage and the API client, then resume every unfinished task."""
     config = app.bot_data.config
-    assert config is not None
+    assert config is not None and app.job_queue is not None
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = Storage(config.data_dir / DATABASE_FILE)
+    storage = TinyDBStorage(config.data_dir / DATABASE_FILE)
     catalogues = Catalogues.load()
     client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
-    limits = Limits(
-        config.max_active_tasks_per_user,
-        config.daily_video_seconds_per_user,
-        config.max_active_tasks,
-    )
+    settings = lifecycle_settings(config)
+    scheduler = JobQueueScheduler(app.job_queue)
     generation = GenerationService(
         storage=storage,
-        client=client,
+        api=client,
         messenger=TelegramMessenger(app.bot, catalogues),
-        images_dir=config.data_dir / "images",
-        work_dir=config.data_dir / "tmp",
-        audio_dir=config.data_dir / "audio",
-        poll_interval=config.poll_interval,
-        task_timeout=config.task_timeout,
-        upload_limit=LOCAL_UPLOAD_LIMIT if config.telegram_local_mode else TELEGRAM_UPLOAD_LIMIT,
-        progress_edit_interval=config.progress_edit_interval,
-        limits=limits,
-        admin_ids=config.admin_user_ids,
+        scheduler=scheduler,
+        files=task_files(config.data_dir),
+        settings=settings,
     )
     audio_server = None
     # Also the /healthz endpoint in webhook mode (PTB's webhook server has no custom routes).
     if config.public_base_url or config.webhook_url:
-        audio_server = AudioServer(generation.audio_dir, config.public_host, config.public_port)
+        audio_server = AudioServer(
+            generation.files.audio_dir, config.public_host, config.public_port
+        )
         await audio_server.start()
     app.bot_data.services = Services(
         config=config,
@@ -82,15 +96,15 @@ async def start_services(app: BotApplication) -> None:
         client=client,
         catalogues=catalogues,
         generation=generation,
-        policy=AccessPolicy(
-            config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids
+        drafts=DraftService(generation.ending, settings.limits),
+        admin=AdminService(
+            storage,
+            AccessPolicy(config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids),
         ),
-        limits=limits,
         audio_server=audio_server,
     )
-    for record in await generation.recover():
-        schedule_poll(app.job_queue, record.id, 0)
-    app.job_queue.run_repeating(expire_cards, interval=24 * 3600, first=600, name="expire")
+    await generation.resume()
+    scheduler.schedule_housekeeping()
     await register_commands(app, catalogues)
     log.info("bot @%s started; data in %s", app.bot.username, config.data_dir)
 
@@ -102,7 +116,7 @@ async def stop_services(app: BotApplication) -> None:
     if services.audio_server is not None:
         await services.audio_server.stop()
     await services.client.close()
-    services.storage.close()
+    await services.storage.close()
     app.bot_data.services = None
 
 

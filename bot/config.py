@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -81,21 +81,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
     def get(name: str) -> str:
         return env.get(name, "").strip()
 
-    token = get("TELEGRAM_BOT_TOKEN")
-    if not token:
-        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (ask @BotFather; see .env.example)")
-    if not TOKEN_PATTERN.match(token):
-        raise ConfigError("TELEGRAM_BOT_TOKEN is malformed (expected <digits>:<secret>)")
-    api_key = get("APIMART_API_KEY")
-    if not api_key:
-        raise ConfigError("APIMART_API_KEY is not set (see .env.example)")
-    if any(ch.isspace() for ch in api_key):
-        raise ConfigError("APIMART_API_KEY is malformed (it contains white space)")
-
-    level = (get("LOG_LEVEL") or "INFO").upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-
+    token, api_key = _secrets(get)
     return Config(
         telegram_bot_token=token,
         apimart_api_key=api_key,
@@ -104,8 +90,8 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         data_dir=Path(get("DATA_DIR") or "data"),
         poll_interval=_seconds(get, "POLL_INTERVAL", 10.0),
         task_timeout=_seconds(get, "TASK_TIMEOUT", 3600.0),
-        log_level=level,
-        public_base_url=_url(get, "PUBLIC_BASE_URL", "") if get("PUBLIC_BASE_URL") else None,
+        log_level=_log_level(get),
+        public_base_url=_optional_url(get, "PUBLIC_BASE_URL"),
         public_host=get("PUBLIC_HOST") or "0.0.0.0",
         public_port=_port(get, "PUBLIC_PORT", 8080),
         allowed_user_ids=_ids(get, "ALLOWED_USER_IDS"),
@@ -116,14 +102,43 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         max_active_tasks=_count(get, "MAX_ACTIVE_TASKS", 20, minimum=1),
         progress_edit_interval=_seconds(get, "PROGRESS_EDIT_INTERVAL", 5.0, allow_zero=True),
         telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
-        webhook_url=_url(get, "WEBHOOK_URL", "") if get("WEBHOOK_URL") else None,
+        webhook_url=_optional_url(get, "WEBHOOK_URL"),
         webhook_secret=_webhook_secret(get),
         webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
         webhook_port=_port(get, "WEBHOOK_PORT", 8443),
     )
 
 
-def _url(get, name: str, default: str) -> str:
+Getter = Callable[[str], str]
+
+
+def _secrets(get: Getter) -> tuple[str, str]:
+    """The bot token and the API key, checked for shape (never echoed back)."""
+    token = get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set (ask @BotFather; see .env.example)")
+    if not TOKEN_PATTERN.match(token):
+        raise ConfigError("TELEGRAM_BOT_TOKEN is malformed (expected <digits>:<secret>)")
+    api_key = get("APIMART_API_KEY")
+    if not api_key:
+        raise ConfigError("APIMART_API_KEY is not set (see .env.example)")
+    if any(ch.isspace() for ch in api_key):
+        raise ConfigError("APIMART_API_KEY is malformed (it contains white space)")
+    return token, api_key
+
+
+def _log_level(get: Getter) -> str:
+    level = (get("LOG_LEVEL") or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _optional_url(get: Getter, name: str) -> str | None:
+    return _url(get, name, "") if get(name) else None
+
+
+def _url(get: Getter, name: str, default: str) -> str:
     value = get(name) or default
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -131,7 +146,7 @@ def _url(get, name: str, default: str) -> str:
     return value.rstrip("/")
 
 
-def _ids(get, name: str) -> frozenset[int]:
+def _ids(get: Getter, name: str) -> frozenset[int]:
     raw = get(name)
     items = [item.strip() for item in raw.split(",") if item.strip()]
     try:
@@ -140,7 +155,7 @@ def _ids(get, name: str) -> frozenset[int]:
         raise ConfigError(f"{name} must be a comma-separated list of numeric ids") from None
 
 
-def _count(get, name: str, default: int, *, minimum: int = 0) -> int:
+def _count(get: Getter, name: str, default: int, *, minimum: int = 0) -> int:
     raw = get(name)
     if not raw:
         return default
@@ -149,7 +164,7 @@ def _count(get, name: str, default: int, *, minimum: int = 0) -> int:
     return int(raw)
 
 
-def _flag(get, name: str) -> bool:
+def _flag(get: Getter, name: str) -> bool:
     raw = get(name).lower()
     if raw in ("", "0", "false", "no", "off"):
         return False
@@ -158,7 +173,7 @@ def _flag(get, name: str) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
-def _webhook_secret(get) -> str | None:
+def _webhook_secret(get: Getter) -> str | None:
     secret = get("WEBHOOK_SECRET")
     if get("WEBHOOK_URL") and not secret:
         raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
@@ -167,7 +182,7 @@ def _webhook_secret(get) -> str | None:
     return secret or None
 
 
-def _port(get, name: str, default: int) -> int:
+def _port(get: Getter, name: str, default: int) -> int:
     raw = get(name)
     if not raw:
         return default
@@ -176,7 +191,7 @@ def _port(get, name: str, default: int) -> int:
     return int(raw)
 
 
-def _seconds(get, name: str, default: float, *, allow_zero: bool = False) -> float:
+def _seconds(get: Getter, name: str, default: float, *, allow_zero: bool = False) -> float:
     raw = get(name)
     if not raw:
         return default

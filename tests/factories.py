@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.apimart import GenerationRequest
 from bot.domain.records import TaskRecord
+from bot.domain.settings import GenerationSettings
 
 
 def make_record(task_id: str = "t1", *, user_id: int = 1, **overrides: Any) -> TaskRecord:
@@ -21,3 +23,18 @@ def make_record(task_id: str = "t1", *, user_id: int = 1, **overrides: Any) -> T
     }
     values.update(overrides)
     return TaskRecord(**values)
+
+
+def make_request(**overrides: Any) -> GenerationRequest:
+    """A request with the default settings a new user has."""
+    settings = GenerationSettings()
+    values: dict[str, Any] = {
+        "resolution": settings.resolution,
+        "duration": settings.duration,
+        "audio": settings.audio,
+        "prompt_extend": settings.prompt_extend,
+        "shot_type": settings.shot_type,
+        "watermark": settings.watermark,
+    }
+    values.update(overrides)
+    return GenerationRequest(**values)

@@ -23,6 +23,7 @@ from bot.apimart import (
     TaskStatus,
 )
 from bot.images import prepare_image
+from tests.factories import make_request
 from tests.fakes.apimart_api import FakeApimart, Fault
 from tests.fakes.server import serve
 from tests.harness import API_KEY, make_image
@@ -44,7 +45,7 @@ async def client(fake: FakeApimart) -> AsyncIterator[ApimartClient]:
 
 def request(**overrides) -> GenerationRequest:
     image = prepare_image(make_image(320, 320))
-    return GenerationRequest(image_data_url=image.data_url(), prompt="waves", **overrides)
+    return make_request(image_data_url=image.data_url(), prompt="waves", **overrides)
 
 
 async def test_submit_returns_the_task_id_and_sends_the_documented_body(

@@ -145,6 +145,39 @@ async def test_uploaded_soundtrack_is_served_during_the_task_and_gone_after(
             assert response.status == 404
 
 
+REMOVE_SOUNDTRACK = "🎵 Remove soundtrack"
+
+
+async def test_a_soundtrack_removed_from_its_card_stops_being_served(world: World) -> None:
+    """Both ways off the card ("Remove soundtrack" and "Silent") delete the public file."""
+    tg = world.telegram
+    ann = tg.user(1001)
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    async with world.bot(public_base_url=public, public_host="127.0.0.1", public_port=port):
+        for button, gone in (
+            ("🎵 Remove soundtrack", "✓ 🔊 Audio on"),
+            ("🔇 Silent", "✓ 🔇 Silent"),
+        ):
+            card = await open_card(world, ann)
+            tg.send_audio(ann, MP3, file_name="beat.mp3", mime_type="audio/mpeg", duration=10)
+            text = await wait_card(world, card, "Soundtrack: beat.mp3")
+            assert ".mp3" not in text.replace("beat.mp3", "")  # never the secret file name
+            [served] = list((world.config.data_dir / "audio").iterdir())
+            url = f"{public}/audio/{served.name}"
+            async with aiohttp.ClientSession() as session, session.get(url) as response:
+                assert response.status == 200
+            tg.press(ann, card, tg.buttons(card)[button])
+            await tg.wait_for(lambda c=card: REMOVE_SOUNDTRACK not in tg.buttons(c) or None)
+            assert "Soundtrack" not in tg.current(card)["text"]
+            assert gone in tg.buttons(card)
+            async with aiohttp.ClientSession() as session, session.get(url) as response:
+                assert response.status == 404
+            assert not served.exists()
+            tg.press(ann, card, tg.buttons(card)["✖️ Cancel"])
+            await wait_card(world, card, "Cancelled")
+
+
 async def test_uploaded_audio_needs_a_public_address_but_links_work(world: World) -> None:
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)

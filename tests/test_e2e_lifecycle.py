@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.records import TaskState
-from bot.storage.tinydb import Storage
+from bot.storage.tinydb import TinyDBStorage
 from tests.fakes.apimart_api import Fault
 from tests.harness import (
     GENERATE,
@@ -154,10 +154,10 @@ async def test_restart_during_submit_is_an_unknown_outcome(world: World) -> None
     async with world.bot():
         card = await open_card(world, ann)
     # Simulate a crash between "submitting" being stored and the POST's answer.
-    storage = Storage(world.config.data_dir / "bot.json")
+    storage = TinyDBStorage(world.config.data_dir / "bot.json")
     [record] = await storage.tasks_in({TaskState.DRAFT})
     await storage.update_task(record.id, state=TaskState.SUBMITTING, attempt=1)
-    storage.close()
+    await storage.close()
     async with world.bot():
         await wait_card(world, card, "could not confirm")
     assert api.submissions == []

@@ -10,10 +10,11 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.domain.notices import Notice
 from bot.domain.records import TaskState
 from bot.domain.settings import GenerationSettings
 from bot.i18n import LANGUAGE_NAMES, Catalogues
-from bot.telegram.callback_data import parse
+from bot.telegram.callback_data import decode
 from bot.telegram.cards import card_text, defaults_text
 from bot.telegram.keyboards import card_keyboard, defaults_keyboard, language_keyboard
 from bot.text import MESSAGE_LIMIT, utf16_len
@@ -80,7 +81,7 @@ def all_cards(locale: str) -> list[tuple[str, object]]:
     t = Catalogues.load().translator(locale)
     views: list[tuple[str, object]] = []
     for state in TaskState:
-        for notice in ("", "invalid_request", "outcome_unknown", "api_failed", "too_large"):
+        for notice in (None, *Notice):
             for settings in (
                 GenerationSettings(),
                 GenerationSettings("1080p", 15, False),
@@ -115,7 +116,7 @@ def test_translated_cards_and_buttons_fit_telegram(locale: str) -> None:
             for button in row:
                 assert 0 < utf16_len(button.text) <= MAX_BUTTON_LABEL, button.text
                 assert len(button.callback_data.encode()) <= 64
-                assert parse(button.callback_data) is not None
+                assert decode(button.callback_data) is not None
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, TimedOut
 
 from bot.i18n import Catalogues
-from bot.lifecycle.service import ChatUnreachableError, DeliveryRetryableError
+from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError
 from bot.mp4 import VideoMeta
 from bot.telegram.messenger import TelegramMessenger
 from tests.factories import make_record

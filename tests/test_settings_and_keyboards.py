@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.actions import Generate, SetDuration, StepDuration
+from bot.domain.notices import Notice
 from bot.domain.records import TaskState
 from bot.domain.settings import GenerationSettings
 from bot.i18n import Catalogues
-from bot.telegram.callback_data import CARD, DEFAULTS, Button, parse
+from bot.telegram.callback_data import Scope, decode, encode
 from bot.telegram.cards import card_text, video_caption
 from bot.telegram.keyboards import card_keyboard, defaults_keyboard
 from bot.text import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
-from tests.factories import make_record
+from tests.factories import make_record, make_request
 from tests.fakes.telegram_html import parse_html
 
 T = Catalogues.load().translator("en")
@@ -36,8 +38,8 @@ def test_settings_from_stored_dict_tolerates_garbage() -> None:
     ["v1:c:res:720", "v1:s:dur:15", "v1:c:dur:+", "v1:c:go", "v1:c:aud:0", "v1:c:retry", "v1:c:x"],
 )
 def test_callback_data_round_trips(data: str) -> None:
-    button = parse(data)
-    assert button is not None and button.encode() == data
+    decoded = decode(data)
+    assert decoded is not None and encode(*decoded) == data
 
 
 @pytest.mark.parametrize(
@@ -52,11 +54,14 @@ def test_callback_data_round_trips(data: str) -> None:
         "v1:z:go",
         "v1:c:boom",
         "v1:c:go:now",
+        "v1:s:go",
+        "v1:c:lang:ru",
+        "v1:c:tpl:nosuch",
         "junk",
     ],
 )
 def test_stale_or_foreign_callback_data_is_rejected(data: str | None) -> None:
-    assert parse(data) is None
+    assert decode(data) is None
 
 
 def all_buttons(markup) -> list:
@@ -65,13 +70,13 @@ def all_buttons(markup) -> list:
 
 @pytest.mark.parametrize("state", list(TaskState))
 def test_every_card_fits_telegram_limits(state: TaskState) -> None:
-    rec = make_record(state=state, prompt="<&>" * 2000, error="x" * 500, notice="api_failed")
+    rec = make_record(state=state, prompt="<&>" * 2000, error="x" * 500, notice=Notice.API_FAILED)
     text, _ = parse_html(card_text(T, rec))
     assert 0 < utf16_len(text) <= MESSAGE_LIMIT
     markup = card_keyboard(T, rec)
     for button in all_buttons(markup) if markup else []:
         assert 1 <= len(button.callback_data.encode()) <= 64
-        assert parse(button.callback_data) is not None
+        assert decode(button.callback_data) is not None
 
 
 def test_draft_card_reaches_every_duration_and_marks_the_selection() -> None:
@@ -88,20 +93,18 @@ def test_draft_card_reaches_every_duration_and_marks_the_selection() -> None:
             )
         }
         for data in buttons:
-            button = parse(data)
-            if button.action == "dur":
-                step = {"-": start - 1, "+": start + 1}.get(button.value)
-                reachable.add(step if step is not None else int(button.value))
+            _, action = decode(data)
+            if isinstance(action, SetDuration | StepDuration):
+                reachable.add(action.apply(GenerationSettings(duration=start)).duration)
     assert reachable >= set(range(2, 16))
 
 
 def test_defaults_keyboard_uses_its_own_scope() -> None:
     scopes = {
-        parse(b.callback_data).scope
-        for b in all_buttons(defaults_keyboard(T, GenerationSettings()))
+        decode(b.callback_data)[0] for b in all_buttons(defaults_keyboard(T, GenerationSettings()))
     }
-    assert scopes == {DEFAULTS}
-    assert Button(CARD, "go").encode() == "v1:c:go"
+    assert scopes == {Scope.DEFAULTS}
+    assert encode(Scope.CARD, Generate()) == "v1:c:go"
 
 
 def test_caption_is_cut_to_telegram_limit() -> None:
@@ -127,13 +130,11 @@ def test_shot_type_and_prompt_rewriting_are_coupled() -> None:
 
 
 def test_request_body_never_carries_a_soundtrack_when_silent() -> None:
-    from bot.apimart import GenerationRequest
-
-    body = GenerationRequest(
+    body = make_request(
         image_data_url="data:,", audio=False, audio_url="https://x/a.mp3"
     ).to_json()
     assert "audio_url" not in body and body["audio"] is False
-    loud = GenerationRequest(
+    loud = make_request(
         image_data_url="data:,",
         audio_url="https://x/a.mp3",
         prompt_extend=False,

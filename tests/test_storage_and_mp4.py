@@ -6,44 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.records import TaskState, UserProfile
-from bot.domain.settings import GenerationSettings
+from bot.domain.records import UserProfile
 from bot.logs import RedactSecrets
 from bot.mp4 import read_video_meta
-from bot.storage.tinydb import Storage, StorageCorruptError
+from bot.storage import StorageCorruptError
+from bot.storage.tinydb import TinyDBStorage
 from tests.factories import make_record
 from tests.fakes.mp4 import make_mp4
-
-
-async def test_users_and_tasks_round_trip_across_instances(tmp_path: Path) -> None:
-    path = tmp_path / "bot.json"
-    storage = Storage(path)
-    await storage.save_user(UserProfile(5, GenerationSettings("1080p", 9, False), "ru"))
-    await storage.add_task(make_record(user_id=5))
-    storage.close()
-    reopened = Storage(path)
-    assert await reopened.get_user(5) == UserProfile(
-        5, GenerationSettings("1080p", 9, False), "ru"
-    )
-    assert await reopened.get_user(6) == UserProfile(6)
-    assert await reopened.find_card(5, 2) == make_record(user_id=5)
-    assert not list(tmp_path.glob(".db-*"))  # no temporary files left behind
-
-
-async def test_update_with_expected_state_is_a_compare_and_set(tmp_path: Path) -> None:
-    storage = Storage(tmp_path / "bot.json")
-    await storage.add_task(make_record(user_id=5))
-    first = await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
-    second = await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
-    assert first is not None and first.state is TaskState.SUBMITTING
-    assert second is None
 
 
 def test_corrupt_file_refuses_to_start(tmp_path: Path) -> None:
     path = tmp_path / "bot.json"
     path.write_text('{"tasks": {"1": ')
     with pytest.raises(StorageCorruptError, match=r"bot\.json"):
-        Storage(path)
+        TinyDBStorage(path)
     assert path.read_text() == '{"tasks": {"1": '  # never overwritten
 
 
@@ -51,7 +27,7 @@ async def test_records_from_older_releases_load(tmp_path: Path) -> None:
     path = tmp_path / "bot.json"
     row = make_record(user_id=5).to_dict() | {"obsolete_field": 1}
     path.write_text(json.dumps({"tasks": {"1": row}}))
-    assert (await Storage(path).get_task("t1")) == make_record(user_id=5)
+    assert (await TinyDBStorage(path).get_task("t1")) == make_record(user_id=5)
 
 
 def test_mp4_header_gives_size_and_duration(tmp_path: Path) -> None:
@@ -73,7 +49,7 @@ def test_secrets_are_redacted_from_log_lines() -> None:
 
 async def test_every_write_keeps_the_previous_file_as_backup(tmp_path: Path) -> None:
     path = tmp_path / "bot.json"
-    storage = Storage(path)
+    storage = TinyDBStorage(path)
     await storage.save_user(UserProfile(1))
     first = path.read_text()
     await storage.save_user(UserProfile(2))

@@ -84,34 +84,25 @@ class ApimartClient:
         """
         headers = {"Idempotency-Key": idempotency_key}
         for attempt in range(1, self._submit_attempts + 1):
-            last = attempt == self._submit_attempts
             try:
                 payload = await self._request(
                     "POST", "/v1/videos/generations", json=request.to_json(), headers=headers
                 )
-            except ApimartRateLimitError as exc:
-                if last:
-                    raise
-                await asyncio.sleep(self._backoff(attempt, exc.retry_after))
+            except ApimartError as exc:
+                await asyncio.sleep(self._submit_retry_delay(exc, attempt))
                 continue
-            except ApimartServerError as exc:
-                if exc.status == 503 and not last:
-                    await asyncio.sleep(self._backoff(attempt))
-                    continue
-                if exc.status == 503:
-                    raise
-                raise SubmitOutcomeUnknownError(exc.message, status=exc.status) from exc
-            except ApimartTimeoutError as exc:
-                raise SubmitOutcomeUnknownError(str(exc)) from exc
-            except _NotSentError as exc:
-                if last:
-                    raise ApimartConnectionError(str(exc)) from exc
-                await asyncio.sleep(self._backoff(attempt))
-                continue
-            except ApimartConnectionError as exc:
-                raise SubmitOutcomeUnknownError(str(exc)) from exc
             return _task_id_from_submit(payload)
         raise AssertionError("unreachable")
+
+    def _submit_retry_delay(self, error: ApimartError, attempt: int) -> float:
+        """How long to wait before posting again; raises when posting again is not safe."""
+        _raise_unless_refused(error)
+        if attempt == self._submit_attempts:
+            if isinstance(error, _NotSentError):
+                raise ApimartConnectionError(str(error)) from error
+            raise error
+        retry_after = error.retry_after if isinstance(error, ApimartRateLimitError) else None
+        return self._backoff(attempt, retry_after)
 
     async def get_task(self, task_id: str, *, language: str = "en") -> TaskStatus:
         """GET the task's status; idempotent, so callers may retry freely."""
@@ -183,11 +174,25 @@ class ApimartClient:
     def _backoff(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:
             return min(retry_after, MAX_RETRY_AFTER)
-        return self._retry_delay * 2 ** (attempt - 1)
+        return float(self._retry_delay * 2 ** (attempt - 1))
 
 
 class _NotSentError(ApimartConnectionError):
     """The connection was never made, so the request certainly did not arrive."""
+
+
+def _raise_unless_refused(error: ApimartError) -> None:
+    """Raise what a failed POST means, unless the service certainly did not accept it
+    (never connected, 429, 503): only then is posting again safe."""
+    if isinstance(error, _NotSentError | ApimartRateLimitError):
+        return
+    if isinstance(error, ApimartServerError) and error.status == 503:
+        return
+    if isinstance(error, ApimartConnectionError):  # sent, maybe received; a timeout too
+        raise SubmitOutcomeUnknownError(str(error)) from error
+    if isinstance(error, ApimartServerError):
+        raise SubmitOutcomeUnknownError(error.message, status=error.status) from error
+    raise error
 
 
 def _json_or_none(body: bytes) -> Any:

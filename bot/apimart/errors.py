@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ApimartError(Exception):
     """Base class; `message` is the API's own text when it sent one."""
@@ -32,7 +34,7 @@ class ApimartInsufficientBalanceError(ApimartError):
 class ApimartRateLimitError(ApimartError):
     """429; `retry_after` is the server's hint in seconds, when it gave one."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 

@@ -9,16 +9,18 @@ MODEL = "wan2.6-i2v-flash"
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GenerationRequest:
+    """The caller decides every setting; only what may be left out has a default."""
+
     image_data_url: str = field(repr=False)
+    resolution: str
+    duration: int
+    audio: bool
+    prompt_extend: bool
+    shot_type: str
+    watermark: bool
     prompt: str = ""
-    resolution: str = "720p"
-    duration: int = 5
-    audio: bool = True
-    prompt_extend: bool = True
-    shot_type: str = "single"
-    watermark: bool = False
     seed: int | None = None
     negative_prompt: str = ""
     audio_url: str | None = None
@@ -76,47 +78,55 @@ class TaskStatus:
         status = str(data.get("status") or "").lower()
         if not status:
             raise ValueError("task status is missing")
-        progress = data.get("progress")
+        progress = _number(data.get("progress"))
         url, expires_at = _first_video(data.get("result"))
-        raw_error = data.get("error")
-        error = None
-        if isinstance(raw_error, dict):
-            error = TaskError(
-                message=str(raw_error.get("message") or ""),
-                code=str(raw_error.get("code") or ""),
-                type=str(raw_error.get("type") or ""),
-            )
-        elif isinstance(raw_error, str) and raw_error:
-            error = TaskError(message=raw_error)
-        estimated = data.get("estimated_time")
-        result = data.get("result") if isinstance(data.get("result"), dict) else {}
-        seed = data.get("seed", result.get("seed"))
         return cls(
             task_id=str(data.get("id") or task_id),
             status=status,
-            progress=max(0, min(100, int(progress))) if isinstance(progress, int | float) else 0,
+            progress=max(0, min(100, progress)) if progress is not None else 0,
             video_url=url,
             expires_at=expires_at,
-            estimated_time=int(estimated) if isinstance(estimated, int | float) else None,
-            error=error,
-            seed=seed if type(seed) is int and seed >= 0 else None,
+            estimated_time=_number(data.get("estimated_time")),
+            error=_error(data.get("error")),
+            seed=_seed(data),
         )
+
+
+def _number(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _error(raw: Any) -> TaskError | None:
+    """The error has been seen both as an object and as a plain string."""
+    if isinstance(raw, dict):
+        return TaskError(
+            message=str(raw.get("message") or ""),
+            code=str(raw.get("code") or ""),
+            type=str(raw.get("type") or ""),
+        )
+    if isinstance(raw, str) and raw:
+        return TaskError(message=raw)
+    return None
+
+
+def _seed(data: dict[str, Any]) -> int | None:
+    """Undocumented: `seed` at the top or in `result`, when the service reports it."""
+    result = data.get("result")
+    seed = data.get("seed", result.get("seed") if isinstance(result, dict) else None)
+    return seed if type(seed) is int and seed >= 0 else None
 
 
 def _first_video(result: Any) -> tuple[str | None, int | None]:
     """`url` has been seen both as a list of strings and as a plain string."""
-    if not isinstance(result, dict):
-        return None, None
-    videos = result.get("videos")
-    if not isinstance(videos, list):
-        return None, None
-    for video in videos:
-        if not isinstance(video, dict):
-            continue
-        url = video.get("url")
-        if isinstance(url, list):
-            url = next((u for u in url if isinstance(u, str) and u), None)
-        if isinstance(url, str) and url:
-            expires = video.get("expires_at")
-            return url, int(expires) if isinstance(expires, int | float) else None
+    videos = result.get("videos") if isinstance(result, dict) else None
+    for video in videos if isinstance(videos, list) else []:
+        url = _video_url(video.get("url")) if isinstance(video, dict) else None
+        if url:
+            return url, _number(video.get("expires_at"))
     return None, None
+
+
+def _video_url(url: Any) -> str | None:
+    if isinstance(url, list):
+        url = next((u for u in url if isinstance(u, str) and u), None)
+    return url if isinstance(url, str) and url else None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.domain.usage import Usage
+
 
 @dataclass(frozen=True)
 class AccessLists:
@@ -57,25 +59,22 @@ class Limits:
     daily_seconds_per_user: int = 0  # 0: unlimited
     max_active_total: int = 20
 
-    def check(
-        self,
-        *,
-        admin: bool,
-        duration: int,
-        user_active: int,
-        total_active: int,
-        used_today: int,
-    ) -> LimitReached | None:
+    def check(self, *, admin: bool, duration: int, usage: Usage) -> LimitReached | None:
         """Whether one more generation of `duration` seconds may start now."""
-        if total_active >= self.max_active_total:
+        if usage.total_active >= self.max_active_total:
             return LimitReached.GLOBAL_ACTIVE  # protects the operator's account, admins too
         if admin:
             return None
-        if user_active >= self.max_active_per_user:
+        if usage.user_active >= self.max_active_per_user:
             return LimitReached.USER_ACTIVE
-        if self.daily_seconds_per_user and used_today + duration > self.daily_seconds_per_user:
+        quota = self.daily_seconds_per_user
+        if quota and usage.used_today + duration > quota:
             return LimitReached.DAILY_QUOTA
         return None
+
+    @property
+    def has_quota(self) -> bool:
+        return self.daily_seconds_per_user > 0
 
     def seconds_left(self, *, admin: bool, used_today: int) -> int | None:
         """What the card shows; None when there is no quota for this user."""

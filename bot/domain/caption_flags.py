@@ -10,7 +10,14 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from bot.domain.settings import MAX_DURATION, MAX_NEGATIVE_PROMPT, MAX_SEED, MIN_DURATION
+from bot.domain.settings import (
+    MAX_DURATION,
+    MAX_NEGATIVE_PROMPT,
+    MIN_DURATION,
+    GenerationSettings,
+    is_duration,
+    parse_seed,
+)
 
 VALID_FLAGS = (
     "--720p",
@@ -48,6 +55,33 @@ class CaptionFlags:
     negative_prompt: str | None = None
     used: tuple[str, ...] = field(default=())
 
+    def apply_to(self, settings: GenerationSettings) -> GenerationSettings:
+        """Caption shortcuts override the defaults for this card only."""
+        if self.resolution:
+            settings = settings.with_resolution(self.resolution)
+        if self.duration:
+            settings = settings.with_duration(self.duration)
+        if self.audio is not None:
+            settings = settings.with_audio(self.audio)
+        if self.shot_type:
+            settings = settings.with_shot_type(self.shot_type)
+        if self.seed is not None:
+            settings = settings.with_seed(self.seed)
+        if self.negative_prompt is not None:
+            settings = settings.with_negative_prompt(self.negative_prompt)
+        return settings
+
+
+# Flags without a value: what each sets.
+_SWITCHES: dict[str, tuple[str, object]] = {
+    "--720p": ("resolution", "720p"),
+    "--1080p": ("resolution", "1080p"),
+    "--silent": ("audio", False),
+    "--audio": ("audio", True),
+    "--multi": ("shot_type", "multi"),
+    "--single": ("shot_type", "single"),
+}
+
 
 def parse_caption(caption: str) -> CaptionFlags:
     """Split `caption` into prompt and flags; raises FlagError for a bad trailing flag."""
@@ -70,41 +104,41 @@ def _parse_tokens(prompt: str, tokens: list[str]) -> CaptionFlags | None:
     """All tokens must be flags (with their values); None when prose follows a flag."""
     values: dict[str, object] = {}
     used: list[str] = []
-    i = 0
-    while i < len(tokens):
-        flag = tokens[i]
+    rest = list(tokens)
+    while rest:
+        flag = rest.pop(0)
         if not flag.startswith("--") or len(flag) < 3:
             return None
         name = flag.lower()
-        needs_value = name in ("--seed", "--no")
-        if needs_value:
-            if i + 1 >= len(tokens):
+        if name in ("--seed", "--no"):
+            if not rest:
                 raise FlagError(flag, "needs a value")
-            value = tokens[i + 1]
-            i += 2
+            values.update(_valued_flag(flag, rest.pop(0)))
         else:
-            value = ""
-            i += 1
-        if name in ("--720p", "--1080p"):
-            values["resolution"] = name[2:]
-        elif name in ("--silent", "--audio"):
-            values["audio"] = name == "--audio"
-        elif name in ("--multi", "--single"):
-            values["shot_type"] = name[2:]
-        elif name == "--seed":
-            if not value.isdigit() or int(value) > MAX_SEED:
-                raise FlagError(flag, f"must be a whole number from 0 to {MAX_SEED}")
-            values["seed"] = int(value)
-        elif name == "--no":
-            if len(value) > MAX_NEGATIVE_PROMPT:
-                raise FlagError(flag, f"at most {MAX_NEGATIVE_PROMPT} characters")
-            values["negative_prompt"] = value
-        elif match := _DURATION.match(name):
-            seconds = int(match.group(1))
-            if not MIN_DURATION <= seconds <= MAX_DURATION:
-                raise FlagError(flag, f"duration must be {MIN_DURATION} to {MAX_DURATION} s")
-            values["duration"] = seconds
-        else:
-            raise FlagError(flag, "unknown flag", unknown=True)
+            values.update(_switch(flag))
         used.append(flag)
     return CaptionFlags(prompt=prompt, used=tuple(used), **values)  # type: ignore[arg-type]
+
+
+def _switch(flag: str) -> dict[str, object]:
+    name = flag.lower()
+    if name in _SWITCHES:
+        field_name, value = _SWITCHES[name]
+        return {field_name: value}
+    if match := _DURATION.match(name):
+        seconds = int(match.group(1))
+        if not is_duration(seconds):
+            raise FlagError(flag, f"duration must be {MIN_DURATION} to {MAX_DURATION} s")
+        return {"duration": seconds}
+    raise FlagError(flag, "unknown flag", unknown=True)
+
+
+def _valued_flag(flag: str, value: str) -> dict[str, object]:
+    if flag.lower() == "--seed":
+        try:
+            return {"seed": parse_seed(value)}
+        except ValueError as exc:
+            raise FlagError(flag, str(exc)) from None
+    if len(value) > MAX_NEGATIVE_PROMPT:
+        raise FlagError(flag, f"at most {MAX_NEGATIVE_PROMPT} characters")
+    return {"negative_prompt": value}

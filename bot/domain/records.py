@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.actions import Page
+from bot.domain.notices import Notice
 from bot.domain.settings import GenerationSettings
 
 
@@ -82,18 +84,19 @@ class TaskRecord:
     api_status: str = ""
     progress: int = 0
     error: str = ""
-    notice: str = ""
+    notice: Notice | None = None
     video_url: str | None = None
     expires_at: int | None = None
     video_message_id: int | None = None
     template: str | None = None  # an effect template; the prompt is ignored when set
     soundtrack_url: str | None = None  # public URL of the custom audio (ours or the user's)
     soundtrack_file: str | None = None  # a file we serve under PUBLIC_BASE_URL, if uploaded
-    page: str = "main"  # which page of the card is shown: main, more, effects
-    seed_used: int | None = None
+    soundtrack_title: str = ""  # what the user calls it (the file name), never the secret
+    page: Page = Page.MAIN
+    seed_used: int | None = None  # the fixed seed sent, or one the API reported
     quota_left: int | None = None  # seconds of video left today, when a quota applies
     shown_view: str = ""  # the progress view the card last showed
-    shown_at: float = 0.0  # the fixed seed sent, or one the API reported
+    shown_at: float = 0.0  # when the card last showed it
     created_at: float = 0.0
     submitted_at: float | None = None
     finished_at: float | None = None
@@ -117,6 +120,8 @@ class TaskRecord:
         data = asdict(self)
         data["settings"] = self.settings.to_dict()
         data["state"] = self.state.value
+        data["notice"] = self.notice.value if self.notice else ""
+        data["page"] = self.page.value
         return data
 
     @classmethod
@@ -125,4 +130,6 @@ class TaskRecord:
         values = {k: v for k, v in data.items() if k in known}
         values["settings"] = GenerationSettings.from_dict(data.get("settings"))
         values["state"] = TaskState(data.get("state", TaskState.DRAFT))
+        values["notice"] = Notice.parse(data.get("notice"))
+        values["page"] = Page(data["page"]) if data.get("page") in set(Page) else Page.MAIN
         return cls(**values)

@@ -77,6 +77,7 @@ class GenerationSettings:
             return value
 
         seed = data.get("seed")
+        valid_seed = type(seed) is int and 0 <= seed <= MAX_SEED
         negative = pick("negative_prompt", str)
         loaded = cls(
             resolution=pick("resolution", str, RESOLUTIONS),  # type: ignore[arg-type]
@@ -85,7 +86,7 @@ class GenerationSettings:
             prompt_extend=pick("prompt_extend", bool),  # type: ignore[arg-type]
             shot_type=pick("shot_type", str, SHOT_TYPES),  # type: ignore[arg-type]
             watermark=pick("watermark", bool),  # type: ignore[arg-type]
-            seed=seed if type(seed) is int and 0 <= seed <= MAX_SEED else None,
+            seed=seed if valid_seed else None,
             negative_prompt=negative[:MAX_NEGATIVE_PROMPT],  # type: ignore[index]
         )
         # Re-apply the coupling rule in case an older record broke it.
@@ -94,3 +95,14 @@ class GenerationSettings:
 
 def clamp_duration(seconds: int) -> int:
     return max(MIN_DURATION, min(MAX_DURATION, int(seconds)))
+
+
+def is_duration(seconds: int) -> bool:
+    return MIN_DURATION <= seconds <= MAX_DURATION
+
+
+def parse_seed(text: str) -> int:
+    """A seed as typed by the user (`42`); ValueError when it is not one."""
+    if not text.isdigit() or int(text) > MAX_SEED:
+        raise ValueError(f"a seed is a whole number from 0 to {MAX_SEED}")
+    return int(text)

@@ -29,8 +29,8 @@ class Usage:
     used_today: int
 
 
-def usage_of(records: Iterable[TaskRecord], user_id: int, now: float) -> Usage:
-    since = start_of_day(now)
+def usage_of(records: Iterable[TaskRecord], user_id: int, since: float) -> Usage:
+    """What `user_id` and everyone have running, and the user's seconds since `since`."""
     user_active = total_active = used_today = 0
     for record in records:
         active = record.state in ACTIVE_STATES

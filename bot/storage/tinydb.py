@@ -1,6 +1,6 @@
-"""Storage behind a narrow interface: one TinyDB file, writes serialised and atomic.
+"""The embedded backend: one TinyDB file, writes serialised and atomic.
 
-Only this module knows TinyDB; another backend can replace it by keeping these methods.
+Only this module knows TinyDB; it keeps the contract of `bot.storage.base.Storage`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,16 +20,19 @@ from tinydb.table import Document
 
 from bot.domain.access import AccessLists
 from bot.domain.records import TaskRecord, TaskState, UserProfile
+from bot.domain.usage import Usage, usage_of
+from bot.storage.base import StorageCorruptError, belongs, changed
 
 T = TypeVar("T")
 
 
-class StorageCorruptError(Exception):
-    """The database file exists but cannot be read; refusing to start over it."""
-
-
 def backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
+
+
+def check_readable(path: Path) -> None:
+    """StorageCorruptError when the file exists but cannot be read."""
+    AtomicJSONStorage(str(path)).read()
 
 
 def repair(path: Path) -> str:
@@ -120,7 +122,7 @@ class AtomicJSONStorage(TinyStorage):
         os.replace(link, backup_path(self._path))
 
 
-class Storage:
+class TinyDBStorage:
     """Users and tasks. One instance per process; every call holds the same lock."""
 
     def __init__(self, path: Path) -> None:
@@ -132,7 +134,7 @@ class Storage:
         self._access = self._db.table("access", cache_size=0)
         self._lock = asyncio.Lock()
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._db.close()
 
     async def _run(self, operation: Callable[[], T]) -> T:
@@ -169,16 +171,23 @@ class Storage:
         return TaskRecord.from_dict(row) if row else None
 
     async def tasks_in(
-        self, states: Iterable[TaskState], *, user_id: int | None = None
+        self,
+        states: Iterable[TaskState],
+        *,
+        user_id: int | None = None,
+        chat_id: int | None = None,
     ) -> list[TaskRecord]:
         wanted = [state.value for state in states]
         rows = await self._run(lambda: self._tasks.search(Query().state.one_of(wanted)))
         records = [TaskRecord.from_dict(row) for row in rows]
-        return [r for r in records if user_id is None or r.user_id == user_id]
+        return [r for r in records if belongs(r, user_id, chat_id)]
 
     async def all_tasks(self) -> list[TaskRecord]:
         rows = await self._run(self._tasks.all)
         return [TaskRecord.from_dict(row) for row in rows]
+
+    async def usage(self, user_id: int, since: float) -> Usage:
+        return usage_of(await self.all_tasks(), user_id, since)
 
     async def user_ids(self) -> set[int]:
         rows = await self._run(self._users.all)
@@ -201,22 +210,14 @@ class Storage:
         expect: Iterable[TaskState] | None = None,
         **changes: Any,
     ) -> TaskRecord | None:
-        """Apply `changes`; with `expect`, only if the task is in one of those states.
-
-        The check and the write happen in one locked operation: this is what makes a
-        double-tap on Generate submit once.
-        """
         expected = set(expect) if expect is not None else None
 
         def compare_and_set() -> TaskRecord | None:
             row = self._tasks.get(Query().id == task_id)
-            if row is None:
-                return None
-            current = TaskRecord.from_dict(row)
-            if expected is not None and current.state not in expected:
-                return None
-            updated = replace(current, **changes)
-            self._tasks.update(updated.to_dict(), Query().id == task_id)
+            current = TaskRecord.from_dict(row) if row else None
+            updated = changed(current, expected, changes)
+            if updated is not None:
+                self._tasks.update(updated.to_dict(), Query().id == task_id)
             return updated
 
         return await self._run(compare_and_set)

@@ -1,92 +1,172 @@
 """Compact, versioned callback data (`v1:c:res:720`), so stale buttons are recognised.
 
 Scopes: `c` is a video card (looked up by its message), `s` is the /settings defaults card.
+Each typed action of `bot.domain.actions` has one code; a button from an older release that
+no longer decodes is answered as expired instead of being misread.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from bot.domain.settings import GenerationSettings
+from bot.domain.actions import (
+    Action,
+    Cancel,
+    ChooseEffect,
+    ChooseLanguage,
+    ClearNegative,
+    CloseDefaults,
+    Generate,
+    Noop,
+    Page,
+    RandomSeed,
+    RemoveSoundtrack,
+    SetAudio,
+    SetDuration,
+    SetPromptExtend,
+    SetResolution,
+    SetShotType,
+    SetWatermark,
+    ShowPage,
+    StepDuration,
+)
+from bot.domain.settings import RESOLUTIONS, SHOT_TYPES, is_duration
 from bot.domain.templates import TEMPLATES
 
 VERSION = "v1"
-CARD = "c"
-DEFAULTS = "s"
-SCOPES = (CARD, DEFAULTS)
-ACTIONS = {
-    "res": {"720", "1080"},
-    "dur": None,  # a number 2..15, or "-"/"+"
-    "aud": {"0", "1"},
-    "go": {""},
-    "x": {""},
-    "retry": {""},
-    "noop": {""},
-    "lang": None,  # a catalogue name such as ru or zh_Hans
-    "page": {"main", "more", "effects"},
-    "ext": {"0", "1"},
-    "shot": {"single", "multi"},
-    "wm": {"0", "1"},
-    "seed": {"r"},
-    "neg": {"-"},
-    "snd": {"-"},
-    "tpl": {"-", *TEMPLATES},
-}
+
+
+class Scope(StrEnum):
+    CARD = "c"
+    DEFAULTS = "s"
+
+
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
+_BOOL = {"1": True, "0": False}
 
 
 @dataclass(frozen=True)
-class Button:
-    scope: str
-    action: str
-    value: str = ""
-
-    def apply_to(self, settings: GenerationSettings) -> GenerationSettings:
-        """The settings after this button; buttons that are not settings change nothing."""
-        value = self.value
-        match self.action:
-            case "res":
-                return settings.with_resolution(f"{value}p")
-            case "aud":
-                return settings.with_audio(value == "1")
-            case "dur":
-                step = {"-": settings.duration - 1, "+": settings.duration + 1}
-                return settings.with_duration(step.get(value) or int(value))
-            case "ext":
-                return settings.with_prompt_extend(value == "1")
-            case "shot":
-                return settings.with_shot_type(value)
-            case "wm":
-                return settings.with_watermark(value == "1")
-            case "seed":
-                return settings.with_seed(None)
-            case "neg":
-                return settings.with_negative_prompt("")
-        return settings
-
-    def encode(self) -> str:
-        data = f"{VERSION}:{self.scope}:{self.action}"
-        return f"{data}:{self.value}" if self.value else data
+class _Codec:
+    code: str
+    kind: type
+    write: Callable[[Any], str]
+    read: Callable[[str], Action | None]
 
 
-def parse(data: str | None) -> Button | None:
-    """Return the button, or None for anything from another version or not understood."""
-    if not data:
+def _flag(kind: Callable[[bool], Action]) -> Callable[[str], Action | None]:
+    return lambda value: kind(_BOOL[value]) if value in _BOOL else None
+
+
+def _constant(action: Action, value: str = "") -> Callable[[str], Action | None]:
+    return lambda raw: action if raw == value else None
+
+
+def _read_duration(value: str) -> Action | None:
+    return SetDuration(int(value)) if value.isdigit() and is_duration(int(value)) else None
+
+
+def _read_page(value: str) -> Action | None:
+    return ShowPage(Page(value)) if value in {p.value for p in Page} else None
+
+
+def _read_effect(value: str) -> Action | None:
+    if value == "-":
+        return ChooseEffect(None)
+    return ChooseEffect(value) if value in TEMPLATES else None
+
+
+def _read_resolution(value: str) -> Action | None:
+    return SetResolution(f"{value}p") if f"{value}p" in RESOLUTIONS else None
+
+
+_CODECS = (
+    _Codec("res", SetResolution, lambda a: a.resolution.removesuffix("p"), _read_resolution),
+    _Codec("dur", SetDuration, lambda a: str(a.seconds), _read_duration),
+    _Codec(
+        "dur",
+        StepDuration,
+        lambda a: "+" if a.step > 0 else "-",
+        lambda v: StepDuration({"+": 1, "-": -1}[v]) if v in ("+", "-") else None,
+    ),
+    _Codec("aud", SetAudio, lambda a: "1" if a.on else "0", _flag(SetAudio)),
+    _Codec("ext", SetPromptExtend, lambda a: "1" if a.on else "0", _flag(SetPromptExtend)),
+    _Codec(
+        "shot",
+        SetShotType,
+        lambda a: a.shot_type,
+        lambda v: SetShotType(v) if v in SHOT_TYPES else None,
+    ),
+    _Codec("wm", SetWatermark, lambda a: "1" if a.on else "0", _flag(SetWatermark)),
+    _Codec("seed", RandomSeed, lambda a: "r", _constant(RandomSeed(), "r")),
+    _Codec("neg", ClearNegative, lambda a: "-", _constant(ClearNegative(), "-")),
+    _Codec("x", Cancel, lambda a: "", _constant(Cancel())),
+    _Codec("noop", Noop, lambda a: "", _constant(Noop())),
+    _Codec("page", ShowPage, lambda a: a.page.value, _read_page),
+    _Codec("tpl", ChooseEffect, lambda a: a.template or "-", _read_effect),
+    _Codec("snd", RemoveSoundtrack, lambda a: "-", _constant(RemoveSoundtrack(), "-")),
+    _Codec("x", CloseDefaults, lambda a: "", _constant(CloseDefaults())),
+    _Codec(
+        "lang",
+        ChooseLanguage,
+        lambda a: a.locale,
+        lambda v: ChooseLanguage(v) if _LOCALE.match(v) else None,
+    ),
+)
+# Generate has two codes, so the "Try again" button of an old card still reads as such.
+_GENERATE_CODES = {"go": Generate(), "retry": Generate(again=True)}
+# The defaults card's "x" closes it; the video card's "x" cancels.
+_SCOPE_ONLY: dict[type, Scope] = {
+    Cancel: Scope.CARD,
+    ShowPage: Scope.CARD,
+    ChooseEffect: Scope.CARD,
+    RemoveSoundtrack: Scope.CARD,
+    Generate: Scope.CARD,
+    CloseDefaults: Scope.DEFAULTS,
+    ChooseLanguage: Scope.DEFAULTS,
+}
+SETTING_CODES = ("res", "dur", "aud", "ext", "shot", "wm", "seed", "neg")
+CARD_EDIT_CODES = ("page", "tpl", "snd")
+
+
+def encode(scope: Scope, action: Action) -> str:
+    if isinstance(action, Generate):
+        code, value = ("retry" if action.again else "go"), ""
+    else:
+        codec = next(c for c in _CODECS if c.kind is type(action))
+        code, value = codec.code, codec.write(action)
+    data = f"{VERSION}:{scope.value}:{code}"
+    return f"{data}:{value}" if value else data
+
+
+def decode(data: str | None) -> tuple[Scope, Action] | None:
+    """The scope and action of a button, or None for another version or anything unknown."""
+    parts = (data or "").split(":")
+    if len(parts) not in (3, 4) or parts[0] != VERSION:
         return None
-    parts = data.split(":")
-    if len(parts) not in (3, 4) or parts[0] != VERSION or parts[1] not in SCOPES:
+    try:
+        scope = Scope(parts[1])
+    except ValueError:
         return None
-    action, value = parts[2], parts[3] if len(parts) == 4 else ""
-    if action not in ACTIONS:
-        return None
-    allowed = ACTIONS[action]
-    if action == "lang":
-        if not _LOCALE.match(value):
-            return None
-    elif allowed is None:
-        if value not in ("-", "+") and not (value.isdigit() and 2 <= int(value) <= 15):
-            return None
-    elif value not in allowed:
-        return None
-    return Button(parts[1], action, value)
+    code, value = parts[2], parts[3] if len(parts) == 4 else ""
+    action = _read(scope, code, value)
+    return None if action is None else (scope, action)
+
+
+def _read(scope: Scope, code: str, value: str) -> Action | None:
+    if code in _GENERATE_CODES:
+        found: list[Action | None] = [_GENERATE_CODES[code] if not value else None]
+    else:
+        found = [codec.read(value) for codec in _CODECS if codec.code == code]
+    return next(
+        (a for a in found if a is not None and _SCOPE_ONLY.get(type(a), scope) is scope), None
+    )
+
+
+def pattern(scope: Scope, *codes: str) -> re.Pattern[str]:
+    """Callback data of these codes in this scope, for a CallbackQueryHandler."""
+    alternatives = "|".join(re.escape(code) for code in codes)
+    return re.compile(rf"^{VERSION}:{scope.value}:(?:{alternatives})(?::[^:]*)?$")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.domain.actions import Page
+from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
 from bot.domain.templates import TEMPLATES
 from bot.i18n import Translator
-from bot.lifecycle.service import Notice
 from bot.text import CAPTION_LIMIT, escape, progress_bar, truncate
 
 # Leaves room for the rest of the card inside Telegram's 4096-character limit.
@@ -62,20 +65,7 @@ def defaults_text(t: Translator, settings: GenerationSettings) -> str:
 
 
 def card_text(t: Translator, record: TaskRecord) -> str:
-    lines = [t._("🎬 <b>Your video</b>")]
-    if record.template:
-        lines.append(t._("✨ Effect: <b>{name}</b>. The prompt is ignored.", name=record.template))
-    elif record.prompt:
-        # The effects page lists every template: leave it room within 4096 characters.
-        limit = 600 if record.page == "effects" else PROMPT_PREVIEW_LIMIT
-        lines.append(f"<blockquote>{escape(truncate(record.prompt, limit))}</blockquote>")
-    elif record.state is TaskState.DRAFT:
-        lines.append(
-            t._(
-                "💡 No prompt yet. Describe the motion for better results: reply to "
-                "this card with text."
-            )
-        )
+    lines = [t._("🎬 <b>Your video</b>"), *_prompt_lines(t, record)]
     lines.append(escape(settings_line(t, record.settings)))
     if record.soundtrack_url and record.settings.audio:
         lines.append(t._("🎵 Soundtrack: {name}", name=escape(soundtrack_name(record))))
@@ -88,29 +78,58 @@ def card_text(t: Translator, record: TaskRecord) -> str:
                 record.quota_left,
             )
         )
-    if record.state is TaskState.DRAFT and record.page == "effects":
-        lines.append("")
-        lines.append(
-            t._(
-                "✨ <b>Effects</b> (experimental): the video follows the effect and "
-                "ignores the prompt."
-            )
-        )
-        lines.extend(f"• <b>{name}</b>: {t._(about)}" for name, about in TEMPLATES.items())
-    elif record.state is TaskState.DRAFT and record.page == "more":
-        lines.append("")
-        lines.append(
-            t._(
-                "To fix the seed, reply to this card with <code>seed 12345</code>. "
-                "/negative sets what to avoid."
-            )
-        )
+    if record.state is TaskState.DRAFT:
+        lines.extend(_page_lines(t, record.page))
     lines.append("")
     lines.append(_status_line(t, record))
     return "\n".join(lines)
 
 
+def _prompt_lines(t: Translator, record: TaskRecord) -> list[str]:
+    if record.template:
+        return [t._("✨ Effect: <b>{name}</b>. The prompt is ignored.", name=record.template)]
+    if record.prompt:
+        # The effects page lists every template: leave it room within 4096 characters.
+        limit = 600 if record.page is Page.EFFECTS else PROMPT_PREVIEW_LIMIT
+        return [f"<blockquote>{escape(truncate(record.prompt, limit))}</blockquote>"]
+    if record.state is TaskState.DRAFT:
+        return [
+            t._(
+                "💡 No prompt yet. Describe the motion for better results: reply to "
+                "this card with text."
+            )
+        ]
+    return []
+
+
+def _page_lines(t: Translator, page: Page) -> list[str]:
+    """What the draft card's current page explains below the settings."""
+    if page is Page.EFFECTS:
+        return [
+            "",
+            t._(
+                "✨ <b>Effects</b> (experimental): the video follows the effect and "
+                "ignores the prompt."
+            ),
+            *(f"• <b>{name}</b>: {t._(about)}" for name, about in TEMPLATES.items()),
+        ]
+    if page is Page.MORE:
+        return [
+            "",
+            t._(
+                "To fix the seed, reply to this card with <code>seed 12345</code>. "
+                "/negative sets what to avoid."
+            ),
+        ]
+    return []
+
+
 def soundtrack_name(record: TaskRecord) -> str:
+    """The user's own name for it; a served file's URL holds a secret, so never that."""
+    if record.soundtrack_title:
+        return truncate(record.soundtrack_title, 60)
+    if record.soundtrack_file:
+        return "audio" + record.soundtrack_file[record.soundtrack_file.rfind(".") :]
     url = record.soundtrack_url or ""
     return truncate(url.rsplit("/", 1)[-1] or url, 60)
 
@@ -123,8 +142,6 @@ def _status_line(t: Translator, record: TaskRecord) -> str:
         )
         notice = _notice_text(t, record)
         return f"{notice}\n{hint}" if notice else hint
-    if state is TaskState.SUBMITTING:
-        return t._("⏳ Sending the task…")
     if state is TaskState.RUNNING:
         if record.generating:
             return t._(
@@ -133,49 +150,67 @@ def _status_line(t: Translator, record: TaskRecord) -> str:
                 percent=record.progress,
             )
         return t._("⏳ Queued. This usually takes one to five minutes.")
-    if state is TaskState.DELIVERING:
-        return t._("📥 Almost there: sending the video…")
     if state is TaskState.DONE:
-        if record.notice == Notice.TOO_LARGE:
+        if record.notice is Notice.TOO_LARGE:
             return t._("✅ Done. The video was too large to upload, so you got a link.")
         return t._("✅ Done! Your video is in the chat.")
     if state is TaskState.CANCELLED:
         if record.submitted_at:
             return t._("✖️ Stopped waiting. The task may still run and be billed.")
         return t._("✖️ Cancelled.")
-    if state is TaskState.CLOSED:
-        return t._("✖️ Closed.")
-    return _notice_text(t, record)
+    return _STATE_LINES.get(state, _notice_text)(t, record)
+
+
+_STATE_LINES: dict[TaskState, Callable[[Translator, TaskRecord], str]] = {
+    TaskState.SUBMITTING: lambda t, r: t._("⏳ Sending the task…"),
+    TaskState.DELIVERING: lambda t, r: t._("📥 Almost there: sending the video…"),
+    TaskState.CLOSED: lambda t, r: t._("✖️ Closed."),
+}
 
 
 def _notice_text(t: Translator, record: TaskRecord) -> str:
-    notice, error = record.notice, escape(record.error)
-    if notice == Notice.INVALID_REQUEST:
-        return t._("⚠️ The video service refused this request: {reason}", reason=error)
-    if notice == Notice.SERVICE_UNAVAILABLE:
-        return t._("⚠️ The video service is unavailable right now. The operator has been told.")
-    if notice == Notice.NO_BALANCE:
-        return t._("⚠️ The bot's video balance is used up. Please try again later.")
-    if notice == Notice.BUSY:
-        return t._("⚠️ The video service is busy. Please try again in a minute.")
-    if notice == Notice.UNREACHABLE:
-        return t._("⚠️ The video service could not be reached. Nothing was charged; try again.")
-    if notice == Notice.OUTCOME_UNKNOWN:
-        return t._(
-            "⚠️ We could not confirm that the task started. It may be running and billed. "
-            "Tap <b>Try again</b> only if no video arrives."
-        )
-    if notice == Notice.API_FAILED:
-        if error:
-            return t._("❌ Generation failed: {reason}", reason=error)
-        return t._("❌ Generation failed.")
-    if notice == Notice.NO_VIDEO:
-        return t._("❌ The task finished without a video.")
-    if notice == Notice.LINK_EXPIRED:
-        return t._("❌ The video link expired before it could be downloaded.")
-    if notice == Notice.TIMED_OUT:
-        return t._("⌛ The task took too long, so the bot stopped waiting.")
-    return ""
+    if record.notice is None:
+        return ""
+    text = _NOTICE_TEXTS.get(record.notice)
+    return text(t, escape(record.error)) if text else ""
+
+
+def _api_failed(t: Translator, reason: str) -> str:
+    if reason:
+        return t._("❌ Generation failed: {reason}", reason=reason)
+    return t._("❌ Generation failed.")
+
+
+# Each notice with the text the card shows; `reason` is the API's own words, escaped.
+_NOTICE_TEXTS: dict[Notice, Callable[[Translator, str], str]] = {
+    Notice.INVALID_REQUEST: lambda t, reason: t._(
+        "⚠️ The video service refused this request: {reason}", reason=reason
+    ),
+    Notice.SERVICE_UNAVAILABLE: lambda t, reason: t._(
+        "⚠️ The video service is unavailable right now. The operator has been told."
+    ),
+    Notice.NO_BALANCE: lambda t, reason: t._(
+        "⚠️ The bot's video balance is used up. Please try again later."
+    ),
+    Notice.BUSY: lambda t, reason: t._(
+        "⚠️ The video service is busy. Please try again in a minute."
+    ),
+    Notice.UNREACHABLE: lambda t, reason: t._(
+        "⚠️ The video service could not be reached. Nothing was charged; try again."
+    ),
+    Notice.OUTCOME_UNKNOWN: lambda t, reason: t._(
+        "⚠️ We could not confirm that the task started. It may be running and billed. "
+        "Tap <b>Try again</b> only if no video arrives."
+    ),
+    Notice.API_FAILED: _api_failed,
+    Notice.NO_VIDEO: lambda t, reason: t._("❌ The task finished without a video."),
+    Notice.LINK_EXPIRED: lambda t, reason: t._(
+        "❌ The video link expired before it could be downloaded."
+    ),
+    Notice.TIMED_OUT: lambda t, reason: t._(
+        "⌛ The task took too long, so the bot stopped waiting."
+    ),
+}
 
 
 def video_caption(t: Translator, record: TaskRecord) -> str:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Update, User
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from bot.admin import AdminService
 from bot.apimart import ApimartClient
 from bot.config import Config
-from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues, Translator
+from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.service import GenerationService
-from bot.storage.tinydb import Storage
+from bot.storage import Storage
 from bot.telegram.audio_server import AudioServer
 
 
@@ -23,8 +25,8 @@ class Services:
     client: ApimartClient
     catalogues: Catalogues
     generation: GenerationService
-    policy: AccessPolicy
-    limits: Limits
+    drafts: DraftService
+    admin: AdminService
     audio_server: AudioServer | None = None
 
 
@@ -36,7 +38,7 @@ class BotData:
         self.services: Services | None = None
 
 
-class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
     @property
     def services(self) -> Services:
         services = self.bot_data.services
@@ -48,7 +50,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         """The user's saved language, then Telegram's language_code, then English."""
         if user is None:
             return self.services.catalogues.translator()
-        profile = await self.services.storage.get_user(user.id)
+        profile = await self.services.drafts.profile(user.id)
         return self.services.catalogues.translator(profile.language, user.language_code)
 
     async def translator(self, update: object) -> Translator:
@@ -56,4 +58,7 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         return await self.translator_for(user)
 
 
-BotApplication = Application[ExtBot, BotContext, dict, dict, BotData, object]
+# ExtBot[int]: AIORateLimiter's per-request argument type.
+BotApplication = Application[
+    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Any]
+]

@@ -4,6 +4,27 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.actions import (
+    Action,
+    Cancel,
+    ChooseEffect,
+    ChooseLanguage,
+    ClearNegative,
+    CloseDefaults,
+    Generate,
+    Noop,
+    Page,
+    RandomSeed,
+    RemoveSoundtrack,
+    SetAudio,
+    SetDuration,
+    SetPromptExtend,
+    SetResolution,
+    SetShotType,
+    SetWatermark,
+    ShowPage,
+    StepDuration,
+)
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.domain.settings import (
     DURATION_PRESETS,
@@ -14,40 +35,43 @@ from bot.domain.settings import (
 )
 from bot.domain.templates import TEMPLATES
 from bot.i18n import LANGUAGE_NAMES, Translator
-from bot.telegram.callback_data import CARD, DEFAULTS, Button
+from bot.telegram.callback_data import Scope, encode
 
 MARK = "✓ "
 
 
-def _button(label: str, scope: str, action: str, value: str = "") -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=Button(scope, action, value).encode())
+CARD, DEFAULTS = Scope.CARD, Scope.DEFAULTS
+
+
+def _button(label: str, scope: Scope, action: Action) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=encode(scope, action))
 
 
 def settings_rows(
-    t: Translator, settings: GenerationSettings, scope: str
+    t: Translator, settings: GenerationSettings, scope: Scope
 ) -> list[list[InlineKeyboardButton]]:
     resolution_row = [
-        _button(_marked(res, settings.resolution == res), scope, "res", res.removesuffix("p"))
+        _button(_marked(res, settings.resolution == res), scope, SetResolution(res))
         for res in RESOLUTIONS
     ]
     preset_row = [
-        _button(_marked(t._("{n} s", n=n), settings.duration == n), scope, "dur", str(n))
+        _button(_marked(t._("{n} s", n=n), settings.duration == n), scope, SetDuration(n))
         for n in DURATION_PRESETS
     ]
     step_row = [
-        _button(t._("−1 s") if settings.duration > MIN_DURATION else "·", scope, "dur", "-"),
-        _button(t._("⏱ {n} s", n=settings.duration), scope, "noop"),
-        _button(t._("+1 s") if settings.duration < MAX_DURATION else "·", scope, "dur", "+"),
+        _button(t._("−1 s") if settings.duration > MIN_DURATION else "·", scope, StepDuration(-1)),
+        _button(t._("⏱ {n} s", n=settings.duration), scope, Noop()),
+        _button(t._("+1 s") if settings.duration < MAX_DURATION else "·", scope, StepDuration(1)),
     ]
     audio_row = [
-        _button(_marked(t._("🔊 Audio on"), settings.audio), scope, "aud", "1"),
-        _button(_marked(t._("🔇 Silent"), not settings.audio), scope, "aud", "0"),
+        _button(_marked(t._("🔊 Audio on"), settings.audio), scope, SetAudio(True)),
+        _button(_marked(t._("🔇 Silent"), not settings.audio), scope, SetAudio(False)),
     ]
     return [resolution_row, preset_row, step_row, audio_row]
 
 
 def advanced_rows(
-    t: Translator, settings: GenerationSettings, scope: str
+    t: Translator, settings: GenerationSettings, scope: Scope
 ) -> list[list[InlineKeyboardButton]]:
     """Prompt rewriting, shot type, watermark and seed: the second page of settings."""
     rows = [
@@ -55,35 +79,34 @@ def advanced_rows(
             _button(
                 t._("✍️ Rewriting: on") if settings.prompt_extend else t._("✍️ Rewriting: off"),
                 scope,
-                "ext",
-                "0" if settings.prompt_extend else "1",
+                SetPromptExtend(not settings.prompt_extend),
             ),
         ],
         [
             _button(
                 _marked(t._("Single shot"), settings.shot_type == "single"),
                 scope,
-                "shot",
-                "single",
+                SetShotType("single"),
             ),
             _button(
-                _marked(t._("Multi-shot"), settings.shot_type == "multi"), scope, "shot", "multi"
+                _marked(t._("Multi-shot"), settings.shot_type == "multi"),
+                scope,
+                SetShotType("multi"),
             ),
         ],
         [
             _button(
                 t._("💧 Watermark: on") if settings.watermark else t._("💧 Watermark: off"),
                 scope,
-                "wm",
-                "0" if settings.watermark else "1",
+                SetWatermark(not settings.watermark),
             ),
         ],
     ]
     extra = []
     if settings.seed is not None:
-        extra.append(_button(t._("🎲 Random seed"), scope, "seed", "r"))
+        extra.append(_button(t._("🎲 Random seed"), scope, RandomSeed()))
     if settings.negative_prompt:
-        extra.append(_button(t._("🚫 Clear “avoid”"), scope, "neg", "-"))
+        extra.append(_button(t._("🚫 Clear “avoid”"), scope, ClearNegative()))
     if extra:
         rows.append(extra)
     return rows
@@ -94,40 +117,48 @@ def card_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup | N
     if state is TaskState.DRAFT:
         return InlineKeyboardMarkup(_draft_rows(t, record))
     if state is TaskState.RUNNING:
-        return InlineKeyboardMarkup([[_button(t._("✖️ Stop waiting"), CARD, "x")]])
+        return InlineKeyboardMarkup([[_button(t._("✖️ Stop waiting"), CARD, Cancel())]])
     if state in RETRYABLE_STATES:
         return InlineKeyboardMarkup(
-            [[_button(t._("🔁 Try again"), CARD, "retry"), _button(t._("✖️ Close"), CARD, "x")]]
+            [
+                [
+                    _button(t._("🔁 Try again"), CARD, Generate(again=True)),
+                    _button(t._("✖️ Close"), CARD, Cancel()),
+                ]
+            ]
         )
     return None
 
 
 def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardButton]]:
-    go_row = [_button(t._("▶️ Generate"), CARD, "go"), _button(t._("✖️ Cancel"), CARD, "x")]
-    back = _button(t._("◂ Back"), CARD, "page", "main")
-    if record.page == "more":
+    go_row = [
+        _button(t._("▶️ Generate"), CARD, Generate()),
+        _button(t._("✖️ Cancel"), CARD, Cancel()),
+    ]
+    back = _button(t._("◂ Back"), CARD, ShowPage(Page.MAIN))
+    if record.page is Page.MORE:
         return [*advanced_rows(t, record.settings, CARD), [back], go_row]
-    if record.page == "effects":
+    if record.page is Page.EFFECTS:
         names = list(TEMPLATES)
         rows = [
             [
-                _button(_marked(name, record.template == name), CARD, "tpl", name)
+                _button(_marked(name, record.template == name), CARD, ChooseEffect(name))
                 for name in names[i : i + 3]
             ]
             for i in range(0, len(names), 3)
         ]
         if record.template:
-            rows.append([_button(t._("✖️ No effect"), CARD, "tpl", "-")])
+            rows.append([_button(t._("✖️ No effect"), CARD, ChooseEffect(None))])
         return [*rows, [back], go_row]
     rows = settings_rows(t, record.settings, CARD)
     if record.template:  # the way back to a normal, prompt-driven video
-        rows.append([_button(t._("✖️ No effect"), CARD, "tpl", "-")])
+        rows.append([_button(t._("✖️ No effect"), CARD, ChooseEffect(None))])
     if record.soundtrack_url and record.settings.audio:
-        rows.append([_button(t._("🎵 Remove soundtrack"), CARD, "snd", "-")])
+        rows.append([_button(t._("🎵 Remove soundtrack"), CARD, RemoveSoundtrack())])
     rows.append(
         [
-            _button(t._("⚙️ More ▸"), CARD, "page", "more"),
-            _button(t._("✨ Effects"), CARD, "page", "effects"),
+            _button(t._("⚙️ More ▸"), CARD, ShowPage(Page.MORE)),
+            _button(t._("✨ Effects"), CARD, ShowPage(Page.EFFECTS)),
         ]
     )
     rows.append(go_row)
@@ -140,7 +171,7 @@ def _marked(label: str, selected: bool) -> str:
 
 def defaults_keyboard(t: Translator, settings: GenerationSettings) -> InlineKeyboardMarkup:
     rows = settings_rows(t, settings, DEFAULTS) + advanced_rows(t, settings, DEFAULTS)
-    rows.append([_button(t._("✔️ Done"), DEFAULTS, "x")])
+    rows.append([_button(t._("✔️ Done"), DEFAULTS, CloseDefaults())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -150,8 +181,7 @@ def language_keyboard(locales: list[str], current: str) -> InlineKeyboardMarkup:
         _button(
             MARK + LANGUAGE_NAMES[loc] if loc == current else LANGUAGE_NAMES[loc],
             DEFAULTS,
-            "lang",
-            loc,
+            ChooseLanguage(loc),
         )
         for loc in sorted(locales, key=list(LANGUAGE_NAMES).index)
         if loc in LANGUAGE_NAMES

@@ -9,9 +9,11 @@ from telegram import Bot, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
 from bot.i18n import Catalogues
-from bot.lifecycle.service import ChatUnreachableError, DeliveryRetryableError, Notice
+from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError
+from bot.lifecycle.tasklog import task_log
 from bot.mp4 import VideoMeta
 from bot.telegram.cards import card_text, link_text, video_caption
 from bot.telegram.keyboards import card_keyboard
@@ -31,6 +33,17 @@ class TelegramMessenger:
         self._bot = bot
         self._catalogues = catalogues
 
+    async def post_card(self, record: TaskRecord) -> int:
+        t = self._catalogues.translator(record.language)
+        message = await self._bot.send_message(
+            chat_id=record.chat_id,
+            text=card_text(t, record),
+            parse_mode=ParseMode.HTML,
+            reply_markup=card_keyboard(t, record),
+            reply_parameters=self._reply_to(record),
+        )
+        return message.message_id
+
     async def show_card(self, record: TaskRecord) -> None:
         if record.card_message_id is None:
             return
@@ -43,24 +56,10 @@ class TelegramMessenger:
                 parse_mode=ParseMode.HTML,
                 reply_markup=card_keyboard(t, record),
             )
-        except BadRequest as exc:
-            if not is_not_modified(exc):
-                log.warning(
-                    "task %s user %s chat %s: card not updated: %s",
-                    record.id,
-                    record.user_id,
-                    record.chat_id,
-                    exc.message,
-                )
         except TelegramError as exc:
             # The card is a view of stored state: a missed redraw loses nothing.
-            log.warning(
-                "task %s user %s chat %s: card not updated: %s",
-                record.id,
-                record.user_id,
-                record.chat_id,
-                exc,
-            )
+            if not (isinstance(exc, BadRequest) and is_not_modified(exc)):
+                task_log(log, record).warning("card not updated: %s", exc)
 
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
         t = self._catalogues.translator(record.language)
@@ -85,13 +84,7 @@ class TelegramMessenger:
                 raise mapped from exc
             if not isinstance(exc, BadRequest):
                 raise
-            log.warning(
-                "task %s user %s chat %s: video refused (%s), sending the link",
-                record.id,
-                record.user_id,
-                record.chat_id,
-                exc.message,
-            )
+            task_log(log, record).warning("video refused (%s), sending the link", exc.message)
             return await self.send_link(record)
         return message.message_id
 
@@ -111,7 +104,7 @@ class TelegramMessenger:
             raise mapped from exc
         return message.message_id
 
-    async def alert_admins(self, admin_ids: frozenset[int], notice: str) -> None:
+    async def alert_admins(self, admin_ids: frozenset[int], notice: Notice) -> None:
         for admin_id in sorted(admin_ids):
             t = self._catalogues.translator()
             text = (

@@ -12,6 +12,7 @@ from telegram.ext import (
 )
 
 from bot.domain.soundtrack import AUDIO_LINK
+from bot.telegram.callback_data import CARD_EDIT_CODES, SETTING_CODES, Scope, pattern
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.access import check_access
 from bot.telegram.handlers.admin import allow_command, deny_command, stats_command
@@ -22,7 +23,14 @@ from bot.telegram.handlers.advanced import (
     refuse_voice,
     seed_command,
 )
-from bot.telegram.handlers.card import press_button
+from bot.telegram.handlers.card import (
+    cancel_card,
+    edit_card,
+    expired_button,
+    generate,
+    press_label,
+)
+from bot.telegram.handlers.defaults import change_default, choose_language, close_defaults
 from bot.telegram.handlers.errors import log_error
 from bot.telegram.handlers.photo import receive_image, video_command
 from bot.telegram.handlers.replies import reply_to_card, text_without_photo
@@ -50,7 +58,7 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CommandHandler("allow", allow_command))
     app.add_handler(CommandHandler("deny", deny_command))
-    app.add_handler(CallbackQueryHandler(press_button))
+    register_buttons(app)
     # Audio before images: an MP3 sent as a file is a document too.
     app.add_handler(MessageHandler(filters.AUDIO | filters.Document.AUDIO, receive_audio))
     app.add_handler(MessageHandler(filters.VOICE, refuse_voice))
@@ -69,3 +77,20 @@ def register_handlers(app: BotApplication) -> None:
         )
     )
     app.add_error_handler(log_error)
+
+
+def register_buttons(app: BotApplication) -> None:
+    """One handler per kind of button; the last catches whatever no pattern knows."""
+    card, defaults = Scope.CARD, Scope.DEFAULTS
+    app.add_handler(CallbackQueryHandler(generate, pattern=pattern(card, "go", "retry")))
+    app.add_handler(CallbackQueryHandler(cancel_card, pattern=pattern(card, "x")))
+    for scope in (card, defaults):
+        app.add_handler(CallbackQueryHandler(press_label, pattern=pattern(scope, "noop")))
+    card_edits = pattern(card, *SETTING_CODES, *CARD_EDIT_CODES)
+    app.add_handler(CallbackQueryHandler(edit_card, pattern=card_edits))
+    app.add_handler(
+        CallbackQueryHandler(change_default, pattern=pattern(defaults, *SETTING_CODES))
+    )
+    app.add_handler(CallbackQueryHandler(close_defaults, pattern=pattern(defaults, "x")))
+    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern(defaults, "lang")))
+    app.add_handler(CallbackQueryHandler(expired_button))

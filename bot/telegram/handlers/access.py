@@ -8,7 +8,6 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot.domain.usage import usage_of
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import reply
 
@@ -20,9 +19,7 @@ async def check_access(update: Update, context: BotContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     if user is None:
         return
-    services = context.services
-    lists = await services.storage.get_access()
-    if services.policy.may_use(user.id, chat.id if chat else user.id, lists):
+    if await context.services.admin.may_use(user.id, chat.id if chat else user.id):
         return
     log.info("refused user %s in chat %s", user.id, chat.id if chat else None)
     t = await context.translator(update)
@@ -48,15 +45,5 @@ def _addressed_to_bot(update: Update) -> bool:
     message = update.effective_message
     if update.effective_chat is None or update.effective_chat.type == ChatType.PRIVATE:
         return True
-    text = message.text or message.caption or ""
+    text = (message.text or message.caption or "") if message else ""
     return text.startswith("/")
-
-
-async def quota_left(context: BotContext, user_id: int, now: float) -> int | None:
-    """Seconds of video this user may still generate today, or None without a quota."""
-    services = context.services
-    admin = services.policy.is_admin(user_id)
-    if services.limits.seconds_left(admin=admin, used_today=0) is None:
-        return None  # no quota here: spare every new card a scan of all tasks
-    usage = usage_of(await services.storage.all_tasks(), user_id, now)
-    return services.limits.seconds_left(admin=admin, used_today=usage.used_today)

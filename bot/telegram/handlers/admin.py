@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import time
+from collections import Counter
 
 from telegram import Update
 
-from bot.domain.usage import stats_of
 from bot.i18n import Translator
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import reply
+from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
 
 
 async def _admin_translator(update: Update, context: BotContext) -> Translator | None:
     """The translator for an admin, or None (after saying so) for anyone else."""
     t = await context.translator(update)
-    if not context.services.policy.is_admin(update.effective_user.id):
-        await reply(update.effective_message, t._("This command is for the bot's admins."))
+    sender = incoming(update)
+    if not context.services.admin.is_admin(sender.user.id):
+        await reply(sender.message, t._("This command is for the bot's admins."))
         return None
     return t
 
@@ -27,11 +27,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
     t = await _admin_translator(update, context)
     if t is None:
         return
-    storage = context.services.storage
-    stats = stats_of(await storage.all_tasks(), await storage.user_ids(), time.time())
-
-    def counts(counter) -> str:
-        return ", ".join(f"{key} {value}" for key, value in sorted(counter.items())) or "0"
+    stats = await context.services.admin.stats()
 
     lines = [
         t._("📊 <b>Statistics</b>"),
@@ -45,7 +41,11 @@ async def stats_command(update: Update, context: BotContext) -> None:
         t._("Failures by reason: {counts}", counts=escape(counts(stats.failures))),
         t._("Estimated spend: ${usd}", usd=f"{stats.estimated_usd:.2f}"),
     ]
-    await reply(update.effective_message, "\n".join(lines))
+    await reply(incoming(update).message, "\n".join(lines))
+
+
+def counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counter.items())) or "0"
 
 
 async def allow_command(update: Update, context: BotContext) -> None:
@@ -63,21 +63,19 @@ async def _change_access(update: Update, context: BotContext, *, allow: bool) ->
     if t is None:
         return
     args = context.args or []
+    message = incoming(update).message
     if len(args) != 1 or not args[0].lstrip("-").isdigit():
         await reply(
-            update.effective_message,
+            message,
             t._("Usage: <code>/allow 123456789</code> or <code>/deny 123456789</code>"),
         )
         return
     user_id = int(args[0])
-    storage = context.services.storage
-    lists = await storage.get_access()
-    updated = lists.allow(user_id) if allow else lists.deny(user_id)
-    await storage.save_access(updated)
+    lists = await context.services.admin.change_access(user_id, allow=allow)
     if allow:
         text = t._("✅ User {user_id} may use the bot.", user_id=user_id)
         if not lists.allowed and not context.services.config.allowed_user_ids:
             text += "\n" + t._("The allowlist is now active: only listed users may use the bot.")
     else:
         text = t._("⛔ User {user_id} may no longer use the bot.", user_id=user_id)
-    await reply(update.effective_message, text)
+    await reply(message, text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from dataclasses import replace
 from datetime import timedelta
 
 from telegram import Update
@@ -13,7 +12,7 @@ from telegram.error import TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.domain.records import Soundtrack
-from bot.domain.settings import MAX_NEGATIVE_PROMPT, MAX_SEED, GenerationSettings
+from bot.domain.settings import MAX_NEGATIVE_PROMPT, MAX_SEED, parse_seed
 from bot.domain.soundtrack import (
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
@@ -25,19 +24,12 @@ from bot.domain.soundtrack import (
 )
 from bot.i18n import Translator
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import change_defaults, latest_draft, reply
+from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
 
 log = logging.getLogger(__name__)
 
 SEED_REPLY = re.compile(r"^\s*seed\s+(\S+)\s*$", re.IGNORECASE)
-
-
-def parse_seed(text: str) -> int | None:
-    """A seed as typed by the user; ValueError when it is not one."""
-    if not text.isdigit() or int(text) > MAX_SEED:
-        raise ValueError(text)
-    return int(text)
 
 
 async def seed_command(update: Update, context: BotContext) -> None:
@@ -47,14 +39,15 @@ async def seed_command(update: Update, context: BotContext) -> None:
     try:
         seed = parse_seed(raw) if raw else None
     except ValueError:
-        await reply(update.effective_message, bad_seed(t))
+        await reply(incoming(update).message, bad_seed(t))
         return
     await set_seed(update, context, t, seed)
 
 
 async def set_seed(update: Update, context: BotContext, t: Translator, seed: int | None) -> None:
-    await change_defaults(
-        context, update.effective_user.id, update.effective_chat.id, lambda s: s.with_seed(seed)
+    sender = incoming(update)
+    await context.services.drafts.change_defaults(
+        sender.user.id, sender.chat.id, lambda s: s.with_seed(seed)
     )
     if seed is None:
         text = t._("🎲 The seed is random again.")
@@ -63,7 +56,7 @@ async def set_seed(update: Update, context: BotContext, t: Translator, seed: int
             "🎲 Seed fixed at {seed}: the same photo, prompt and settings give a similar video.",
             seed=seed,
         )
-    await reply(update.effective_message, text)
+    await reply(sender.message, text)
 
 
 def bad_seed(t: Translator) -> str:
@@ -76,10 +69,11 @@ def bad_seed(t: Translator) -> str:
 async def negative_command(update: Update, context: BotContext) -> None:
     """`/negative blurry, text` sets what to avoid; `/negative` alone clears it."""
     t = await context.translator(update)
-    text = (update.effective_message.text or "").partition(" ")[2].strip()
+    sender = incoming(update)
+    text = (sender.message.text or "").partition(" ")[2].strip()
     if len(text) > MAX_NEGATIVE_PROMPT:
         await reply(
-            update.effective_message,
+            sender.message,
             t._(
                 "⚠️ The negative prompt can be at most {limit} characters; yours has {length}.",
                 limit=MAX_NEGATIVE_PROMPT,
@@ -87,23 +81,21 @@ async def negative_command(update: Update, context: BotContext) -> None:
             ),
         )
         return
-
-    def transform(settings: GenerationSettings) -> GenerationSettings:
-        return settings.with_negative_prompt(text)
-
-    await change_defaults(context, update.effective_user.id, update.effective_chat.id, transform)
+    await context.services.drafts.change_defaults(
+        sender.user.id, sender.chat.id, lambda s: s.with_negative_prompt(text)
+    )
     if text:
         message = t._("🚫 Videos will avoid: {text}", text=escape(text))
     else:
         message = t._("🚫 The negative prompt is cleared.")
-    await reply(update.effective_message, message)
+    await reply(sender.message, message)
 
 
 async def refuse_voice(update: Update, context: BotContext) -> None:
     """Voice notes would need converting (ffmpeg): say what works instead."""
     t = await context.translator(update)
     await reply(
-        update.effective_message,
+        incoming(update).message,
         t._(
             "⚠️ Voice notes can't be used as a soundtrack. Send an MP3 or WAV file, or a link to "
             "one."
@@ -113,12 +105,12 @@ async def refuse_voice(update: Update, context: BotContext) -> None:
 
 async def receive_audio(update: Update, context: BotContext) -> None:
     """An MP3/WAV file: served under PUBLIC_BASE_URL as the soundtrack of the next video."""
-    message = update.effective_message
+    message = incoming(update).message
     t = await context.translator(update)
-    services = context.services
     source = message.audio or message.document
+    assert source is not None  # the handler's filter admits audio and audio documents only
     audio = AudioFile(
-        file_name=getattr(source, "file_name", None) or "",
+        file_name=source.file_name or "",
         mime_type=source.mime_type,
         size=source.file_size,
         duration=_duration_seconds(source),
@@ -128,7 +120,7 @@ async def receive_audio(update: Update, context: BotContext) -> None:
     except SoundtrackError as exc:
         await reply(message, _soundtrack_error(t, exc))
         return
-    public_base_url = services.config.public_base_url
+    public_base_url = context.services.config.public_base_url
     if public_base_url is None:
         await reply(
             message,
@@ -139,7 +131,7 @@ async def receive_audio(update: Update, context: BotContext) -> None:
         )
         return
     name = new_served_name(extension)
-    audio_dir = services.generation.audio_dir
+    audio_dir = context.services.generation.files.audio_dir
     audio_dir.mkdir(parents=True, exist_ok=True)
     try:
         telegram_file = await source.get_file()
@@ -157,7 +149,7 @@ async def receive_audio(update: Update, context: BotContext) -> None:
 async def receive_audio_link(update: Update, context: BotContext) -> None:
     """A public link to an MP3/WAV file becomes the soundtrack."""
     t = await context.translator(update)
-    url = update.effective_message.text.strip()
+    url = (incoming(update).message.text or "").strip()
     await attach_soundtrack(update, context, t, Soundtrack(url, None, url.rsplit("/", 1)[-1]))
 
 
@@ -165,30 +157,18 @@ async def attach_soundtrack(
     update: Update, context: BotContext, t: Translator, soundtrack: Soundtrack
 ) -> None:
     """Put the soundtrack on the user's open card, or keep it for their next photo."""
-    services = context.services
-    user_id, chat_id = update.effective_user.id, update.effective_chat.id
-    draft = await latest_draft(context, user_id, chat_id)
-    if draft is not None:
-        _forget_served(context, draft.soundtrack_file)
-        updated = await services.storage.update_task(
-            draft.id,
-            soundtrack_url=soundtrack.url,
-            soundtrack_file=soundtrack.file,
-            settings=draft.settings.with_audio(True),
-        )
-        if updated is not None:
-            await services.generation.messenger.show_card(updated)
+    sender = incoming(update)
+    card = await context.services.drafts.attach_soundtrack(
+        sender.user.id, sender.chat.id, soundtrack
+    )
+    if card is not None:
         text = t._("🎵 Soundtrack set on your open card: {name}", name=escape(soundtrack.title))
     else:
-        profile = await services.storage.get_user(user_id)
-        if profile.soundtrack is not None:
-            _forget_served(context, profile.soundtrack.file)
-        await services.storage.save_user(replace(profile, soundtrack=soundtrack))
         text = t._(
             "🎵 Soundtrack saved: {name}. Now send a photo; it will be used for that video.",
             name=escape(soundtrack.title),
         )
-    await reply(update.effective_message, text)
+    await reply(sender.message, text)
 
 
 def _duration_seconds(source: object) -> int | None:
@@ -199,11 +179,6 @@ def _duration_seconds(source: object) -> int | None:
     if isinstance(value, timedelta):
         return int(value.total_seconds())
     return value if isinstance(value, int) else None
-
-
-def _forget_served(context: BotContext, name: str | None) -> None:
-    if name:
-        (context.services.generation.audio_dir / name).unlink(missing_ok=True)
 
 
 def _soundtrack_error(t: Translator, error: SoundtrackError) -> str:

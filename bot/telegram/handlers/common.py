@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass
 
-from telegram import Message
+from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.constants import ParseMode
 
 from bot.domain.caption_flags import VALID_FLAGS
-from bot.domain.records import TaskRecord, TaskState
-from bot.domain.settings import GenerationSettings
 from bot.i18n import Translator
-from bot.telegram.context import BotContext
 from bot.text import escape
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """The message, sender and chat of an update that has all three (every message handler's)."""
+
+    message: Message
+    user: User
+    chat: Chat
+
+
+def incoming(update: Update) -> Incoming:
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        raise ValueError("a message handler got an update without a message, user or chat")
+    return Incoming(message, user, chat)
+
+
+def pressed(update: Update) -> CallbackQuery:
+    if update.callback_query is None:
+        raise ValueError("a button handler got an update without a callback query")
+    return update.callback_query
 
 
 async def reply(message: Message, text: str) -> None:
@@ -73,32 +91,3 @@ def help_text(t: Translator) -> str:
             ),
         ]
     )
-
-
-async def change_defaults(
-    context: BotContext,
-    user_id: int,
-    chat_id: int,
-    transform: Callable[[GenerationSettings], GenerationSettings],
-) -> None:
-    """Change the user's defaults and every open card of theirs in this chat alike."""
-    services = context.services
-    profile = await services.storage.get_user(user_id)
-    await services.storage.save_user(replace(profile, settings=transform(profile.settings)))
-    for record in await services.storage.tasks_in({TaskState.DRAFT}, user_id=user_id):
-        if record.chat_id != chat_id:
-            continue
-        updated = await services.storage.update_task(
-            record.id, expect={TaskState.DRAFT}, settings=transform(record.settings)
-        )
-        if updated is not None:
-            await services.generation.messenger.show_card(updated)
-
-
-async def latest_draft(context: BotContext, user_id: int, chat_id: int) -> TaskRecord | None:
-    drafts = [
-        r
-        for r in await context.services.storage.tasks_in({TaskState.DRAFT}, user_id=user_id)
-        if r.chat_id == chat_id
-    ]
-    return max(drafts, key=lambda r: r.created_at) if drafts else None

@@ -5,17 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
-import uuid
-from dataclasses import replace
 
 from telegram import Document, Message, PhotoSize, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 
-from bot.domain.caption_flags import VALID_FLAGS, CaptionFlags, FlagError, parse_caption
-from bot.domain.records import TaskRecord
-from bot.domain.settings import GenerationSettings
+from bot.domain.caption_flags import VALID_FLAGS, FlagError, parse_caption
 from bot.i18n import Translator
 from bot.images import (
     MIN_SIDE,
@@ -24,11 +19,9 @@ from bot.images import (
     PreparedImage,
     prepare_image,
 )
-from bot.telegram.cards import card_text
+from bot.lifecycle.drafts import NewCard
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.access import quota_left
-from bot.telegram.handlers.common import reply
-from bot.telegram.keyboards import card_keyboard
+from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
 
 log = logging.getLogger(__name__)
@@ -63,7 +56,7 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 async def receive_image(update: Update, context: BotContext) -> None:
     """A photo or file: in private chats always, in groups only when meant for the bot."""
-    message = update.effective_message
+    message = incoming(update).message
     caption = addressed_prompt(message.caption or "", context.bot.username)
     if caption is None:
         if message.chat.type != ChatType.PRIVATE:
@@ -74,7 +67,7 @@ async def receive_image(update: Update, context: BotContext) -> None:
 
 async def video_command(update: Update, context: BotContext) -> None:
     """`/video <prompt>` sent as a reply to a photo (the way to use the bot in groups)."""
-    message = update.effective_message
+    message = incoming(update).message
     target = message.reply_to_message
     if target is None or not (target.photo or target.document):
         t = await context.translator(update)
@@ -102,54 +95,25 @@ def addressed_prompt(caption: str, bot_username: str) -> str | None:
 
 async def open_card(update: Update, context: BotContext, message: Message, caption: str) -> None:
     """Validate the image of `message`, keep it, and answer it with a settings card."""
+    sender = incoming(update)
     t = await context.translator(update)
     try:
         flags = parse_caption(caption)
     except FlagError as exc:
-        await reply(update.effective_message, _flag_error(t, exc))
+        await reply(sender.message, _flag_error(t, exc))
         return
     image = await _prepared_image(message, t)
     if image is None:
         return
-
-    services = context.services
-    profile = await services.storage.get_user(update.effective_user.id)
-    settings = _with_flags(profile.settings, flags)
-    soundtrack = profile.soundtrack
-    if soundtrack is not None:
-        settings = settings.with_audio(True)
-    task_id = uuid.uuid4().hex[:16]
-    record = TaskRecord(
-        id=task_id,
-        user_id=update.effective_user.id,
-        chat_id=message.chat_id,
-        source_message_id=message.message_id,
-        image_file=services.generation.save_image(task_id, image),
-        image_width=image.width,
-        image_height=image.height,
-        prompt=flags.prompt,
-        settings=settings,
-        language=t.locale,
-        created_at=time.time(),
-        soundtrack_url=soundtrack.url if soundtrack else None,
-        soundtrack_file=soundtrack.file if soundtrack else None,
-        quota_left=await quota_left(context, update.effective_user.id, time.time()),
-    )
-    card = await message.reply_text(
-        card_text(t, record),
-        parse_mode=ParseMode.HTML,
-        reply_markup=card_keyboard(t, record),
-        do_quote=True,
-    )
-    await services.storage.add_task(replace(record, card_message_id=card.message_id))
-    if soundtrack is not None:  # a soundtrack is for the next video only
-        await services.storage.save_user(replace(profile, soundtrack=None))
-    log.info(
-        "task %s user %s chat %s: card %s",
-        task_id,
-        record.user_id,
-        message.chat_id,
-        card.message_id,
+    await context.services.drafts.open(
+        NewCard(
+            user_id=sender.user.id,
+            chat_id=message.chat_id,
+            source_message_id=message.message_id,
+            language=t.locale,
+            flags=flags,
+            image=image,
+        )
     )
 
 
@@ -209,23 +173,6 @@ def _image_source(message: Message) -> PhotoSize | Document | None:
     if document.mime_type in IMAGE_TYPES or name.endswith(IMAGE_EXTENSIONS):
         return document
     return None
-
-
-def _with_flags(settings: GenerationSettings, flags: CaptionFlags) -> GenerationSettings:
-    """Caption shortcuts override the defaults for this card only."""
-    if flags.resolution:
-        settings = settings.with_resolution(flags.resolution)
-    if flags.duration:
-        settings = settings.with_duration(flags.duration)
-    if flags.audio is not None:
-        settings = settings.with_audio(flags.audio)
-    if flags.shot_type:
-        settings = settings.with_shot_type(flags.shot_type)
-    if flags.seed is not None:
-        settings = settings.with_seed(flags.seed)
-    if flags.negative_prompt is not None:
-        settings = settings.with_negative_prompt(flags.negative_prompt)
-    return settings
 
 
 def _flag_error(t: Translator, error: FlagError) -> str:

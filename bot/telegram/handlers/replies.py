@@ -5,49 +5,44 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot.domain.records import TaskState
+from bot.domain.settings import parse_seed
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.advanced import SEED_REPLY, bad_seed, parse_seed, set_seed
-from bot.telegram.handlers.common import reply
+from bot.telegram.handlers.advanced import SEED_REPLY, bad_seed, set_seed
+from bot.telegram.handlers.common import incoming, reply
 
 
 async def reply_to_card(update: Update, context: BotContext) -> None:
     """Text sent as a reply to a card replaces that card's prompt."""
-    message = update.effective_message
-    t = await context.translator(update)
+    sender = incoming(update)
+    message, text = sender.message, sender.message.text or ""
     target = message.reply_to_message
-    services = context.services
-    record = await services.storage.find_card(message.chat_id, target.message_id)
+    drafts = context.services.drafts
+    record = await drafts.card(message.chat_id, target.message_id) if target else None
     if record is None:
         if message.chat.type == ChatType.PRIVATE:  # in groups, replies are people talking
             await text_without_photo(update, context)
         return
-    if record.user_id != update.effective_user.id:
+    if record.user_id != sender.user.id:
         return
-    if seed_match := SEED_REPLY.match(message.text):
+    t = await context.translator(update)
+    if seed_match := SEED_REPLY.match(text):
         try:
             seed = parse_seed(seed_match.group(1))
         except ValueError:
             await reply(message, bad_seed(t))
             return
         await set_seed(update, context, t, seed)
-        return
-    updated = await services.storage.update_task(
-        record.id, expect={TaskState.DRAFT}, prompt=message.text.strip(), notice="", error=""
-    )
-    if updated is None:
+    elif await drafts.set_prompt(record, text) is None:
         await reply(
             message, t._("This card has already been used. Send the photo again for a new video.")
         )
-        return
-    await services.generation.messenger.show_card(updated)
 
 
 async def text_without_photo(update: Update, context: BotContext) -> None:
     """Plain text: point the user at what the bot needs."""
     t = await context.translator(update)
     await reply(
-        update.effective_message,
+        incoming(update).message,
         t._(
             "📷 Send me a photo with a caption describing "
             "the motion, and I'll turn it into a video."

@@ -5,10 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot.domain.records import TaskState
 from bot.telegram.cards import defaults_text
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import help_text, reply
+from bot.telegram.handlers.common import help_text, incoming, reply
 from bot.telegram.keyboards import defaults_keyboard, language_keyboard
 from bot.text import escape
 
@@ -19,7 +18,7 @@ async def start_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     name = user.first_name if user else ""
     await reply(
-        update.effective_message,
+        incoming(update).message,
         t._("👋 Hi, {name}! I turn photos into short AI videos.", name=escape(name))
         + "\n"
         + t._("Send me a photo with a caption describing the motion, and I'll animate it."),
@@ -29,14 +28,15 @@ async def start_command(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain everything the bot does."""
     t = await context.translator(update)
-    await reply(update.effective_message, help_text(t))
+    await reply(incoming(update).message, help_text(t))
 
 
 async def settings_command(update: Update, context: BotContext) -> None:
     """Show the default-settings keyboard, no photo needed."""
     t = await context.translator(update)
-    profile = await context.services.storage.get_user(update.effective_user.id)
-    await update.effective_message.reply_text(
+    sender = incoming(update)
+    profile = await context.services.drafts.profile(sender.user.id)
+    await sender.message.reply_text(
         defaults_text(t, profile.settings),
         parse_mode=ParseMode.HTML,
         reply_markup=defaults_keyboard(t, profile.settings),
@@ -46,35 +46,27 @@ async def settings_command(update: Update, context: BotContext) -> None:
 async def cancel_command(update: Update, context: BotContext) -> None:
     """Drop the user's unfinished cards in this chat; running videos keep going."""
     t = await context.translator(update)
-    user_id, chat_id = update.effective_user.id, update.effective_chat.id
-    services = context.services
-    drafts = await services.storage.tasks_in({TaskState.DRAFT}, user_id=user_id)
-    dropped = 0
-    for record in drafts:
-        if record.chat_id == chat_id and await services.generation.cancel(record):
-            dropped += 1
-    running = [
-        r
-        for r in await services.storage.tasks_in({TaskState.RUNNING}, user_id=user_id)
-        if r.chat_id == chat_id
-    ]
-    if dropped:
-        text = t.ngettext("Dropped {n} unfinished card.", "Dropped {n} unfinished cards.", dropped)
+    sender = incoming(update)
+    result = await context.services.drafts.cancel_all(sender.user.id, sender.chat.id)
+    if result.dropped:
+        text = t.ngettext(
+            "Dropped {n} unfinished card.", "Dropped {n} unfinished cards.", result.dropped
+        )
     else:
         text = t._("Nothing to cancel.")
-    if running:
+    if result.running:
         text += "\n" + t.ngettext(
             "{n} video is still being generated; use its card to stop waiting.",
             "{n} videos are still being generated; use their cards to stop waiting.",
-            len(running),
+            result.running,
         )
-    await reply(update.effective_message, text)
+    await reply(sender.message, text)
 
 
 async def language_command(update: Update, context: BotContext) -> None:
     """Offer every language the bot speaks, each named in itself."""
     t = await context.translator(update)
-    await update.effective_message.reply_text(
+    await incoming(update).message.reply_text(
         t._("🌐 Choose your language:"),
         reply_markup=language_keyboard(context.services.catalogues.locales, t.locale),
     )

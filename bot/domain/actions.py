@@ -1,0 +1,148 @@
+"""What a button asks for: one small frozen type per action, knowing nothing of Telegram.
+
+Setting actions change `GenerationSettings` and exist on both a video card and the defaults
+card; the others belong to one of them. `bot/telegram/callback_data.py` encodes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.settings import GenerationSettings
+
+
+class Page(StrEnum):
+    """Which page of a video card is shown."""
+
+    MAIN = "main"
+    MORE = "more"
+    EFFECTS = "effects"
+
+
+@dataclass(frozen=True)
+class SetResolution:
+    resolution: str
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_resolution(self.resolution)
+
+
+@dataclass(frozen=True)
+class SetDuration:
+    seconds: int
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_duration(self.seconds)
+
+
+@dataclass(frozen=True)
+class StepDuration:
+    step: int  # +1 or -1
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_duration(settings.duration + self.step)
+
+
+@dataclass(frozen=True)
+class SetAudio:
+    on: bool
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_audio(self.on)
+
+
+@dataclass(frozen=True)
+class SetPromptExtend:
+    on: bool
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_prompt_extend(self.on)
+
+
+@dataclass(frozen=True)
+class SetShotType:
+    shot_type: str
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_shot_type(self.shot_type)
+
+
+@dataclass(frozen=True)
+class SetWatermark:
+    on: bool
+
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_watermark(self.on)
+
+
+@dataclass(frozen=True)
+class RandomSeed:
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_seed(None)
+
+
+@dataclass(frozen=True)
+class ClearNegative:
+    def apply(self, settings: GenerationSettings) -> GenerationSettings:
+        return settings.with_negative_prompt("")
+
+
+SettingAction = (
+    SetResolution
+    | SetDuration
+    | StepDuration
+    | SetAudio
+    | SetPromptExtend
+    | SetShotType
+    | SetWatermark
+    | RandomSeed
+    | ClearNegative
+)
+
+
+@dataclass(frozen=True)
+class Generate:
+    again: bool = False  # "Try again" after a failure rather than the first "Generate"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Discard a draft, close a failed card, or stop waiting for a running task."""
+
+
+@dataclass(frozen=True)
+class Noop:
+    """A label that looks like a button (the current duration)."""
+
+
+@dataclass(frozen=True)
+class ShowPage:
+    page: Page
+
+
+@dataclass(frozen=True)
+class ChooseEffect:
+    template: str | None  # None: back to a prompt-driven video
+
+
+@dataclass(frozen=True)
+class RemoveSoundtrack:
+    pass
+
+
+# Draft edits that belong to one card only, not to the user's defaults.
+CardEdit = ShowPage | ChooseEffect | RemoveSoundtrack
+
+
+@dataclass(frozen=True)
+class CloseDefaults:
+    pass
+
+
+@dataclass(frozen=True)
+class ChooseLanguage:
+    locale: str
+
+
+Action = SettingAction | Generate | Cancel | Noop | CardEdit | CloseDefaults | ChooseLanguage

@@ -1,0 +1,27 @@
+"""Why a card shows a message. Presentation turns each into translated text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Notice(StrEnum):
+    INVALID_REQUEST = "invalid_request"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    NO_BALANCE = "no_balance"
+    BUSY = "busy"
+    UNREACHABLE = "unreachable"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    API_FAILED = "api_failed"
+    NO_VIDEO = "no_video"
+    LINK_EXPIRED = "link_expired"
+    TOO_LARGE = "too_large"
+    TIMED_OUT = "timed_out"
+
+    @classmethod
+    def parse(cls, value: object) -> Notice | None:
+        """A stored notice; None for none, or for one an older release wrote and this lacks."""
+        try:
+            return cls(str(value)) if value else None
+        except ValueError:
+            return None

@@ -1,0 +1,224 @@
+"""Cards before Generate: open one, press its buttons, set its prompt and soundtrack.
+
+Every write to a card is guarded by the DRAFT state (a Generate press may win the race), every
+redraw goes through the messenger, and a served soundtrack that leaves a card is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.domain.access import Limits
+from bot.domain.actions import (
+    CardEdit,
+    ChooseEffect,
+    Page,
+    RemoveSoundtrack,
+    SettingAction,
+    ShowPage,
+)
+from bot.domain.caption_flags import CaptionFlags
+from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
+from bot.domain.settings import GenerationSettings
+from bot.domain.usage import start_of_day
+from bot.images import PreparedImage
+from bot.lifecycle.ending import TaskEnding
+from bot.lifecycle.tasklog import task_log
+
+log = logging.getLogger(__name__)
+
+DRAFT = frozenset({TaskState.DRAFT})
+_NO_SOUNDTRACK = {"soundtrack_url": None, "soundtrack_file": None, "soundtrack_title": ""}
+
+
+@dataclass(frozen=True)
+class NewCard:
+    """A usable photo and what its caption asked for."""
+
+    user_id: int
+    chat_id: int
+    source_message_id: int
+    language: str
+    flags: CaptionFlags
+    image: PreparedImage
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    dropped: int  # unfinished cards closed
+    running: int  # videos still being generated (they keep going)
+
+
+@dataclass
+class DraftService:
+    ending: TaskEnding
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = time.time
+
+    async def profile(self, user_id: int) -> UserProfile:
+        return await self.ending.storage.get_user(user_id)
+
+    async def open(self, new: NewCard) -> TaskRecord:
+        """Keep the photo and answer it with a card built from the user's defaults."""
+        storage = self.ending.storage
+        profile = await storage.get_user(new.user_id)
+        soundtrack = profile.soundtrack
+        settings = new.flags.apply_to(profile.settings)
+        task_id = uuid.uuid4().hex[:16]
+        record = TaskRecord(
+            id=task_id,
+            user_id=new.user_id,
+            chat_id=new.chat_id,
+            source_message_id=new.source_message_id,
+            image_file=self.ending.files.save_image(task_id, new.image),
+            image_width=new.image.width,
+            image_height=new.image.height,
+            prompt=new.flags.prompt,
+            settings=settings.with_audio(True) if soundtrack else settings,
+            language=new.language,
+            created_at=self.clock(),
+            quota_left=await self.quota_left(new.user_id),
+            **(_soundtrack_fields(soundtrack) if soundtrack else {}),
+        )
+        card_message_id = await self.ending.messenger.post_card(record)
+        record = replace(record, card_message_id=card_message_id)
+        await storage.add_task(record)
+        if soundtrack is not None:  # a soundtrack is for the next video only
+            await storage.save_user(replace(profile, soundtrack=None))
+        task_log(log, record).info("card %s", card_message_id)
+        return record
+
+    async def card(self, chat_id: int, message_id: int) -> TaskRecord | None:
+        return await self.ending.storage.find_card(chat_id, message_id)
+
+    async def press(self, record: TaskRecord, action: SettingAction | CardEdit) -> bool:
+        """Apply a button of a draft card; False when the card is no longer a draft."""
+        if record.state is not TaskState.DRAFT:
+            return False
+        changes = _card_changes(record, action)
+        if changes is None:
+            return True  # a setting that was already so: nothing to redraw
+        if "settings" in changes:
+            chosen: GenerationSettings = changes["settings"]
+            await self._remember(record.user_id, lambda _: chosen)
+        return await self._edit(record, notice=None, error="", **changes) is not None
+
+    async def set_prompt(self, record: TaskRecord, prompt: str) -> TaskRecord | None:
+        """None when the card has already been used."""
+        return await self._edit(record, prompt=prompt.strip(), notice=None, error="")
+
+    async def press_default(
+        self, user_id: int, action: SettingAction
+    ) -> GenerationSettings | None:
+        """A button of the /settings card; None when it changed nothing."""
+        profile = await self.profile(user_id)
+        settings = action.apply(profile.settings)
+        if settings == profile.settings:
+            return None
+        await self.ending.storage.save_user(replace(profile, settings=settings))
+        return settings
+
+    async def change_defaults(
+        self,
+        user_id: int,
+        chat_id: int,
+        transform: Callable[[GenerationSettings], GenerationSettings],
+    ) -> None:
+        """Change the user's defaults and every open card of theirs in this chat alike."""
+        await self._remember(user_id, transform)
+        for record in await self._drafts(user_id, chat_id):
+            await self._edit(record, settings=transform(record.settings))
+
+    async def set_language(self, user_id: int, locale: str) -> None:
+        profile = await self.profile(user_id)
+        await self.ending.storage.save_user(replace(profile, language=locale))
+
+    async def attach_soundtrack(
+        self, user_id: int, chat_id: int, soundtrack: Soundtrack
+    ) -> TaskRecord | None:
+        """Put the soundtrack on the user's newest open card and return it, or keep it for
+        their next photo (None)."""
+        draft = await self.latest_draft(user_id, chat_id)
+        if draft is not None:
+            audio_on = draft.settings.with_audio(True)
+            updated = await self._edit(draft, settings=audio_on, **_soundtrack_fields(soundtrack))
+            if updated is not None:
+                return updated
+        profile = await self.profile(user_id)
+        if profile.soundtrack is not None:
+            self.ending.files.delete_soundtrack(profile.soundtrack.file)
+        await self.ending.storage.save_user(replace(profile, soundtrack=soundtrack))
+        return None
+
+    async def latest_draft(self, user_id: int, chat_id: int) -> TaskRecord | None:
+        drafts = await self._drafts(user_id, chat_id)
+        return max(drafts, key=lambda r: r.created_at) if drafts else None
+
+    async def cancel_all(self, user_id: int, chat_id: int) -> Cancelled:
+        """Drop the user's unfinished cards in this chat; running videos keep going."""
+        dropped = 0
+        for record in await self._drafts(user_id, chat_id):
+            if await self.ending.finish(record, TaskState.CANCELLED, expect=set(DRAFT)):
+                dropped += 1
+        running = await self.ending.storage.tasks_in(
+            {TaskState.RUNNING}, user_id=user_id, chat_id=chat_id
+        )
+        return Cancelled(dropped, len(running))
+
+    async def quota_left(self, user_id: int) -> int | None:
+        """Seconds of video this user may still generate today, or None without a quota."""
+        admin = user_id in self.ending.admin_ids
+        if admin or not self.limits.has_quota:
+            return None  # no quota here: spare every new card a usage query
+        usage = await self.ending.storage.usage(user_id, start_of_day(self.clock()))
+        return self.limits.seconds_left(admin=admin, used_today=usage.used_today)
+
+    async def _drafts(self, user_id: int, chat_id: int) -> list[TaskRecord]:
+        return await self.ending.storage.tasks_in(DRAFT, user_id=user_id, chat_id=chat_id)
+
+    async def _remember(
+        self, user_id: int, transform: Callable[[GenerationSettings], GenerationSettings]
+    ) -> None:
+        """The user's choices become their defaults."""
+        profile = await self.profile(user_id)
+        await self.ending.storage.save_user(replace(profile, settings=transform(profile.settings)))
+
+    async def _edit(self, record: TaskRecord, **changes: Any) -> TaskRecord | None:
+        """Change a draft and redraw it; None when it is no longer a draft."""
+        updated = await self.ending.storage.update_task(record.id, expect=DRAFT, **changes)
+        if updated is None:
+            return None
+        if record.soundtrack_file and updated.soundtrack_file != record.soundtrack_file:
+            self.ending.files.delete_soundtrack(record.soundtrack_file)
+        await self.ending.messenger.show_card(updated)
+        return updated
+
+
+def _card_changes(record: TaskRecord, action: SettingAction | CardEdit) -> dict[str, Any] | None:
+    """What a button changes on this card; None when it changes nothing."""
+    if isinstance(action, ShowPage):
+        return {"page": action.page}
+    if isinstance(action, ChooseEffect):
+        return {"template": action.template, "page": Page.MAIN}
+    if isinstance(action, RemoveSoundtrack):
+        return dict(_NO_SOUNDTRACK)
+    settings = action.apply(record.settings)
+    if settings == record.settings:
+        return None
+    if not settings.audio and record.soundtrack_url:
+        # "Silent" and a soundtrack exclude each other: the card shows what will happen.
+        return {"settings": settings, **_NO_SOUNDTRACK}
+    return {"settings": settings}
+
+
+def _soundtrack_fields(soundtrack: Soundtrack) -> dict[str, Any]:
+    return {
+        "soundtrack_url": soundtrack.url,
+        "soundtrack_file": soundtrack.file,
+        "soundtrack_title": soundtrack.title,
+    }

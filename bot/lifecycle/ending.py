@@ -1,0 +1,99 @@
+"""How every stage ends a task or sends it back to its card: one place for each."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain.notices import Notice
+from bot.domain.records import TaskRecord, TaskState
+from bot.lifecycle.failures import OUTCOMES, Failure
+from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.ports import Messenger
+from bot.lifecycle.tasklog import task_log
+from bot.storage import Storage
+
+log = logging.getLogger(__name__)
+
+ADMIN_ALERT_INTERVAL = 3600.0
+# Over for good: the photo and any served soundtrack can go.
+ENDED_STATES = frozenset({TaskState.DONE, TaskState.CANCELLED, TaskState.CLOSED})
+
+
+@dataclass
+class TaskEnding:
+    storage: Storage
+    messenger: Messenger
+    files: TaskFiles
+    admin_ids: frozenset[int] = frozenset()
+    clock: Callable[[], float] = time.time
+    # When each kind of admin alert was last sent: one alert per problem, not one per user.
+    _alerted: dict[Notice, float] = field(default_factory=dict)
+
+    async def finish(
+        self,
+        record: TaskRecord,
+        state: TaskState,
+        notice: Notice | None = None,
+        error: str = "",
+        *,
+        expect: set[TaskState] | None = None,
+        redraw: bool = True,
+        **changes: Any,
+    ) -> TaskRecord | None:
+        """Move the task to a final (or retryable) state; None when `expect` did not hold.
+
+        Ended tasks free their files; `redraw=False` when the chat can no longer be reached.
+        """
+        updated = await self.storage.update_task(
+            record.id,
+            expect=expect,
+            state=state,
+            notice=notice,
+            error=error,
+            finished_at=self.clock(),
+            **changes,
+        )
+        if updated is None:
+            return None
+        if state in ENDED_STATES:
+            self.files.drop(updated)
+        if redraw:
+            await self.messenger.show_card(updated)
+        return updated
+
+    async def back_to_draft(
+        self, record: TaskRecord, notice: Notice | None, error: str = ""
+    ) -> TaskRecord | None:
+        """The service certainly did not accept the task: let the user adjust and retry."""
+        updated = await self.storage.update_task(
+            record.id, state=TaskState.DRAFT, notice=notice, error=error
+        )
+        if updated is not None:
+            await self.messenger.show_card(updated)
+        return updated
+
+    async def fail(
+        self, record: TaskRecord, failure: Failure, detail: object = "", *, error: str = ""
+    ) -> TaskRecord | None:
+        """Log the failure, alert the operators if they must act, and move the task on."""
+        outcome = OUTCOMES[failure]
+        suffix = f": {detail}" if detail != "" else ""
+        task_log(log, record).log(outcome.level, "%s%s", failure.value, suffix)
+        if outcome.alert and outcome.notice is not None:
+            await self._alert(outcome.notice)
+        if outcome.state is TaskState.DRAFT:
+            return await self.back_to_draft(record, outcome.notice, error)
+        return await self.finish(
+            record, outcome.state, outcome.notice, error, redraw=outcome.redraw
+        )
+
+    async def _alert(self, notice: Notice) -> None:
+        now = self.clock()
+        if not self.admin_ids or now - self._alerted.get(notice, -1e18) < ADMIN_ALERT_INTERVAL:
+            return
+        self._alerted[notice] = now
+        await self.messenger.alert_admins(self.admin_ids, notice)

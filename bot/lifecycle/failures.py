@@ -1,0 +1,79 @@
+"""Every way a task can go wrong, and what each means: its next state, notice and log level."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.apimart import (
+    ApimartAuthenticationError,
+    ApimartError,
+    ApimartInsufficientBalanceError,
+    ApimartInvalidRequestError,
+    ApimartRateLimitError,
+    SubmitOutcomeUnknownError,
+)
+from bot.domain.notices import Notice
+from bot.domain.records import TaskState
+
+
+class Failure(Enum):
+    IMAGE_MISSING = "image file is missing"
+    OUTCOME_UNKNOWN = "submit outcome unknown"
+    RESTARTED_IN_SUBMIT = "restart during submit, outcome unknown"
+    REFUSED = "request refused"
+    KEY_REJECTED = "API key rejected: check APIMART_API_KEY"
+    NO_BALANCE = "apimart balance exhausted: top up the account"
+    RATE_LIMITED = "rate limited on submit"
+    UNREACHABLE = "submit failed"
+    FAILED_UPSTREAM = "failed upstream"
+    NO_VIDEO = "completed without a video"
+    LINK_GONE = "result link gone"
+    DEADLINE = "deadline passed"
+    CHAT_GONE = "chat unreachable, closing"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: TaskState  # DRAFT: certainly not accepted, the user may adjust and retry
+    notice: Notice | None
+    level: int
+    alert: bool = False  # the operators must act
+    redraw: bool = True  # False when the chat can no longer be reached
+
+
+OUTCOMES: dict[Failure, Outcome] = {
+    Failure.IMAGE_MISSING: Outcome(TaskState.DRAFT, Notice.INVALID_REQUEST, logging.ERROR),
+    Failure.OUTCOME_UNKNOWN: Outcome(TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN, logging.WARNING),
+    Failure.RESTARTED_IN_SUBMIT: Outcome(
+        TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN, logging.WARNING
+    ),
+    Failure.REFUSED: Outcome(TaskState.DRAFT, Notice.INVALID_REQUEST, logging.INFO),
+    Failure.KEY_REJECTED: Outcome(
+        TaskState.DRAFT, Notice.SERVICE_UNAVAILABLE, logging.CRITICAL, alert=True
+    ),
+    Failure.NO_BALANCE: Outcome(TaskState.DRAFT, Notice.NO_BALANCE, logging.CRITICAL, alert=True),
+    Failure.RATE_LIMITED: Outcome(TaskState.DRAFT, Notice.BUSY, logging.WARNING),
+    Failure.UNREACHABLE: Outcome(TaskState.DRAFT, Notice.UNREACHABLE, logging.WARNING),
+    Failure.FAILED_UPSTREAM: Outcome(TaskState.FAILED, Notice.API_FAILED, logging.INFO),
+    Failure.NO_VIDEO: Outcome(TaskState.FAILED, Notice.NO_VIDEO, logging.WARNING),
+    Failure.LINK_GONE: Outcome(TaskState.FAILED, Notice.LINK_EXPIRED, logging.WARNING),
+    Failure.DEADLINE: Outcome(TaskState.TIMED_OUT, Notice.TIMED_OUT, logging.WARNING),
+    Failure.CHAT_GONE: Outcome(TaskState.CLOSED, None, logging.WARNING, redraw=False),
+}
+
+# Most specific first: a SubmitOutcomeUnknownError is an ApimartError too.
+_SUBMIT_ERRORS: tuple[tuple[type[ApimartError], Failure], ...] = (
+    (SubmitOutcomeUnknownError, Failure.OUTCOME_UNKNOWN),
+    (ApimartInvalidRequestError, Failure.REFUSED),
+    (ApimartAuthenticationError, Failure.KEY_REJECTED),
+    (ApimartInsufficientBalanceError, Failure.NO_BALANCE),
+    (ApimartRateLimitError, Failure.RATE_LIMITED),
+    # Connection refused or 503 after the client's retries: certainly not accepted.
+    (ApimartError, Failure.UNREACHABLE),
+)
+
+
+def submit_failure(error: ApimartError) -> Failure:
+    return next(failure for kind, failure in _SUBMIT_ERRORS if isinstance(error, kind))

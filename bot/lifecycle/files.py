@@ -1,0 +1,44 @@
+"""The files a task keeps on disk: its photo and a soundtrack the bot serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.domain.records import TaskRecord
+from bot.images import PreparedImage
+
+
+@dataclass(frozen=True)
+class TaskFiles:
+    images_dir: Path
+    audio_dir: Path
+    work_dir: Path  # downloads in progress
+
+    def image_path(self, record: TaskRecord) -> Path:
+        return self.images_dir / record.image_file
+
+    def save_image(self, task_id: str, image: PreparedImage) -> str:
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{task_id}.jpg"
+        (self.images_dir / name).write_bytes(image.jpeg)
+        return name
+
+    def read_image(self, record: TaskRecord) -> PreparedImage:
+        """OSError when the photo is gone."""
+        jpeg = self.image_path(record).read_bytes()
+        return PreparedImage(jpeg, record.image_width, record.image_height)
+
+    def delete_soundtrack(self, name: str | None) -> None:
+        """A served soundtrack that left its card: its public link must stop working."""
+        if name:
+            (self.audio_dir / name).unlink(missing_ok=True)
+
+    def drop(self, record: TaskRecord) -> None:
+        """The task is over: its photo and any soundtrack we served are no longer needed."""
+        self.image_path(record).unlink(missing_ok=True)
+        self.delete_soundtrack(record.soundtrack_file)
+
+    def download_path(self, record: TaskRecord) -> Path:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.work_dir / f"{record.id}.mp4"

@@ -1,0 +1,127 @@
+"""Poll: ask apimart how a running task is doing, redraw progress, hand completions over."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from bot.apimart import ApimartError, ApimartRateLimitError, TaskStatus
+from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState
+from bot.lifecycle.deliver import Deliverer
+from bot.lifecycle.ending import TaskEnding
+from bot.lifecycle.failures import Failure
+from bot.lifecycle.ports import DeliveryRetryableError, VideoApi
+from bot.lifecycle.tasklog import task_log
+
+log = logging.getLogger(__name__)
+
+MAX_POLL_BACKOFF = 300.0
+
+
+@dataclass
+class Poller:
+    ending: TaskEnding
+    api: VideoApi
+    deliverer: Deliverer
+    poll_interval: float = 10.0
+    task_timeout: float = 3600.0
+    progress_edit_interval: float = 0.0
+
+    async def step(self, task_id: str) -> float | None:
+        """One polling step. Returns seconds until the next step, or None when done."""
+        record = await self.ending.storage.get_task(task_id)
+        if record is None or record.state not in (TaskState.RUNNING, TaskState.DELIVERING):
+            return None
+        if record.state is TaskState.DELIVERING:
+            return await self._deliver(record)
+        started = record.submitted_at or record.created_at
+        if self.ending.clock() - started > self.task_timeout:
+            await self.ending.fail(record, Failure.DEADLINE)
+            return None
+        assert record.apimart_task_id is not None  # RUNNING always has one
+        try:
+            status = await self.api.get_task(record.apimart_task_id, language=record.language)
+        except ApimartError as exc:
+            return await self.failed(record, exc)
+        return await self._apply(record, status)
+
+    async def recover(self) -> list[TaskRecord]:
+        """After a restart: settle interrupted submits, return the tasks to poll again."""
+        to_poll: list[TaskRecord] = []
+        for record in await self.ending.storage.tasks_in(ACTIVE_STATES):
+            if record.state is TaskState.SUBMITTING:
+                # The POST may or may not have reached apimart: never resubmit on our own.
+                await self.ending.fail(record, Failure.RESTARTED_IN_SUBMIT)
+            else:
+                task_log(log, record).info("resuming (%s)", record.state)
+                to_poll.append(record)
+        return to_poll
+
+    async def failed(self, record: TaskRecord, exc: Exception) -> float:
+        """A passing failure: back off (honouring Retry-After) and try again."""
+        failures = record.poll_failures + 1
+        await self.ending.storage.update_task(record.id, poll_failures=failures)
+        if isinstance(exc, ApimartRateLimitError) and exc.retry_after is not None:
+            delay = min(max(exc.retry_after, self.poll_interval), MAX_POLL_BACKOFF)
+        else:
+            delay = min(self.poll_interval * 2 ** min(failures, 10), MAX_POLL_BACKOFF)
+        task_log(log, record).warning(
+            "status query failed (%s: %s), retry in %.0fs", type(exc).__name__, exc, delay
+        )
+        return delay
+
+    async def _deliver(self, record: TaskRecord) -> float | None:
+        try:
+            await self.deliverer.deliver(record)
+        except (ApimartError, DeliveryRetryableError) as exc:
+            return await self.failed(record, exc)
+        return None
+
+    async def _apply(self, record: TaskRecord, status: TaskStatus) -> float | None:
+        if status.status in ("failed", "cancelled"):
+            message = status.error.message if status.error else ""
+            await self.ending.fail(
+                record, Failure.FAILED_UPSTREAM, f"{status.status}: {message}", error=message
+            )
+            return None
+        if status.status == "completed":
+            return await self._completed(record, status)
+        return self.poll_interval if await self._progress(record, status) else None
+
+    async def _completed(self, record: TaskRecord, status: TaskStatus) -> float | None:
+        if not status.video_url:
+            await self.ending.fail(record, Failure.NO_VIDEO)
+            return None
+        delivering = await self.ending.storage.update_task(
+            record.id,
+            expect={TaskState.RUNNING},
+            state=TaskState.DELIVERING,
+            api_status=status.status,
+            progress=100,
+            video_url=status.video_url,
+            expires_at=status.expires_at,
+            seed_used=record.seed_used if status.seed is None else status.seed,
+            poll_failures=0,
+        )
+        return await self._deliver(delivering) if delivering else None
+
+    async def _progress(self, record: TaskRecord, status: TaskStatus) -> bool:
+        """Record the progress; False when the task stopped running meanwhile."""
+        now = self.ending.clock()
+        view = replace(record, api_status=status.status, progress=status.progress).progress_view
+        # Edit only when the view changes, and not more often than progress_edit_interval.
+        redraw = view != record.shown_view and (
+            now - record.shown_at >= self.progress_edit_interval
+        )
+        shown = {"shown_view": view, "shown_at": now} if redraw else {}
+        updated = await self.ending.storage.update_task(
+            record.id,
+            expect={TaskState.RUNNING},
+            api_status=status.status,
+            progress=status.progress,
+            poll_failures=0,
+            **shown,
+        )
+        if updated is not None and redraw:
+            await self.ending.messenger.show_card(updated)
+        return updated is not None

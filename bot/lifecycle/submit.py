@@ -1,0 +1,120 @@
+"""Submit once: claim the card under the limits, then POST exactly one generation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+
+from bot.apimart import ApimartError, GenerationRequest
+from bot.domain.access import LimitReached, Limits
+from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
+from bot.domain.usage import start_of_day
+from bot.images import PreparedImage
+from bot.lifecycle.ending import TaskEnding
+from bot.lifecycle.failures import Failure, submit_failure
+from bot.lifecycle.ports import PollScheduler, VideoApi
+from bot.lifecycle.tasklog import task_log
+
+log = logging.getLogger(__name__)
+
+CLAIMABLE_STATES = frozenset({TaskState.DRAFT, *RETRYABLE_STATES})
+
+
+def generation_request(record: TaskRecord, image: PreparedImage) -> GenerationRequest:
+    """The body is exactly what the card shows."""
+    settings = record.settings
+    return GenerationRequest(
+        image_data_url=image.data_url(),
+        prompt=record.prompt,
+        resolution=settings.resolution,
+        duration=settings.duration,
+        audio=settings.audio,
+        prompt_extend=settings.prompt_extend,
+        shot_type=settings.shot_type,
+        watermark=settings.watermark,
+        seed=settings.seed,
+        negative_prompt=settings.negative_prompt,
+        audio_url=record.soundtrack_url,
+        template=record.template,
+    )
+
+
+@dataclass
+class Submitter:
+    ending: TaskEnding
+    api: VideoApi
+    scheduler: PollScheduler
+    limits: Limits = field(default_factory=Limits)
+    first_poll_delay: float = 10.0
+    _claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def claim(self, record: TaskRecord) -> TaskRecord | LimitReached | None:
+        """Reserve the card for one paid submission, or say why not.
+
+        None: another press got there first. The limits are checked and the state set under
+        one lock, so two cards pressed at once cannot both slip past a limit.
+        """
+        storage = self.ending.storage
+        async with self._claim_lock:
+            current = await storage.get_task(record.id)
+            if current is None or current.state not in CLAIMABLE_STATES:
+                return None
+            usage = await storage.usage(current.user_id, start_of_day(self.ending.clock()))
+            verdict = self.limits.check(
+                admin=current.user_id in self.ending.admin_ids,
+                duration=current.settings.duration,
+                usage=usage,
+            )
+            if verdict is not None:
+                task_log(log, current).info("refused, %s", verdict)
+                return verdict
+            return await storage.update_task(
+                current.id,
+                expect=CLAIMABLE_STATES,
+                state=TaskState.SUBMITTING,
+                attempt=current.attempt + 1,
+                seed_used=current.settings.seed,
+                notice=None,
+                error="",
+                progress=0,
+                api_status="",
+            )
+
+    async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
+        """POST the claimed card's generation; the returned record says what happened."""
+        task_log(log, claimed).info("submitting attempt %s", claimed.attempt)
+        await self.ending.messenger.show_card(claimed)
+        try:
+            image = self.ending.files.read_image(claimed)
+        except OSError:
+            return await self.ending.fail(claimed, Failure.IMAGE_MISSING, error="image missing")
+        try:
+            api_task_id = await self.api.submit(
+                generation_request(claimed, image), idempotency_key=claimed.idempotency_key
+            )
+        except ApimartError as exc:
+            failure = submit_failure(exc)
+            error = exc.message if failure is Failure.REFUSED else ""
+            return await self.ending.fail(claimed, failure, exc, error=error)
+        return await self._running(claimed, api_task_id)
+
+    async def _running(self, claimed: TaskRecord, api_task_id: str) -> TaskRecord | None:
+        now = self.ending.clock()
+        running = await self.ending.storage.update_task(
+            claimed.id,
+            state=TaskState.RUNNING,
+            apimart_task_id=api_task_id,
+            api_status="submitted",
+            submitted_at=now,
+            poll_failures=0,
+            # the "queued" view this transition draws
+            shown_view=replace(claimed, api_status="submitted", progress=0).progress_view,
+            shown_at=now,
+        )
+        if running is None:
+            return None
+        task_log(log, running).info("submitted as %s", api_task_id)
+        await self.ending.messenger.show_card(running)
+        self.scheduler.schedule_poll(running.id, self.first_poll_delay)
+        return running

@@ -1,0 +1,79 @@
+"""The storage contract every backend keeps (tests/storage_contract.py checks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any, Protocol
+
+from bot.domain.access import AccessLists
+from bot.domain.records import TaskRecord, TaskState, UserProfile
+from bot.domain.usage import Usage
+
+
+class StorageCorruptError(Exception):
+    """The database exists but cannot be read; refusing to start over it."""
+
+
+class Storage(Protocol):
+    """Users, tasks and access lists. Every method is atomic on its own."""
+
+    async def get_user(self, user_id: int) -> UserProfile:
+        """The saved profile, or a fresh one with the default settings."""
+
+    async def save_user(self, profile: UserProfile) -> None: ...
+
+    async def add_task(self, record: TaskRecord) -> None: ...
+
+    async def get_task(self, task_id: str) -> TaskRecord | None: ...
+
+    async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
+        """The task whose card is this message."""
+
+    async def tasks_in(
+        self,
+        states: Iterable[TaskState],
+        *,
+        user_id: int | None = None,
+        chat_id: int | None = None,
+    ) -> list[TaskRecord]: ...
+
+    async def all_tasks(self) -> list[TaskRecord]: ...
+
+    async def user_ids(self) -> set[int]: ...
+
+    async def usage(self, user_id: int, since: float) -> Usage:
+        """Active tasks (the user's and everyone's) and the user's seconds since `since`."""
+
+    async def get_access(self) -> AccessLists: ...
+
+    async def save_access(self, lists: AccessLists) -> None: ...
+
+    async def update_task(
+        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+    ) -> TaskRecord | None:
+        """Apply `changes`; with `expect`, only if the task is in one of those states.
+
+        The check and the write are one atomic step: this is what makes a double-tap on
+        Generate submit once. None when the task is missing or the state did not match.
+        """
+
+    async def close(self) -> None: ...
+
+
+def changed(
+    current: TaskRecord | None, expect: Iterable[TaskState] | None, changes: dict[str, Any]
+) -> TaskRecord | None:
+    """The compare-and-set rule of `update_task`, shared by the backends."""
+    if current is None:
+        return None
+    if expect is not None and current.state not in set(expect):
+        return None
+    return replace(current, **changes)
+
+
+def belongs(record: TaskRecord, user_id: int | None, chat_id: int | None) -> bool:
+    """The `tasks_in` filter: None matches anyone."""
+    return (user_id is None or record.user_id == user_id) and (
+        chat_id is None or record.chat_id == chat_id
+    )

@@ -1,0 +1,80 @@
+"""A backend in memory: nothing survives the process. For tests, benchmarks and dry runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.domain.access import AccessLists
+from bot.domain.records import TaskRecord, TaskState, UserProfile
+from bot.domain.usage import Usage, usage_of
+from bot.storage.base import belongs, changed
+
+
+class MemoryStorage:
+    """Keeps the Storage contract; every method completes without awaiting, so it is atomic."""
+
+    def __init__(self) -> None:
+        self._users: dict[int, UserProfile] = {}
+        self._tasks: dict[str, TaskRecord] = {}
+        self._access = AccessLists()
+
+    async def get_user(self, user_id: int) -> UserProfile:
+        return self._users.get(user_id) or UserProfile(user_id)
+
+    async def save_user(self, profile: UserProfile) -> None:
+        self._users[profile.user_id] = profile
+
+    async def add_task(self, record: TaskRecord) -> None:
+        self._tasks[record.id] = record
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        return self._tasks.get(task_id)
+
+    async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
+        return next(
+            (
+                r
+                for r in self._tasks.values()
+                if r.chat_id == chat_id and r.card_message_id == card_message_id
+            ),
+            None,
+        )
+
+    async def tasks_in(
+        self,
+        states: Iterable[TaskState],
+        *,
+        user_id: int | None = None,
+        chat_id: int | None = None,
+    ) -> list[TaskRecord]:
+        wanted = set(states)
+        return [
+            r for r in self._tasks.values() if r.state in wanted and belongs(r, user_id, chat_id)
+        ]
+
+    async def all_tasks(self) -> list[TaskRecord]:
+        return list(self._tasks.values())
+
+    async def user_ids(self) -> set[int]:
+        return set(self._users)
+
+    async def usage(self, user_id: int, since: float) -> Usage:
+        return usage_of(self._tasks.values(), user_id, since)
+
+    async def get_access(self) -> AccessLists:
+        return self._access
+
+    async def save_access(self, lists: AccessLists) -> None:
+        self._access = lists
+
+    async def update_task(
+        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+    ) -> TaskRecord | None:
+        updated = changed(self._tasks.get(task_id), expect, changes)
+        if updated is not None:
+            self._tasks[task_id] = updated
+        return updated
+
+    async def close(self) -> None:
+        pass

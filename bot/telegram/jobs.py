@@ -1,0 +1,42 @@
+"""The lifecycle's timer on PTB's JobQueue: one poll job per task at a time, daily expiry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import JobQueue
+
+from bot.telegram.context import BotContext
+
+EXPIRE_EVERY = 24 * 3600.0
+
+
+def _job_name(task_id: str) -> str:
+    return f"poll:{task_id}"
+
+
+class JobQueueScheduler:
+    def __init__(self, job_queue: JobQueue[Any]) -> None:
+        self._job_queue = job_queue
+
+    def schedule_poll(self, task_id: str, delay: float) -> None:
+        """A job that is running has already left the queue, so it can schedule its successor."""
+        if self._job_queue.get_jobs_by_name(_job_name(task_id)):
+            return
+        self._job_queue.run_once(poll_task, when=delay, data=task_id, name=_job_name(task_id))
+
+    def schedule_housekeeping(self) -> None:
+        self._job_queue.run_repeating(
+            expire_cards, interval=EXPIRE_EVERY, first=600, name="expire"
+        )
+
+
+async def poll_task(context: BotContext) -> None:
+    """One step of a task's lifecycle (the lifecycle schedules the next)."""
+    assert context.job is not None
+    await context.services.generation.poll(str(context.job.data))
+
+
+async def expire_cards(context: BotContext) -> None:
+    """Daily housekeeping: close week-old untouched cards and free their files."""
+    await context.services.generation.expire()

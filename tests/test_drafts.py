@@ -1,0 +1,110 @@
+"""Draft cards through the draft service, on in-memory fakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.domain.actions import Page, RemoveSoundtrack, SetAudio, SetResolution, ShowPage
+from bot.domain.caption_flags import parse_caption
+from bot.domain.records import Soundtrack, TaskState
+from bot.images import PreparedImage
+from bot.lifecycle.drafts import NewCard
+from tests.fakes.lifecycle import Lifecycle, build_lifecycle
+
+
+def served(tmp_path: Path, name: str) -> Soundtrack:
+    audio = tmp_path / "audio"
+    audio.mkdir(exist_ok=True)
+    (audio / name).write_bytes(b"ID3")
+    return Soundtrack(f"https://bot.example/audio/{name}", name, "beat.mp3")
+
+
+async def open_card(life: Lifecycle, caption: str = "the cat waves --1080p") -> str:
+    record = await life.drafts.open(
+        NewCard(
+            user_id=1,
+            chat_id=1,
+            source_message_id=10,
+            language="en",
+            flags=parse_caption(caption),
+            image=PreparedImage(b"\xff\xd8jpeg", 640, 480),
+        )
+    )
+    return record.id
+
+
+async def test_open_posts_a_card_from_defaults_and_caption_and_keeps_the_photo(
+    tmp_path: Path,
+) -> None:
+    life = build_lifecycle(tmp_path)
+    task_id = await open_card(life)
+    [posted] = life.messenger.cards
+    stored = await life.storage.get_task(task_id)
+    assert stored is not None and stored.card_message_id == 101
+    assert posted.prompt == "the cat waves" and posted.settings.resolution == "1080p"
+    assert (tmp_path / "images" / f"{task_id}.jpg").read_bytes() == b"\xff\xd8jpeg"
+
+
+async def test_a_setting_press_becomes_the_default_and_redraws(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    record = await life.storage.get_task(await open_card(life, "x"))
+    assert record is not None
+    assert await life.drafts.press(record, SetResolution("1080p"))
+    assert (await life.drafts.profile(1)).settings.resolution == "1080p"
+    assert life.messenger.shown[-1].settings.resolution == "1080p"
+    assert await life.drafts.press(record, ShowPage(Page.MORE))
+    assert life.messenger.shown[-1].page is Page.MORE
+
+
+async def test_removing_a_soundtrack_deletes_the_served_file(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    task_id = await open_card(life)
+    soundtrack = served(tmp_path, "a" * 32 + ".mp3")
+    card = await life.drafts.attach_soundtrack(1, 1, soundtrack)
+    assert card is not None and card.soundtrack_title == "beat.mp3"
+    assert await life.drafts.press(card, RemoveSoundtrack())
+    stored = await life.storage.get_task(task_id)
+    assert stored is not None and stored.soundtrack_url is None
+    assert not (tmp_path / "audio" / soundtrack.file).exists()  # type: ignore[operator]
+
+
+async def test_silent_deletes_the_served_soundtrack_too(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    await open_card(life)
+    soundtrack = served(tmp_path, "b" * 32 + ".mp3")
+    card = await life.drafts.attach_soundtrack(1, 1, soundtrack)
+    assert card is not None
+    assert await life.drafts.press(card, SetAudio(False))
+    assert not (tmp_path / "audio" / soundtrack.file).exists()  # type: ignore[operator]
+
+
+async def test_a_soundtrack_never_lands_on_a_card_that_left_draft(tmp_path: Path) -> None:
+    """Generate won the race: the card is submitting, so its request must not change."""
+    life = build_lifecycle(tmp_path)
+    task_id = await open_card(life)
+    await life.storage.update_task(task_id, state=TaskState.SUBMITTING)
+    soundtrack = served(tmp_path, "c" * 32 + ".mp3")
+    assert await life.drafts.attach_soundtrack(1, 1, soundtrack) is None
+    stored = await life.storage.get_task(task_id)
+    assert stored is not None and stored.soundtrack_url is None
+    # kept for the user's next photo instead
+    assert (await life.drafts.profile(1)).soundtrack == soundtrack
+
+
+async def test_a_replaced_soundtrack_is_deleted(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    await open_card(life)
+    first, second = served(tmp_path, "d" * 32 + ".mp3"), served(tmp_path, "e" * 32 + ".mp3")
+    await life.drafts.attach_soundtrack(1, 1, first)
+    await life.drafts.attach_soundtrack(1, 1, second)
+    assert not (tmp_path / "audio" / first.file).exists()  # type: ignore[operator]
+    assert (tmp_path / "audio" / second.file).exists()  # type: ignore[operator]
+
+
+async def test_a_pressed_card_that_left_draft_is_not_changed(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    task_id = await open_card(life)
+    running = await life.storage.update_task(task_id, state=TaskState.RUNNING)
+    assert running is not None
+    assert not await life.drafts.press(running, SetResolution("720p"))
+    assert await life.drafts.set_prompt(running, "new") is None

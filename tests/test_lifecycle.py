@@ -1,0 +1,180 @@
+"""The lifecycle stage by stage, on in-memory fakes of storage, the video API and Telegram."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.apimart import (
+    ApimartAuthenticationError,
+    ApimartConnectionError,
+    ApimartError,
+    ApimartInsufficientBalanceError,
+    ApimartInvalidRequestError,
+    ApimartRateLimitError,
+    SubmitOutcomeUnknownError,
+    TaskError,
+    TaskStatus,
+)
+from bot.domain.access import LimitReached, Limits
+from bot.domain.notices import Notice
+from bot.domain.records import TaskRecord, TaskState
+from tests.factories import make_record
+from tests.fakes.lifecycle import Lifecycle, build_lifecycle
+
+
+async def add(life: Lifecycle, record: TaskRecord, tmp_path: Path) -> TaskRecord:
+    (tmp_path / "images").mkdir(exist_ok=True)
+    (tmp_path / "images" / record.image_file).write_bytes(b"\xff\xd8jpeg")
+    await life.storage.add_task(record)
+    return record
+
+
+async def test_two_cards_pressed_at_once_cannot_both_pass_the_user_limit(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path, Limits(max_active_per_user=1))
+    for task_id in ("a", "b"):
+        await add(life, make_record(task_id), tmp_path)
+    results = await asyncio.gather(
+        life.generation.claim(make_record("a")), life.generation.claim(make_record("b"))
+    )
+    claimed = [r for r in results if isinstance(r, TaskRecord)]
+    assert len(claimed) == 1 and claimed[0].state is TaskState.SUBMITTING
+    assert LimitReached.USER_ACTIVE in results
+
+
+async def test_a_second_press_on_the_same_card_is_not_a_limit(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path, Limits(max_active_per_user=1))
+    await add(life, make_record("a"), tmp_path)
+    first = await life.generation.claim(make_record("a"))
+    second = await life.generation.claim(make_record("a"))
+    assert isinstance(first, TaskRecord) and second is None
+
+
+async def test_quota_counts_tasks_being_submitted_and_spares_admins(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path, Limits(daily_seconds_per_user=8), admin_ids=frozenset({7}))
+    await add(life, make_record("a"), tmp_path)
+    await add(life, make_record("b"), tmp_path)
+    await add(life, make_record("c", user_id=7), tmp_path)
+    await add(life, make_record("d", user_id=7), tmp_path)
+    assert isinstance(await life.generation.claim(make_record("a")), TaskRecord)
+    assert await life.generation.claim(make_record("b")) is LimitReached.DAILY_QUOTA
+    assert isinstance(await life.generation.claim(make_record("c", user_id=7)), TaskRecord)
+    assert isinstance(await life.generation.claim(make_record("d", user_id=7)), TaskRecord)
+
+
+async def test_submit_poll_deliver_sends_one_video_and_frees_the_photo(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    record = await add(life, make_record("a", prompt="waves"), tmp_path)
+    life.api.statuses["api-1"] = [
+        TaskStatus("api-1", "processing", progress=40),
+        TaskStatus("api-1", "completed", video_url="https://cdn/v.mp4", seed=9),
+    ]
+    claimed = await life.generation.claim(record)
+    assert isinstance(claimed, TaskRecord)
+    running = await life.generation.submit(claimed)
+    assert running is not None and running.state is TaskState.RUNNING
+    assert life.scheduler.due == {"a": 10.0}
+    await life.run_polls()
+    done = await life.storage.get_task("a")
+    assert done is not None and done.state is TaskState.DONE and done.video_message_id == 501
+    assert done.seed_used == 9
+    assert [v.id for v in life.messenger.videos] == ["a"]
+    assert life.api.downloads == ["https://cdn/v.mp4"]
+    assert [r.prompt for r in life.api.submitted] == ["waves"]
+    assert not (tmp_path / "images" / "a.jpg").exists()
+    assert not list((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("error", "state", "notice", "error_text"),
+    [
+        (SubmitOutcomeUnknownError("timeout"), TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN, ""),
+        (
+            ApimartInvalidRequestError("prompt too long", status=400),
+            TaskState.DRAFT,
+            Notice.INVALID_REQUEST,
+            "prompt too long",
+        ),
+        (
+            ApimartAuthenticationError("no", status=401),
+            TaskState.DRAFT,
+            Notice.SERVICE_UNAVAILABLE,
+            "",
+        ),
+        (ApimartInsufficientBalanceError("empty"), TaskState.DRAFT, Notice.NO_BALANCE, ""),
+        (ApimartRateLimitError("slow down"), TaskState.DRAFT, Notice.BUSY, ""),
+        (ApimartConnectionError("refused"), TaskState.DRAFT, Notice.UNREACHABLE, ""),
+    ],
+)
+async def test_each_submit_failure_has_its_state_and_notice(
+    tmp_path: Path, error: ApimartError, state: TaskState, notice: Notice, error_text: str
+) -> None:
+    life = build_lifecycle(tmp_path, admin_ids=frozenset({99}))
+    record = await add(life, make_record("a"), tmp_path)
+    life.api.submit_error = error
+    claimed = await life.generation.claim(record)
+    assert isinstance(claimed, TaskRecord)
+    await life.generation.submit(claimed)
+    stored = await life.storage.get_task("a")
+    assert stored is not None
+    assert (stored.state, stored.notice, stored.error) == (state, notice, error_text)
+    assert life.scheduler.due == {}
+    alerted = notice in (Notice.SERVICE_UNAVAILABLE, Notice.NO_BALANCE)
+    assert life.messenger.alerts == ([notice] if alerted else [])
+
+
+async def test_failed_upstream_and_deadline(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    failed = make_record("f", state=TaskState.RUNNING, apimart_task_id="x1", submitted_at=1e6)
+    late = make_record("l", state=TaskState.RUNNING, apimart_task_id="x2", submitted_at=0.0)
+    await add(life, failed, tmp_path)
+    await add(life, late, tmp_path)
+    life.api.statuses["x1"] = [TaskStatus("x1", "failed", error=TaskError("nsfw"))]
+    assert await life.generation.poller.step("f") is None
+    assert await life.generation.poller.step("l") is None
+    f, lt = await life.storage.get_task("f"), await life.storage.get_task("l")
+    assert f is not None and (f.state, f.notice, f.error) == (
+        TaskState.FAILED,
+        Notice.API_FAILED,
+        "nsfw",
+    )
+    assert lt is not None and (lt.state, lt.notice) == (TaskState.TIMED_OUT, Notice.TIMED_OUT)
+
+
+async def test_a_restart_settles_submits_and_resumes_the_running(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    await add(life, make_record("s", state=TaskState.SUBMITTING), tmp_path)
+    await add(
+        life,
+        make_record("r", state=TaskState.RUNNING, apimart_task_id="x", submitted_at=1e6),
+        tmp_path,
+    )
+    assert await life.generation.resume() == 1
+    s = await life.storage.get_task("s")
+    assert s is not None and s.state is TaskState.UNKNOWN
+    assert life.scheduler.due == {"r": 0}
+    assert life.api.submitted == []
+
+
+async def test_cards_left_alone_for_a_week_are_closed_and_their_files_freed(
+    tmp_path: Path,
+) -> None:
+    life = build_lifecycle(tmp_path)
+    now = life.now[0]
+    await add(life, make_record("old", created_at=now - 8 * 86400), tmp_path)
+    await add(life, make_record("new", created_at=now - 3600), tmp_path)
+    await add(
+        life,
+        replace(make_record("run"), created_at=now - 8 * 86400, state=TaskState.RUNNING),
+        tmp_path,
+    )
+    assert await life.generation.expire(7 * 86400) == 1
+    old = await life.storage.get_task("old")
+    assert old is not None and old.state is TaskState.CLOSED
+    images = tmp_path / "images"
+    assert not (images / "old.jpg").exists()
+    assert (images / "new.jpg").exists() and (images / "run.jpg").exists()
+    assert [r.id for r in life.messenger.shown] == ["old"]
