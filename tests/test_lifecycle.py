@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -178,3 +179,44 @@ async def test_cards_left_alone_for_a_week_are_closed_and_their_files_freed(
     assert not (images / "old.jpg").exists()
     assert (images / "new.jpg").exists() and (images / "run.jpg").exists()
     assert [r.id for r in life.messenger.shown] == ["old"]
+
+
+async def test_a_poll_that_changed_nothing_writes_nothing(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    running = make_record(
+        "r",
+        state=TaskState.RUNNING,
+        apimart_task_id="x",
+        submitted_at=1e6,
+        api_status="processing",
+        progress=40,
+        shown_view="True:40",
+    )
+    await add(life, running, tmp_path)
+    life.api.statuses["x"] = [TaskStatus("x", "processing", progress=40)]
+    writes: list[str] = []
+    update = life.storage.update_task
+
+    async def counting(task_id: str, **kwargs: object) -> TaskRecord | None:
+        writes.append(task_id)
+        return await update(task_id, **kwargs)  # type: ignore[arg-type]
+
+    life.storage.update_task = counting  # type: ignore[method-assign]
+    assert await life.generation.poller.step("r") == 10.0
+    assert writes == [] and life.messenger.shown == []
+    life.api.statuses["x"] = [TaskStatus("x", "processing", progress=55)]
+    assert await life.generation.poller.step("r") == 10.0
+    assert writes == ["r"] and [r.progress for r in life.messenger.shown] == [55]
+
+
+async def test_a_restart_resumes_a_backlog_at_a_bounded_rate(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    for n in range(25):
+        record = make_record(
+            f"r{n:02}", state=TaskState.RUNNING, apimart_task_id=f"x{n}", submitted_at=1e6
+        )
+        await add(life, record, tmp_path)
+    assert await life.generation.resume() == 25
+    delays = sorted(life.scheduler.due.values())
+    assert delays[0] == 0 and delays[-1] == pytest.approx(2.4)
+    assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(delays))

@@ -113,6 +113,13 @@ class Poller:
         redraw = view != record.shown_view and (
             now - record.shown_at >= self.progress_edit_interval
         )
+        unchanged = (status.status, status.progress, 0) == (
+            record.api_status,
+            record.progress,
+            record.poll_failures,
+        )
+        if unchanged and not redraw:
+            return True  # nothing to record: a poll that changed nothing writes nothing
         shown = {"shown_view": view, "shown_at": now} if redraw else {}
         updated = await self.ending.storage.update_task(
             record.id,

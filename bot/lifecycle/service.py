@@ -37,6 +37,9 @@ class LifecycleSettings:
     upload_limit: int = TELEGRAM_UPLOAD_LIMIT
     limits: Limits = field(default_factory=Limits)
     admin_ids: frozenset[int] = frozenset()
+    # Tasks resumed per second after a restart: a backlog must not stampede both APIs
+    # while new updates wait.
+    resume_rate: float = 10.0
 
 
 class GenerationService:
@@ -94,8 +97,8 @@ class GenerationService:
     async def resume(self) -> int:
         """After a restart: settle interrupted submits and poll the running tasks again."""
         resumed = await self.poller.recover()
-        for record in resumed:
-            self.scheduler.schedule_poll(record.id, 0)
+        for index, record in enumerate(resumed):
+            self.scheduler.schedule_poll(record.id, index / self.settings.resume_rate)
         return len(resumed)
 
     async def cancel(self, record: TaskRecord) -> TaskRecord | None:
