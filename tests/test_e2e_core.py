@@ -243,3 +243,26 @@ async def test_oversized_document_gets_a_clear_message(world: World) -> None:
         [reply] = await tg.wait_for_call("sendMessage")
     assert "20 MB" in reply.params["text"]
     assert api.submissions == []
+
+
+async def test_stickers_and_locations_get_one_hint_a_minute_in_private_only(world: World) -> None:
+    tg = world.telegram
+    ann, bob = tg.user(1001), tg.user(1002)
+    group = -100600
+    hint = "Send me a photo with a caption"
+
+    def hints(chat: int) -> list[dict]:
+        return [m for m in tg.bot_messages(chat) if hint in m.get("text", "")]
+
+    async with world.bot():
+        tg.send_sticker(bob, chat_id=group)
+        tg.send_location(bob, 52.5, 13.4, chat_id=group)
+        tg.send_sticker(ann)
+        [first] = await tg.wait_for(lambda: hints(1001) or None)
+        assert first["reply_to_message"]["message_id"] == 1
+        tg.send_location(ann, 52.5, 13.4)
+        tg.send_sticker(ann)
+        # a whole generation afterwards proves the bot read those updates and stayed quiet
+        await full_generation(world, ann)
+    assert len(hints(1001)) == 1
+    assert tg.bot_messages(group) == []

@@ -190,6 +190,28 @@ class FakeTelegram:
         }
         return self._push_message(message)
 
+    def send_sticker(self, user: dict, *, chat_id: int | None = None) -> dict:
+        stored = self.add_file(b"RIFF-webp", "stickers/file.webp")
+        message = self._user_message(user, chat_id, None)
+        message["sticker"] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "😀",
+        }
+        return self._push_message(message)
+
+    def send_location(
+        self, user: dict, latitude: float, longitude: float, *, chat_id: int | None = None
+    ) -> dict:
+        message = self._user_message(user, chat_id, None)
+        message["location"] = {"latitude": latitude, "longitude": longitude}
+        return self._push_message(message)
+
     def take_updates(self) -> list[dict[str, Any]]:
         """Pending updates, removed from the queue: what Telegram would POST to a webhook."""
         taken, self._updates = self._updates, []

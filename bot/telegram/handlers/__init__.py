@@ -33,7 +33,7 @@ from bot.telegram.handlers.card import (
 from bot.telegram.handlers.defaults import change_default, choose_language, close_defaults
 from bot.telegram.handlers.errors import log_error
 from bot.telegram.handlers.photo import receive_image, video_command
-from bot.telegram.handlers.replies import reply_to_card, text_without_photo
+from bot.telegram.handlers.replies import reply_to_card, text_without_photo, unusable_message
 from bot.telegram.handlers.start import (
     cancel_command,
     help_command,
@@ -76,7 +76,23 @@ def register_handlers(app: BotApplication) -> None:
             filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, text_without_photo
         )
     )
+    # Anything else a person sends in private (stickers, videos, locations) gets one hint a
+    # minute; service messages (a pinned message, a new member) get none.
+    app.add_handler(MessageHandler(UNUSABLE & filters.ChatType.PRIVATE, unusable_message))
     app.add_error_handler(log_error)
+
+
+UNUSABLE = (
+    filters.Sticker.ALL
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.ANIMATION
+    | filters.LOCATION
+    | filters.VENUE
+    | filters.CONTACT
+    | filters.POLL
+    | filters.Dice.ALL
+)
 
 
 def register_buttons(app: BotApplication) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from telegram import Update
 from telegram.constants import ChatType
 
@@ -36,6 +38,19 @@ async def reply_to_card(update: Update, context: BotContext) -> None:
         await reply(
             message, t._("This card has already been used. Send the photo again for a new video.")
         )
+
+
+UNUSABLE_HINT_INTERVAL = 60.0
+
+
+async def unusable_message(update: Update, context: BotContext) -> None:
+    """A sticker, a video, a location…: one hint, at most once a minute per chat."""
+    now = time.monotonic()
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    if now - chat_data.get("hinted_at", -UNUSABLE_HINT_INTERVAL) < UNUSABLE_HINT_INTERVAL:
+        return
+    chat_data["hinted_at"] = now
+    await text_without_photo(update, context)
 
 
 async def text_without_photo(update: Update, context: BotContext) -> None:
