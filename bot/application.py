@@ -103,6 +103,7 @@ async def start_services(app: BotApplication) -> None:
         ),
         audio_server=audio_server,
     )
+    await generation.sweep_soundtracks()
     await generation.resume()
     scheduler.schedule_housekeeping()
     await register_commands(app, catalogues)

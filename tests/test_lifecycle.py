@@ -22,7 +22,7 @@ from bot.apimart import (
 )
 from bot.domain.access import LimitReached, Limits
 from bot.domain.notices import Notice
-from bot.domain.records import TaskRecord, TaskState
+from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
 from tests.factories import make_record
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
 
@@ -220,3 +220,21 @@ async def test_a_restart_resumes_a_backlog_at_a_bounded_rate(tmp_path: Path) -> 
     delays = sorted(life.scheduler.due.values())
     assert delays[0] == 0 and delays[-1] == pytest.approx(2.4)
     assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(delays))
+
+
+async def test_start_up_deletes_soundtracks_nothing_refers_to(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    for name in ("draft.mp3", "failed.mp3", "done.mp3", "profile.wav", "orphan.mp3"):
+        (audio / name).write_bytes(b"ID3")
+    await add(life, make_record("d", soundtrack_file="draft.mp3"), tmp_path)
+    await add(
+        life, make_record("f", soundtrack_file="failed.mp3", state=TaskState.FAILED), tmp_path
+    )
+    await add(life, make_record("x", soundtrack_file="done.mp3", state=TaskState.DONE), tmp_path)
+    await life.storage.save_user(
+        UserProfile(3, soundtrack=Soundtrack("https://b/audio/profile.wav", "profile.wav"))
+    )
+    assert await life.generation.sweep_soundtracks() == 2
+    assert sorted(p.name for p in audio.iterdir()) == ["draft.mp3", "failed.mp3", "profile.wav"]

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.access import AccessLists
 from bot.domain.notices import Notice
-from bot.domain.records import TaskState, UserProfile
+from bot.domain.records import Soundtrack, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
@@ -112,3 +112,12 @@ async def test_everything_survives_a_reopen(backend: str, tmp_path: Path) -> Non
     assert await second.get_access() == AccessLists().allow(3)
     await second.close()
     assert not list(tmp_path.glob(".db-*"))  # no temporary files left behind
+
+
+async def test_soundtracks_in_use_are_on_live_tasks_and_profiles(storage: Storage) -> None:
+    await storage.add_task(make_record("a", soundtrack_file="a.mp3"))
+    await storage.add_task(make_record("b", soundtrack_file="b.mp3", state=TaskState.CANCELLED))
+    await storage.add_task(make_record("c", soundtrack_file=None, state=TaskState.RUNNING))
+    await storage.save_user(UserProfile(4, soundtrack=Soundtrack("https://x/p.wav", "p.wav")))
+    await storage.save_user(UserProfile(5, soundtrack=Soundtrack("https://x/link.mp3")))
+    assert await storage.soundtrack_files() == {"a.mp3", "p.wav"}

@@ -26,6 +26,8 @@ class TaskState(StrEnum):
 
 # States whose work resumes after a restart.
 ACTIVE_STATES = frozenset({TaskState.SUBMITTING, TaskState.RUNNING, TaskState.DELIVERING})
+# Over for good: the photo and any served soundtrack can go.
+ENDED_STATES = frozenset({TaskState.DONE, TaskState.CANCELLED, TaskState.CLOSED})
 # States from which "Try again" may submit anew (the user chose to spend again).
 RETRYABLE_STATES = frozenset({TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT})
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.notices import Notice
-from bot.domain.records import TaskRecord, TaskState
+from bot.domain.records import ENDED_STATES, TaskRecord, TaskState
 from bot.lifecycle.failures import OUTCOMES, Failure
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import Messenger
@@ -19,8 +19,6 @@ from bot.storage import Storage
 log = logging.getLogger(__name__)
 
 ADMIN_ALERT_INTERVAL = 3600.0
-# Over for good: the photo and any served soundtrack can go.
-ENDED_STATES = frozenset({TaskState.DONE, TaskState.CANCELLED, TaskState.CLOSED})
 
 
 @dataclass

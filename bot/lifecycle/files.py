@@ -34,6 +34,16 @@ class TaskFiles:
         if name:
             (self.audio_dir / name).unlink(missing_ok=True)
 
+    def sweep_soundtracks(self, in_use: set[str]) -> int:
+        """Delete served soundtracks nothing refers to (left by a crash or an older release),
+        so no forgotten file stays public. Returns how many were deleted."""
+        if not self.audio_dir.is_dir():
+            return 0
+        orphans = [p for p in self.audio_dir.iterdir() if p.is_file() and p.name not in in_use]
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        return len(orphans)
+
     def drop(self, record: TaskRecord) -> None:
         """The task is over: its photo and any soundtrack we served are no longer needed."""
         self.image_path(record).unlink(missing_ok=True)

@@ -101,6 +101,13 @@ class GenerationService:
             self.scheduler.schedule_poll(record.id, index / self.settings.resume_rate)
         return len(resumed)
 
+    async def sweep_soundtracks(self) -> int:
+        """At start-up: no served soundtrack outlives the card or profile it belonged to."""
+        deleted = self.files.sweep_soundtracks(await self.ending.storage.soundtrack_files())
+        if deleted:
+            log.info("deleted %s soundtracks nothing referred to", deleted)
+        return deleted
+
     async def cancel(self, record: TaskRecord) -> TaskRecord | None:
         """Stop waiting (there is no cancel endpoint) or discard a draft."""
         cancelled = await self.ending.finish(

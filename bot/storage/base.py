@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot.domain.access import AccessLists
-from bot.domain.records import TaskRecord, TaskState, UserProfile
+from bot.domain.records import ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Usage
 
 
@@ -45,6 +45,9 @@ class Storage(Protocol):
     async def usage(self, user_id: int, since: float) -> Usage:
         """Active tasks (the user's and everyone's) and the user's seconds since `since`."""
 
+    async def soundtrack_files(self) -> set[str]:
+        """Served soundtracks still in use: on a task that has not ended, or on a profile."""
+
     async def get_access(self) -> AccessLists: ...
 
     async def save_access(self, lists: AccessLists) -> None: ...
@@ -70,6 +73,13 @@ def changed(
     if expect is not None and current.state not in set(expect):
         return None
     return replace(current, **changes)
+
+
+def soundtracks_in_use(records: Iterable[TaskRecord], profiles: Iterable[UserProfile]) -> set[str]:
+    """The `soundtrack_files` rule, shared by the backends."""
+    on_tasks = {r.soundtrack_file for r in records if r.state not in ENDED_STATES}
+    on_profiles = {p.soundtrack.file for p in profiles if p.soundtrack is not None}
+    return {name for name in on_tasks | on_profiles if name}
 
 
 def belongs(record: TaskRecord, user_id: int | None, chat_id: int | None) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.domain.access import AccessLists
 from bot.domain.records import TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Usage, usage_of
-from bot.storage.base import belongs, changed
+from bot.storage.base import belongs, changed, soundtracks_in_use
 
 
 class MemoryStorage:
@@ -61,6 +61,9 @@ class MemoryStorage:
 
     async def usage(self, user_id: int, since: float) -> Usage:
         return usage_of(self._tasks.values(), user_id, since)
+
+    async def soundtrack_files(self) -> set[str]:
+        return soundtracks_in_use(self._tasks.values(), self._users.values())
 
     async def get_access(self) -> AccessLists:
         return self._access

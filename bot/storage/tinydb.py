@@ -21,7 +21,7 @@ from tinydb.table import Document
 from bot.domain.access import AccessLists
 from bot.domain.records import TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Usage, usage_of
-from bot.storage.base import StorageCorruptError, belongs, changed
+from bot.storage.base import StorageCorruptError, belongs, changed, soundtracks_in_use
 
 T = TypeVar("T")
 
@@ -192,6 +192,13 @@ class TinyDBStorage:
     async def user_ids(self) -> set[int]:
         rows = await self._run(self._users.all)
         return {int(row["user_id"]) for row in rows}
+
+    async def soundtrack_files(self) -> set[str]:
+        tasks, users = await self._run(lambda: (self._tasks.all(), self._users.all()))
+        return soundtracks_in_use(
+            (TaskRecord.from_dict(row) for row in tasks),
+            (UserProfile.from_dict(row) for row in users),
+        )
 
     async def get_access(self) -> AccessLists:
         row = await self._run(lambda: self._access.get(doc_id=1))
