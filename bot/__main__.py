@@ -12,7 +12,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.error import InvalidToken
 
-from bot.application import DATABASE_FILE, build_application, webhook_options
+from bot.application import build_application, webhook_options
 from bot.config import ConfigError, load_config, read_dotenv
 from bot.logs import configure_logging
 from bot.storage import StorageCorruptError
@@ -22,7 +22,7 @@ from bot.storage.tinydb import check_readable, repair
 def main(argv: list[str]) -> int:
     if argv[1:] == ["--repair"]:
         data_dir = os.environ.get("DATA_DIR") or read_dotenv(Path(".env")).get("DATA_DIR")
-        print(repair(Path(data_dir or "data") / DATABASE_FILE))
+        print(repair(Path(data_dir or "data")))
         return 0
     try:
         config = load_config()
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         # Refuse to start over a damaged file rather than silently starting empty.
-        check_readable(config.data_dir / DATABASE_FILE)
+        check_readable(config.data_dir)
     except StorageCorruptError as exc:
         print(
             f"error: {exc}. Run `python -m bot --repair` to restore the last good copy.",

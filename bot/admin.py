@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.access import AccessLists, AccessPolicy
-from bot.domain.usage import Stats, stats_of
+from bot.domain.usage import Stats
 from bot.storage import Storage
 
 
@@ -30,5 +30,4 @@ class AdminService:
         return lists
 
     async def stats(self) -> Stats:
-        tasks = await self.storage.all_tasks()
-        return stats_of(tasks, await self.storage.user_ids(), self.clock())
+        return await self.storage.stats(self.clock())

@@ -27,8 +27,6 @@ from bot.telegram.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
 
-DATABASE_FILE = "bot.json"
-
 
 def build_application(config: Config) -> BotApplication:
     app: BotApplication = (
@@ -70,7 +68,7 @@ async def start_services(app: BotApplication) -> None:
     config = app.bot_data.config
     assert config is not None and app.job_queue is not None
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = TinyDBStorage(config.data_dir / DATABASE_FILE)
+    storage = TinyDBStorage(config.data_dir, retention_days=config.retention_days)
     catalogues = Catalogues.load()
     client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
     settings = lifecycle_settings(config)

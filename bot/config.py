@@ -37,6 +37,8 @@ class Config:
     max_active_tasks_per_user: int = 2
     daily_video_seconds_per_user: int = 0  # 0: unlimited
     max_active_tasks: int = 20
+    # Finished tasks (history) are kept this long; /stats totals survive it.
+    retention_days: int = 30
     # A busy bot must not spend its message budget on progress bars.
     progress_edit_interval: float = 5.0
     telegram_local_mode: bool = False
@@ -100,6 +102,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         max_active_tasks_per_user=_count(get, "MAX_ACTIVE_TASKS_PER_USER", 2, minimum=1),
         daily_video_seconds_per_user=_count(get, "DAILY_VIDEO_SECONDS_PER_USER", 0),
         max_active_tasks=_count(get, "MAX_ACTIVE_TASKS", 20, minimum=1),
+        retention_days=_count(get, "RETENTION_DAYS", 30, minimum=1),
         progress_edit_interval=_seconds(get, "PROGRESS_EDIT_INTERVAL", 5.0, allow_zero=True),
         telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
         webhook_url=_optional_url(get, "WEBHOOK_URL"),

@@ -154,7 +154,7 @@ async def test_restart_during_submit_is_an_unknown_outcome(world: World) -> None
     async with world.bot():
         card = await open_card(world, ann)
     # Simulate a crash between "submitting" being stored and the POST's answer.
-    storage = TinyDBStorage(world.config.data_dir / "bot.json")
+    storage = TinyDBStorage(world.config.data_dir)
     [record] = await storage.tasks_in({TaskState.DRAFT})
     await storage.update_task(record.id, state=TaskState.SUBMITTING, attempt=1)
     await storage.close()

@@ -53,8 +53,8 @@ async def test_sigterm_mid_task_then_restart_delivers_once(world: World, tmp_pat
         await wait_card(world, card, "Generating")
     finally:
         assert await stop_process(process) == 0
-    stored = json.loads((world.config.data_dir / "bot.json").read_text())
-    [task] = stored["tasks"].values()
+    shards = (world.config.data_dir / "db").glob("tasks-*.json")
+    [task] = [row for shard in shards for row in json.loads(shard.read_text())["tasks"].values()]
     assert task["state"] == "running"  # intact on disk, waiting for the next start
     api.release(api.accepted()[0].task_id)
     api.hold_new_tasks = False

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.domain.pricing import estimated_cost
 from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState
@@ -45,37 +46,85 @@ def usage_of(records: Iterable[TaskRecord], user_id: int, since: float) -> Usage
     return Usage(user_active, total_active, used_today)
 
 
+def day_of(timestamp: float) -> str:
+    """The UTC day a timestamp falls on, as YYYY-MM-DD (quotas and /stats count by it)."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+
+
 @dataclass
 class Stats:
+    """/stats: `today` counts the tasks created on `day` (UTC)."""
+
     users: int = 0
+    day: str = ""
     today: Counter[str] = field(default_factory=Counter)
     total: Counter[str] = field(default_factory=Counter)
     seconds_by_resolution: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     estimated_usd: float = 0.0
 
-
-def stats_of(records: Iterable[TaskRecord], user_ids: set[int], now: float) -> Stats:
-    """Users are everyone with saved settings or at least one card."""
-    since = start_of_day(now)
-    stats = Stats()
-    users = set(user_ids)
-    for record in records:
-        users.add(record.user_id)
+    def count(self, record: TaskRecord) -> None:
+        """Add one task in its current state (drafts are not tasks yet)."""
         if record.state is TaskState.DRAFT:
-            continue
+            return
         state = record.state.value
-        stats.total[state] += 1
-        if record.created_at >= since:
-            stats.today[state] += 1
+        self.total[state] += 1
+        if day_of(record.created_at) == self.day:
+            self.today[state] += 1
         if record.state is TaskState.DONE:
-            stats.seconds_by_resolution[record.settings.resolution] += record.settings.duration
+            self.seconds_by_resolution[record.settings.resolution] += record.settings.duration
         if record.state in (TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT):
-            stats.failures[record.notice or state] += 1
+            self.failures[record.notice or state] += 1
         if is_charged(record):
             settings = record.settings
-            stats.estimated_usd += estimated_cost(
+            self.estimated_usd += estimated_cost(
                 settings.resolution, settings.audio, settings.duration
             )
-    stats.users = len(users)
+
+    def on(self, day: str) -> Stats:
+        """The same totals, with `today` meaning `day` (empty when it is another day)."""
+        today = Counter(self.today) if day == self.day else Counter()
+        return replace(
+            self,
+            day=day,
+            today=today,
+            total=Counter(self.total),
+            seconds_by_resolution=Counter(self.seconds_by_resolution),
+            failures=Counter(self.failures),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        # not asdict(): it rebuilds a Counter from (key, value) pairs, counting the pairs
+        return {
+            "users": self.users,
+            "day": self.day,
+            "today": dict(self.today),
+            "total": dict(self.total),
+            "seconds_by_resolution": dict(self.seconds_by_resolution),
+            "failures": dict(self.failures),
+            "estimated_usd": self.estimated_usd,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Stats:
+        data = data or {}
+        return cls(
+            users=int(data.get("users", 0)),
+            day=str(data.get("day", "")),
+            today=Counter(data.get("today") or {}),
+            total=Counter(data.get("total") or {}),
+            seconds_by_resolution=Counter(data.get("seconds_by_resolution") or {}),
+            failures=Counter(data.get("failures") or {}),
+            estimated_usd=float(data.get("estimated_usd", 0.0)),
+        )
+
+
+def stats_of(
+    records: Iterable[TaskRecord], users: int, now: float, base: Stats | None = None
+) -> Stats:
+    """`base` holds the totals of tasks no longer kept one by one (they survive pruning)."""
+    stats = (base or Stats()).on(day_of(now))
+    stats.users = users
+    for record in records:
+        stats.count(record)
     return stats

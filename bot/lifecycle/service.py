@@ -120,6 +120,11 @@ class GenerationService:
     async def expire(self, max_age: float = CARD_MAX_AGE) -> int:
         return await expire_cards(self.ending, max_age)
 
+    async def housekeeping(self) -> None:
+        """Daily: close abandoned cards, then forget history past the retention."""
+        await self.expire()
+        await self.ending.storage.prune(self.ending.clock())
+
 
 def task_files(data_dir: Path) -> TaskFiles:
     return TaskFiles(data_dir / "images", data_dir / "audio", data_dir / "tmp")

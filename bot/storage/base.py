@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from bot.domain.access import AccessLists
 from bot.domain.records import ENDED_STATES, TaskRecord, TaskState, UserProfile
-from bot.domain.usage import Usage
+from bot.domain.usage import Stats, Usage
 
 
 class StorageCorruptError(Exception):
@@ -36,11 +36,12 @@ class Storage(Protocol):
         *,
         user_id: int | None = None,
         chat_id: int | None = None,
-    ) -> list[TaskRecord]: ...
+    ) -> list[TaskRecord]:
+        """Tasks in these states; ended ones only as long as the backend keeps them one by
+        one (at least the day they ended)."""
 
-    async def all_tasks(self) -> list[TaskRecord]: ...
-
-    async def user_ids(self) -> set[int]: ...
+    async def stats(self, now: float) -> Stats:
+        """/stats: totals that survive pruning, plus the live tasks."""
 
     async def usage(self, user_id: int, since: float) -> Usage:
         """Active tasks (the user's and everyone's) and the user's seconds since `since`."""
@@ -61,7 +62,11 @@ class Storage(Protocol):
         Generate submit once. None when the task is missing or the state did not match.
         """
 
-    async def close(self) -> None: ...
+    async def prune(self, now: float) -> int:
+        """Forget history older than the retention; returns how many pieces went."""
+
+    async def close(self) -> None:
+        """Wait for pending writes, then release the backend."""
 
 
 def changed(

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.access import AccessLists
 from bot.domain.records import TaskRecord, TaskState, UserProfile
-from bot.domain.usage import Usage, usage_of
+from bot.domain.usage import Stats, Usage, stats_of, usage_of
 from bot.storage.base import belongs, changed, soundtracks_in_use
 
 
@@ -53,11 +53,12 @@ class MemoryStorage:
             r for r in self._tasks.values() if r.state in wanted and belongs(r, user_id, chat_id)
         ]
 
-    async def all_tasks(self) -> list[TaskRecord]:
-        return list(self._tasks.values())
+    async def stats(self, now: float) -> Stats:
+        users = set(self._users) | {r.user_id for r in self._tasks.values()}
+        return stats_of(self._tasks.values(), len(users), now)
 
-    async def user_ids(self) -> set[int]:
-        return set(self._users)
+    async def prune(self, now: float) -> int:
+        return 0
 
     async def usage(self, user_id: int, since: float) -> Usage:
         return usage_of(self._tasks.values(), user_id, since)

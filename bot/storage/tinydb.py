@@ -1,174 +1,116 @@
-"""The embedded backend: one TinyDB file, writes serialised and atomic.
+"""The embedded backend: TinyDB files under DATA_DIR/db, small enough that a write stays cheap.
 
-Only this module knows TinyDB; it keeps the contract of `bot.storage.base.Storage`.
+Layout (schema 2):
+- `users-NN.json`: profiles, in 32 shards by user id;
+- `tasks-NN.json`: live tasks (drafts, running, retryable), in 16 shards by task id;
+- `state.json`: access lists, quota counters per day, and the /stats totals of tasks that
+  left the live set (so pruning history never changes them);
+- `history/YYYY-MM-DD.jsonl`: ended tasks, append-only, one file per day, deleted after
+  `retention_days`.
+
+Everything is read once at start-up and served from memory; a write changes memory at once
+and then waits for the group commit that puts it on disk (one flush serves every write that
+arrived meanwhile). So a write's cost is one shard, not the whole history, and a read never
+waits behind a write. Each JSON file is replaced atomically and keeps a `.bak`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
+import logging
 import time
+import zlib
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-from tinydb import Query, TinyDB
-from tinydb.storages import Storage as TinyStorage
-from tinydb.table import Document
+from typing import Any
 
 from bot.domain.access import AccessLists
-from bot.domain.records import TaskRecord, TaskState, UserProfile
-from bot.domain.usage import Usage, usage_of
-from bot.storage.base import StorageCorruptError, belongs, changed, soundtracks_in_use
+from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
+from bot.domain.usage import Stats, Usage, day_of, stats_of
+from bot.storage.base import belongs, changed, soundtracks_in_use
+from bot.storage.files import (
+    AtomicJSONStorage,
+    append_lines,
+    read_lines,
+    repair_file,
+    write_atomically,
+)
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
-
-def backup_path(path: Path) -> Path:
-    return path.with_name(path.name + ".bak")
-
-
-def check_readable(path: Path) -> None:
-    """StorageCorruptError when the file exists but cannot be read."""
-    AtomicJSONStorage(str(path)).read()
-
-
-def repair(path: Path) -> str:
-    """Set a damaged database file aside and restore the last good copy; say what was done."""
-    try:
-        AtomicJSONStorage(str(path)).read()
-        return f"{path} is readable: nothing to repair."
-    except StorageCorruptError:
-        pass
-    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-    os.replace(path, aside)
-    backup = backup_path(path)
-    try:
-        data = AtomicJSONStorage(str(backup)).read() if backup.exists() else None
-    except StorageCorruptError:
-        data = None
-    if data is None:
-        return (
-            f"{path} was damaged and no good backup exists; it was moved to {aside}. "
-            "The bot will start with empty storage."
-        )
-    AtomicJSONStorage(str(path)).write(data)
-    return (
-        f"{path} was damaged: moved to {aside} and restored from {backup} (at most the "
-        "last change is lost)."
-    )
+SCHEMA = 2
+USER_SHARDS = 32
+TASK_SHARDS = 16
+RECENT_DAYS = 2  # ended tasks still found by id and card, for late presses and replies
+LEGACY_FILE = "bot.json"  # schema 1: everything in one file
+DB_DIR = "db"
+STATE_FILE = "state.json"
 
 
-class AtomicJSONStorage(TinyStorage):
-    """JSON written to a temporary file, fsynced and renamed: a kill never leaves half a file.
+def user_shard(user_id: int) -> str:
+    return f"users-{user_id % USER_SHARDS:02}.json"
 
-    The process owns the file, so the last document read or written is kept in memory and
-    reads cost no disk I/O (bench/RESULTS.md has the numbers).
-    """
 
-    def __init__(self, path: str) -> None:
-        self._path = Path(path)
-        self._cached: dict[str, Any] | None = None
+def task_shard(task_id: str) -> str:
+    return f"tasks-{zlib.crc32(task_id.encode()) % TASK_SHARDS:02}.json"
 
-    def read(self) -> dict[str, Any] | None:
-        if self._cached is None:
-            self._cached = self._load()
-        return self._cached
 
-    def _load(self) -> dict[str, Any] | None:
-        try:
-            raw = self._path.read_bytes()
-        except FileNotFoundError:
-            return None
-        if not raw.strip():
-            return None
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StorageCorruptError(f"{self._path} is not valid JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise StorageCorruptError(f"{self._path} does not hold a TinyDB document")
-        return data
+def _document(table: str, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """TinyDB's file format: {table: {doc_id: row}}."""
+    return {table: {str(n): row for n, row in enumerate(rows, start=1)}}
 
-    def write(self, data: dict[str, Any]) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".db-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
-                out.flush()
-                os.fsync(out.fileno())
-            self._keep_backup()
-            os.replace(tmp, self._path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            self._cached = None  # TinyDB edited it in place: reload what the disk really holds
-            raise
-        self._cached = data
 
-    def close(self) -> None:
-        pass
+def _rows(data: dict[str, Any] | None, table: str) -> list[dict[str, Any]]:
+    return list(((data or {}).get(table) or {}).values())
 
-    def _keep_backup(self) -> None:
-        """The current file becomes `<name>.bak` (a hard link: no copy, never half-written),
-        so `python -m bot --repair` can go back one write if the file is ever damaged."""
-        if not self._path.exists():
-            return
-        link = self._path.with_name(self._path.name + ".bak.tmp")
-        link.unlink(missing_ok=True)
-        os.link(self._path, link)
-        os.replace(link, backup_path(self._path))
+
+@dataclass
+class _Pending:
+    """What the next flush writes."""
+
+    files: set[str] = field(default_factory=set)
+    history: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    done: asyncio.Future[None] | None = None
 
 
 class TinyDBStorage:
-    """Users and tasks. One instance per process; every call holds the same lock."""
+    """Keeps the Storage contract for one process on one machine."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db = TinyDB(str(path), storage=AtomicJSONStorage)
-        self._db.tables()  # read now, so a corrupt file stops start-up instead of a handler
-        self._users = self._db.table("users", cache_size=0)
-        self._tasks = self._db.table("tasks", cache_size=0)
-        self._access = self._db.table("access", cache_size=0)
-        self._lock = asyncio.Lock()
+    def __init__(
+        self, data_dir: Path, *, retention_days: int = 30, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.root = data_dir / DB_DIR
+        self.retention_days = retention_days
+        self.clock = clock
+        self._users: dict[int, UserProfile] = {}
+        self._tasks: dict[str, TaskRecord] = {}  # live
+        self._recent: dict[str, TaskRecord] = {}  # ended in the last RECENT_DAYS
+        self._cards: dict[tuple[int, int], str] = {}
+        self._access = AccessLists()
+        self._charged: dict[str, Counter[str]] = {}  # day -> user id -> seconds
+        self._archived = Stats()
+        self._pending = _Pending()
+        self._flusher: asyncio.Task[None] | None = None
+        legacy = data_dir / LEGACY_FILE
+        if legacy.exists() and not (self.root / STATE_FILE).exists():
+            self._migrate(legacy)
+        else:
+            self._load()
 
-    async def close(self) -> None:
-        self._db.close()
-
-    async def _run(self, operation: Callable[[], T]) -> T:
-        """Run one TinyDB operation in a worker thread, one at a time.
-
-        A write rewrites the whole file; off the event loop, a large file slows only storage.
-        """
-        async with self._lock:
-            return await asyncio.to_thread(operation)
+    # -- reads: from memory, never waiting --------------------------------------------------
 
     async def get_user(self, user_id: int) -> UserProfile:
-        row = await self._run(lambda: self._users.get(Query().user_id == user_id))
-        return UserProfile.from_dict(row) if row else UserProfile(user_id)
-
-    async def save_user(self, profile: UserProfile) -> None:
-        await self._run(
-            lambda: self._users.upsert(profile.to_dict(), Query().user_id == profile.user_id)
-        )
-
-    async def add_task(self, record: TaskRecord) -> None:
-        await self._run(lambda: self._tasks.insert(record.to_dict()))
+        return self._users.get(user_id) or UserProfile(user_id)
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
-        row = await self._run(lambda: self._tasks.get(Query().id == task_id))
-        return TaskRecord.from_dict(row) if row else None
+        return self._tasks.get(task_id) or self._recent.get(task_id)
 
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
-        task = Query()
-        row = await self._run(
-            lambda: self._tasks.get(
-                (task.chat_id == chat_id) & (task.card_message_id == card_message_id)
-            )
-        )
-        return TaskRecord.from_dict(row) if row else None
+        task_id = self._cards.get((chat_id, card_message_id))
+        return await self.get_task(task_id) if task_id else None
 
     async def tasks_in(
         self,
@@ -177,54 +119,249 @@ class TinyDBStorage:
         user_id: int | None = None,
         chat_id: int | None = None,
     ) -> list[TaskRecord]:
-        wanted = [state.value for state in states]
-        rows = await self._run(lambda: self._tasks.search(Query().state.one_of(wanted)))
-        records = [TaskRecord.from_dict(row) for row in rows]
-        return [r for r in records if belongs(r, user_id, chat_id)]
-
-    async def all_tasks(self) -> list[TaskRecord]:
-        rows = await self._run(self._tasks.all)
-        return [TaskRecord.from_dict(row) for row in rows]
+        wanted = set(states)
+        pool = self._tasks.values() if not wanted & ENDED_STATES else self._all_kept()
+        return [r for r in pool if r.state in wanted and belongs(r, user_id, chat_id)]
 
     async def usage(self, user_id: int, since: float) -> Usage:
-        return usage_of(await self.all_tasks(), user_id, since)
+        active = [r for r in self._tasks.values() if r.state in ACTIVE_STATES]
+        mine = [r for r in active if r.user_id == user_id]
+        # Being submitted counts too: it is about to be charged (and the counter has it not).
+        submitting = sum(r.settings.duration for r in mine if r.state is TaskState.SUBMITTING)
+        charged = self._charged.get(day_of(since), Counter())[str(user_id)]
+        return Usage(len(mine), len(active), submitting + charged)
 
-    async def user_ids(self) -> set[int]:
-        rows = await self._run(self._users.all)
-        return {int(row["user_id"]) for row in rows}
+    async def stats(self, now: float) -> Stats:
+        users = len(self._users)
+        return stats_of(self._tasks.values(), users, now, self._archived)
 
     async def soundtrack_files(self) -> set[str]:
-        tasks, users = await self._run(lambda: (self._tasks.all(), self._users.all()))
-        return soundtracks_in_use(
-            (TaskRecord.from_dict(row) for row in tasks),
-            (UserProfile.from_dict(row) for row in users),
-        )
+        return soundtracks_in_use(self._tasks.values(), self._users.values())
 
     async def get_access(self) -> AccessLists:
-        row = await self._run(lambda: self._access.get(doc_id=1))
-        if not row:
-            return AccessLists()
-        return AccessLists(frozenset(row.get("allowed", [])), frozenset(row.get("denied", [])))
+        return self._access
 
-    async def save_access(self, lists: AccessLists) -> None:
-        document = {"allowed": sorted(lists.allowed), "denied": sorted(lists.denied)}
-        await self._run(lambda: self._access.upsert(Document(document, doc_id=1)))
+    # -- writes: memory at once, then the group commit -------------------------------------
+
+    async def save_user(self, profile: UserProfile) -> None:
+        self._users[profile.user_id] = profile
+        await self._commit({user_shard(profile.user_id)})
+
+    async def add_task(self, record: TaskRecord) -> None:
+        files = {task_shard(record.id), STATE_FILE}
+        if record.user_id not in self._users:  # everyone who opened a card is a user
+            self._users[record.user_id] = UserProfile(record.user_id)
+            files.add(user_shard(record.user_id))
+        self._insert(record)
+        await self._commit(files)
 
     async def update_task(
-        self,
-        task_id: str,
-        *,
-        expect: Iterable[TaskState] | None = None,
-        **changes: Any,
+        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
     ) -> TaskRecord | None:
-        expected = set(expect) if expect is not None else None
+        current = self._tasks.get(task_id)
+        updated = changed(current, expect, changes)
+        if current is None or updated is None:
+            return None
+        files = {task_shard(task_id)}
+        if updated.apimart_task_id and not current.apimart_task_id:
+            self._charge(updated)
+            files.add(STATE_FILE)
+        if updated.state in ENDED_STATES:
+            self._archive(updated)
+            files.add(STATE_FILE)
+        else:
+            self._tasks[task_id] = updated
+        self._index(updated)
+        await self._commit(files)
+        return updated
 
-        def compare_and_set() -> TaskRecord | None:
-            row = self._tasks.get(Query().id == task_id)
-            current = TaskRecord.from_dict(row) if row else None
-            updated = changed(current, expected, changes)
-            if updated is not None:
-                self._tasks.update(updated.to_dict(), Query().id == task_id)
-            return updated
+    async def save_access(self, lists: AccessLists) -> None:
+        self._access = lists
+        await self._commit({STATE_FILE})
 
-        return await self._run(compare_and_set)
+    async def prune(self, now: float) -> int:
+        """Delete history past the retention; returns how many day files went."""
+        oldest_kept = day_of(now - self.retention_days * 86400)
+        history = self.root / "history"
+        gone = [p for p in history.glob("*.jsonl") if p.stem < oldest_kept]
+        for path in gone:
+            path.unlink(missing_ok=True)
+        self._forget_old(now)
+        await self._commit({STATE_FILE})
+        return len(gone)
+
+    async def close(self) -> None:
+        await self._commit(set())
+
+    # -- inside -----------------------------------------------------------------------------
+
+    def _insert(self, record: TaskRecord) -> None:
+        if record.apimart_task_id:
+            self._charge(record)
+        if record.state in ENDED_STATES:
+            self._archive(record)
+        else:
+            self._tasks[record.id] = record
+        self._index(record)
+
+    def _index(self, record: TaskRecord) -> None:
+        if record.card_message_id is not None:
+            self._cards[(record.chat_id, record.card_message_id)] = record.id
+
+    def _all_kept(self) -> Iterable[TaskRecord]:
+        return [*self._tasks.values(), *self._recent.values()]
+
+    def _charge(self, record: TaskRecord) -> None:
+        day = day_of(record.submitted_at or self.clock())
+        self._charged.setdefault(day, Counter())[str(record.user_id)] += record.settings.duration
+
+    def _archive(self, record: TaskRecord) -> None:
+        """An ended task leaves the live set: its row goes to the day's history file."""
+        self._tasks.pop(record.id, None)
+        self._recent[record.id] = record
+        today = day_of(self.clock())
+        if self._archived.day != today:
+            self._archived = self._archived.on(today)
+        self._archived.count(record)
+        day = day_of(record.finished_at or self.clock())
+        self._pending.history[day].append(json.dumps(record.to_dict(), ensure_ascii=False))
+
+    async def _commit(self, files: set[str]) -> None:
+        """Wait until `files` (and everything changed before) are on disk."""
+        self._pending.files |= files
+        if self._pending.done is None:
+            self._pending.done = asyncio.get_running_loop().create_future()
+        done = self._pending.done
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        """Write what is pending; writes that arrive meanwhile go in the next round."""
+        while self._pending.done is not None:
+            batch, self._pending = self._pending, _Pending()
+            assert batch.done is not None
+            try:
+                contents = {name: self._serialise(name) for name in batch.files}
+                await asyncio.to_thread(self._write, contents, dict(batch.history))
+            except BaseException as exc:
+                log.exception("storage write failed")
+                batch.done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                batch.done.set_result(None)
+
+    def _write(self, contents: dict[str, str], history: dict[str, list[str]]) -> None:
+        # History first: a task is never missing from both places.
+        for day, lines in history.items():
+            append_lines(self.root / "history" / f"{day}.jsonl", lines)
+        for name, text in contents.items():
+            write_atomically(self.root / name, text)
+
+    def _serialise(self, name: str) -> str:
+        if name == STATE_FILE:
+            document: dict[str, Any] = {
+                "meta": {"1": {"schema": SCHEMA}},
+                "access": {
+                    "1": {
+                        "allowed": sorted(self._access.allowed),
+                        "denied": sorted(self._access.denied),
+                    }
+                },
+                "charged": {"1": {day: dict(c) for day, c in self._charged.items()}},
+                "archived": {"1": self._archived.to_dict()},
+            }
+        elif name.startswith("users-"):
+            rows = (p.to_dict() for p in self._users.values() if user_shard(p.user_id) == name)
+            document = _document("users", rows)
+        else:
+            rows = (r.to_dict() for r in self._tasks.values() if task_shard(r.id) == name)
+            document = _document("tasks", rows)
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+    def _load(self) -> None:
+        for path in sorted(self.root.glob("users-*.json")):
+            for row in _rows(_read(path), "users"):
+                profile = UserProfile.from_dict(row)
+                self._users[profile.user_id] = profile
+        for path in sorted(self.root.glob("tasks-*.json")):
+            for row in _rows(_read(path), "tasks"):
+                record = TaskRecord.from_dict(row)
+                self._tasks[record.id] = record
+                self._index(record)
+        state = _read(self.root / STATE_FILE) or {}
+        access = (state.get("access") or {}).get("1") or {}
+        self._access = AccessLists(
+            frozenset(access.get("allowed", [])), frozenset(access.get("denied", []))
+        )
+        charged = (state.get("charged") or {}).get("1") or {}
+        self._charged = {day: Counter(c) for day, c in charged.items()}
+        self._archived = Stats.from_dict((state.get("archived") or {}).get("1"))
+        self._load_recent()
+
+    def _migrate(self, legacy: Path) -> None:
+        """Schema 1 (one `bot.json`) to schema 2, once; the old file stays as `bot.json.v1`."""
+        data = _read(legacy) or {}
+        for row in _rows(data, "users"):
+            profile = UserProfile.from_dict(row)
+            self._users[profile.user_id] = profile
+        access = (data.get("access") or {}).get("1") or {}
+        self._access = AccessLists(
+            frozenset(access.get("allowed", [])), frozenset(access.get("denied", []))
+        )
+        for row in _rows(data, "tasks"):
+            record = TaskRecord.from_dict(row)
+            self._users.setdefault(record.user_id, UserProfile(record.user_id))
+            self._insert(record)
+        files = {STATE_FILE, *map(user_shard, self._users), *map(task_shard, self._tasks)}
+        self._write({name: self._serialise(name) for name in files}, dict(self._pending.history))
+        self._pending = _Pending()
+        self._forget_old(self.clock())
+        legacy.rename(legacy.with_name(LEGACY_FILE + ".v1"))
+        log.info("migrated %s to %s; the old file is kept as %s.v1", legacy, self.root, legacy)
+
+    def _forget_old(self, now: float) -> None:
+        """Keep only the last RECENT_DAYS of ended tasks (and quota days) in memory."""
+        recent = {day_of(now - n * 86400) for n in range(RECENT_DAYS)}
+        for task_id, record in list(self._recent.items()):
+            if day_of(record.finished_at or now) not in recent:
+                del self._recent[task_id]
+                if self._cards.get((record.chat_id, record.card_message_id or 0)) == task_id:
+                    del self._cards[(record.chat_id, record.card_message_id or 0)]
+        self._charged = {day: c for day, c in self._charged.items() if day in recent}
+
+    def _load_recent(self) -> None:
+        """The last days' history, and the rule that history wins: a live copy of a task
+        that history already holds is a stale one (a file restored from its backup)."""
+        now = self.clock()
+        for n in range(RECENT_DAYS):
+            for row in read_lines(self.root / "history" / f"{day_of(now - n * 86400)}.jsonl"):
+                record = TaskRecord.from_dict(row)
+                self._recent[record.id] = record
+                self._index(record)
+                if self._tasks.pop(record.id, None) is not None:
+                    log.warning(
+                        "task %s: ended in history, dropping its stale live copy", record.id
+                    )
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return AtomicJSONStorage(str(path)).read()
+
+
+def check_readable(data_dir: Path) -> None:
+    """StorageCorruptError naming the first file that exists but cannot be read."""
+    for path in _database_files(data_dir):
+        _read(path)
+
+
+def repair(data_dir: Path) -> str:
+    """Set damaged files aside and restore their last good copies; say what was done."""
+    done = [line for path in _database_files(data_dir) if (line := repair_file(path))]
+    return "\n".join(done) if done else f"{data_dir}: every file is readable: nothing to repair."
+
+
+def _database_files(data_dir: Path) -> list[Path]:
+    legacy = data_dir / LEGACY_FILE
+    return [*([legacy] if legacy.exists() else []), *sorted((data_dir / DB_DIR).glob("*.json"))]

@@ -38,5 +38,5 @@ async def poll_task(context: BotContext) -> None:
 
 
 async def expire_cards(context: BotContext) -> None:
-    """Daily housekeeping: close week-old untouched cards and free their files."""
-    await context.services.generation.expire()
+    """Daily housekeeping: close week-old untouched cards, prune old history."""
+    await context.services.generation.housekeeping()

@@ -1,0 +1,175 @@
+"""The embedded backend's own promises: shards, group commit, history, retention, migration."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.domain.notices import Notice
+from bot.domain.records import TaskState, UserProfile
+from bot.domain.settings import GenerationSettings
+from bot.storage import StorageCorruptError
+from bot.storage.tinydb import TinyDBStorage, repair, task_shard, user_shard
+from tests.factories import make_record
+
+DAY = 86400.0
+NOW = 20_000 * DAY + 3600  # one o'clock, UTC
+
+
+def storage_at(tmp_path: Path, now: float = NOW, **options: int) -> TinyDBStorage:
+    return TinyDBStorage(tmp_path, clock=lambda: now, **options)
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+async def test_a_write_rewrites_one_shard_not_the_history(tmp_path: Path) -> None:
+    storage = storage_at(tmp_path)
+    for n in range(200):
+        await storage.save_user(UserProfile(n))
+        await storage.add_task(make_record(f"t{n}", user_id=n, card_message_id=n))
+    before = mtimes(storage.root)
+    await storage.update_task("t7", progress=40)
+    after = mtimes(storage.root)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed == {task_shard("t7"), task_shard("t7") + ".bak"}
+    await storage.save_user(UserProfile(7, GenerationSettings(duration=9)))
+    assert {n for n, m in mtimes(storage.root).items() if m != after.get(n)} == {
+        user_shard(7),
+        user_shard(7) + ".bak",
+    }
+
+
+async def test_concurrent_writes_share_flushes_and_each_waits_for_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = storage_at(tmp_path)
+    flushes: list[int] = []
+    write = storage._write
+
+    def counting(contents: dict[str, str], history: dict[str, list[str]]) -> None:
+        flushes.append(len(contents))
+        write(contents, history)
+
+    monkeypatch.setattr(storage, "_write", counting)
+    await asyncio.gather(*(storage.save_user(UserProfile(n)) for n in range(50)))
+    assert 1 <= len(flushes) <= 3  # one round in flight, the rest share the next
+    reopened = storage_at(tmp_path)
+    assert [await reopened.get_user(n) for n in range(50)] == [UserProfile(n) for n in range(50)]
+
+
+async def test_an_awaited_write_is_on_disk(tmp_path: Path) -> None:
+    """The money-guarding states rely on it: `submitting` is stored before the POST."""
+    storage = storage_at(tmp_path)
+    await storage.add_task(make_record("t1"))
+    await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
+    shard = json.loads((storage.root / task_shard("t1")).read_text())
+    [row] = shard["tasks"].values()
+    assert row["state"] == "submitting"
+
+
+async def test_ended_tasks_move_to_history_and_stats_survive_pruning(tmp_path: Path) -> None:
+    storage = storage_at(tmp_path, retention_days=30)
+    old = NOW - 40 * DAY
+    await storage.add_task(
+        make_record(
+            "old", created_at=old, state=TaskState.RUNNING, apimart_task_id="x", submitted_at=old
+        )
+    )
+    await storage.update_task("old", state=TaskState.DONE, finished_at=old)
+    await storage.add_task(
+        make_record(
+            "new", created_at=NOW, state=TaskState.RUNNING, apimart_task_id="y", submitted_at=NOW
+        )
+    )
+    await storage.update_task("new", state=TaskState.DONE, finished_at=NOW)
+    assert [p.name for p in sorted((storage.root / "history").iterdir())] == [
+        "2024-08-25.jsonl",
+        "2024-10-04.jsonl",
+    ]
+    assert not any("old" in p.read_text() for p in storage.root.glob("tasks-*.json"))
+    before = await storage.stats(NOW)
+    assert before.total["done"] == 2 and before.today["done"] == 1
+    assert await storage.prune(NOW) == 1
+    assert [p.name for p in (storage.root / "history").iterdir()] == ["2024-10-04.jsonl"]
+    after = await storage_at(tmp_path).stats(NOW)
+    assert after.total == before.total and after.estimated_usd == before.estimated_usd
+    assert await storage.get_task("new") is not None  # still found the day it ended
+
+
+async def test_history_wins_over_a_stale_live_copy(tmp_path: Path) -> None:
+    """`--repair` may restore a shard from its backup, one write behind: a task still
+    `delivering` there whose delivery history already holds must not be delivered again."""
+    storage = storage_at(tmp_path)
+    await storage.add_task(make_record("t1", state=TaskState.DELIVERING, video_url="https://v"))
+    shard = storage.root / task_shard("t1")
+    stale = shard.read_text()
+    await storage.update_task("t1", state=TaskState.DONE, finished_at=NOW, video_message_id=9)
+    shard.write_text(stale)  # what a restored backup looks like
+    reopened = storage_at(tmp_path)
+    assert await reopened.tasks_in({TaskState.DELIVERING}) == []
+    done = await reopened.get_task("t1")
+    assert done is not None and done.state is TaskState.DONE
+
+
+async def test_a_schema_1_file_migrates_once_and_is_kept_beside(tmp_path: Path) -> None:
+    users = {
+        str(n): UserProfile(n, GenerationSettings(duration=n % 14 + 2), "ru").to_dict()
+        for n in range(1, 41)
+    }
+    tasks = {
+        "1": make_record(
+            "live", user_id=3, state=TaskState.RUNNING, apimart_task_id="a", submitted_at=NOW
+        ).to_dict(),
+        "2": make_record(
+            "done",
+            user_id=4,
+            state=TaskState.DONE,
+            apimart_task_id="b",
+            submitted_at=NOW - 3 * DAY,
+            finished_at=NOW - 3 * DAY,
+        ).to_dict(),
+        "3": make_record(
+            "failed", user_id=5, state=TaskState.FAILED, notice=Notice.API_FAILED
+        ).to_dict()
+        | {"obsolete_field": 1},
+    }
+    legacy = {"users": users, "tasks": tasks, "access": {"1": {"allowed": [7], "denied": [8]}}}
+    (tmp_path / "bot.json").write_text(json.dumps(legacy))
+    storage = storage_at(tmp_path)
+    assert not (tmp_path / "bot.json").exists()
+    assert json.loads((tmp_path / "bot.json.v1").read_text()) == legacy
+    for n in range(1, 41):
+        profile = await storage.get_user(n)
+        assert profile.settings.duration == n % 14 + 2 and profile.language == "ru"
+    assert {r.id for r in await storage.tasks_in(set(TaskState) - {TaskState.DONE})} == {
+        "live",
+        "failed",
+    }
+    assert (await storage.get_access()).allowed == {7}
+    assert (await storage.stats(NOW)).total["done"] == 1
+    assert (await storage.usage(3, NOW - 3600)).used_today == 5
+    # a second start reads the new layout and leaves the kept file alone
+    again = storage_at(tmp_path)
+    assert (await again.get_user(40)).language == "ru"
+    assert (tmp_path / "bot.json.v1").exists()
+
+
+def test_a_damaged_file_stops_start_up_and_repair_restores_its_backup(tmp_path: Path) -> None:
+    async def fill() -> None:
+        storage = storage_at(tmp_path)
+        await storage.save_user(UserProfile(1, language="ru"))
+        await storage.save_user(UserProfile(1, language="uk"))
+
+    asyncio.run(fill())
+    shard = tmp_path / "db" / user_shard(1)
+    shard.write_text('{"users": {"1": ')
+    with pytest.raises(StorageCorruptError, match=user_shard(1)):
+        storage_at(tmp_path)
+    assert "restored from" in repair(tmp_path)
+    assert asyncio.run(storage_at(tmp_path).get_user(1)).language == "ru"  # one write back
+    assert "nothing to repair" in repair(tmp_path)
