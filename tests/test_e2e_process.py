@@ -7,12 +7,16 @@ import json
 import os
 import signal
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 
 from bot.application import build_application, webhook_options
+from bot.domain.records import TaskState
+from bot.storage.tinydb import TinyDBStorage
+from tests.factories import make_record
 from tests.harness import GENERATE, TOKEN, World, free_port, open_card, wait_card
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,3 +134,47 @@ async def test_a_rejected_token_ends_start_up_with_one_clear_line(
     output = log.read_text()
     assert "error: Telegram rejected TELEGRAM_BOT_TOKEN" in output
     assert "Traceback" not in output and "not-the-token" not in output
+
+
+async def test_sigterm_during_a_100_task_resume_exits_fast_and_sends_nothing_twice(
+    world: World, tmp_path: Path
+) -> None:
+    tg, api = world.telegram, world.apimart
+    storage = TinyDBStorage(world.config.data_dir)
+    for n in range(100):
+        tg._chat(3000 + n, tg.user(3000 + n))  # chats that talked to the bot before
+        api.add_completed_task(f"task_{n:04}")
+        await storage.add_task(
+            make_record(
+                f"r{n:03}",
+                user_id=3000 + n,
+                card_message_id=None,
+                state=TaskState.RUNNING,
+                apimart_task_id=f"task_{n:04}",
+                submitted_at=time.time(),
+            )
+        )
+    await storage.close()
+    log = tmp_path / "bot.log"
+    process = await start_process(world, log)
+    try:
+        await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 15 or None, timeout=30)
+    finally:
+        started = time.monotonic()
+        assert await stop_process(process) == 0
+        stopped_in = time.monotonic() - started
+    assert stopped_in < 5, stopped_in
+    sent_before = len(tg.calls_to("sendVideo"))
+    assert sent_before < 100  # stopped in the middle of the backlog
+    ann = tg.user(1001)
+    process = await start_process(world, log)
+    try:
+        tg.send_text(ann, "/settings")
+        # answered while the backlog is still being delivered, not after it
+        await tg.wait_for_call("sendMessage", where=lambda c: c.params["chat_id"] == "1001")
+        assert len(tg.calls_to("sendVideo")) < 100
+        await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 100 or None, timeout=60)
+    finally:
+        assert await stop_process(process) == 0
+    chats = [c.params["chat_id"] for c in tg.calls_to("sendVideo")]
+    assert sorted(chats) == sorted(str(3000 + n) for n in range(100))  # each exactly once

@@ -109,6 +109,12 @@ class FakeApimart:
     def accepted(self) -> list[Submission]:
         return [s for s in self.submissions if s.task_id]
 
+    def add_completed_task(self, task_id: str, duration: int = 5) -> FakeTask:
+        """A task accepted before the test began (a bot restart) that has finished since."""
+        task = FakeTask(task_id, {"duration": duration}, [("completed", 100)])
+        self.tasks[task_id] = task
+        return task
+
     def release(self, task_id: str) -> None:
         self.tasks[task_id].hold = False
 
