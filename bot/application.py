@@ -6,6 +6,9 @@ Only this module chooses the storage backend and wires the lifecycle to Telegram
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 
 from telegram import BotCommand, Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
@@ -18,6 +21,8 @@ from bot.i18n import Catalogues
 from bot.lifecycle.deliver import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
+from bot.storage import Storage
+from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
 from bot.telegram.audio_server import AudioServer
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
@@ -48,6 +53,23 @@ def build_application(config: Config) -> BotApplication:
     return app
 
 
+async def open_storage(config: Config) -> Storage:
+    """PostgreSQL when DATABASE_URL is set (several processes may share it), else TinyDB."""
+    if config.database_url:
+        return await PostgresStorage.connect(
+            config.database_url, retention_days=config.retention_days
+        )
+    return TinyDBStorage(config.data_dir, retention_days=config.retention_days)
+
+
+def process_owner(config: Config) -> str:
+    """Who holds a task's lease: one name per process on a shared database; on the
+    embedded files (one process only) a fixed one, so a restart resumes at once."""
+    if not config.database_url:
+        return "local"
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
 def lifecycle_settings(config: Config) -> LifecycleSettings:
     return LifecycleSettings(
         poll_interval=config.poll_interval,
@@ -60,6 +82,8 @@ def lifecycle_settings(config: Config) -> LifecycleSettings:
             config.max_active_tasks,
         ),
         admin_ids=config.admin_user_ids,
+        owner=process_owner(config),
+        lease_seconds=config.lease_seconds,
     )
 
 
@@ -68,7 +92,7 @@ async def start_services(app: BotApplication) -> None:
     config = app.bot_data.config
     assert config is not None and app.job_queue is not None
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = TinyDBStorage(config.data_dir, retention_days=config.retention_days)
+    storage = await open_storage(config)
     catalogues = Catalogues.load()
     client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
     settings = lifecycle_settings(config)
@@ -103,6 +127,8 @@ async def start_services(app: BotApplication) -> None:
     )
     await generation.sweep_soundtracks()
     await generation.resume()
+    if config.database_url:  # other processes may die and leave their tasks to this one
+        scheduler.schedule_lease_keeping(config.lease_seconds / 3)
     scheduler.schedule_housekeeping()
     await register_commands(app, catalogues)
     log.info("bot @%s started; data in %s", app.bot.username, config.data_dir)
@@ -114,6 +140,7 @@ async def stop_services(app: BotApplication) -> None:
         return
     if services.audio_server is not None:
         await services.audio_server.stop()
+    await services.generation.release()
     await services.client.close()
     await services.storage.close()
     app.bot_data.services = None

@@ -39,6 +39,9 @@ class Config:
     max_active_tasks: int = 20
     # Finished tasks (history) are kept this long; /stats totals survive it.
     retention_days: int = 30
+    # postgresql://… shares the state between several bot processes; unset: TinyDB files.
+    database_url: str | None = field(default=None, repr=False)
+    lease_seconds: float = 30.0
     # A busy bot must not spend its message budget on progress bars.
     progress_edit_interval: float = 5.0
     telegram_local_mode: bool = False
@@ -103,6 +106,8 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         daily_video_seconds_per_user=_count(get, "DAILY_VIDEO_SECONDS_PER_USER", 0),
         max_active_tasks=_count(get, "MAX_ACTIVE_TASKS", 20, minimum=1),
         retention_days=_count(get, "RETENTION_DAYS", 30, minimum=1),
+        database_url=_database_url(get),
+        lease_seconds=_seconds(get, "LEASE_SECONDS", 30.0),
         progress_edit_interval=_seconds(get, "PROGRESS_EDIT_INTERVAL", 5.0, allow_zero=True),
         telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
         webhook_url=_optional_url(get, "WEBHOOK_URL"),
@@ -183,6 +188,13 @@ def _webhook_secret(get: Getter) -> str | None:
     if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
         raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
     return secret or None
+
+
+def _database_url(get: Getter) -> str | None:
+    url = get("DATABASE_URL")
+    if url and urlsplit(url).scheme not in ("postgres", "postgresql"):
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    return url or None
 
 
 def _port(get: Getter, name: str, default: int) -> int:

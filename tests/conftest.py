@@ -12,3 +12,6 @@ from tests.harness import World, make_world
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with make_world(tmp_path / "data") as built:
         yield built
+
+
+pytest_plugins = ["tests.postgres"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,19 +14,31 @@ from bot.domain.records import Soundtrack, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
+from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
 from tests.factories import make_record
-
-BACKENDS: dict[str, Callable[[Path], Storage]] = {
-    "memory": lambda path: MemoryStorage(),
-    "tinydb": lambda path: TinyDBStorage(path),
-}
-PERSISTENT = ("tinydb",)
+from tests.postgres import fresh_database
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+async def open_backend(name: str, path: Path, request: pytest.FixtureRequest) -> Storage:
+    """`path` is the place a persistent backend keeps its data (the same path: the same data)."""
+    if name == "memory":
+        return MemoryStorage()
+    if name == "tinydb":
+        return TinyDBStorage(path)
+    urls: dict[Path, str] = request.session.__dict__.setdefault("pg_urls", {})
+    if path not in urls:
+        urls[path] = await fresh_database(request.getfixturevalue("postgres_server"))
+    return await PostgresStorage.connect(urls[path])
+
+
+BACKENDS = ("memory", "tinydb", "postgres")
+PERSISTENT = ("tinydb", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = BACKENDS[request.param](tmp_path)
+    opened = await open_backend(request.param, tmp_path, request)
     yield opened
     await opened.close()
 
@@ -99,13 +111,15 @@ async def test_access_lists_round_trip(storage: Storage) -> None:
 
 
 @pytest.mark.parametrize("backend", PERSISTENT)
-async def test_everything_survives_a_reopen(backend: str, tmp_path: Path) -> None:
-    first = BACKENDS[backend](tmp_path)
+async def test_everything_survives_a_reopen(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    first = await open_backend(backend, tmp_path, request)
     await first.save_user(UserProfile(5, GenerationSettings(duration=9), "ru"))
     await first.add_task(make_record("t1", notice=Notice.API_FAILED))
     await first.save_access(AccessLists().allow(3))
     await first.close()
-    second = BACKENDS[backend](tmp_path)
+    second = await open_backend(backend, tmp_path, request)
     assert (await second.get_user(5)).settings.duration == 9
     assert await second.get_task("t1") == make_record("t1", notice=Notice.API_FAILED)
     assert await second.get_access() == AccessLists().allow(3)
@@ -120,3 +134,52 @@ async def test_soundtracks_in_use_are_on_live_tasks_and_profiles(storage: Storag
     await storage.save_user(UserProfile(4, soundtrack=Soundtrack("https://x/p.wav", "p.wav")))
     await storage.save_user(UserProfile(5, soundtrack=Soundtrack("https://x/link.mp3")))
     assert await storage.soundtrack_files() == {"a.mp3", "p.wav"}
+
+
+async def test_leases_go_to_one_owner_until_they_run_out(storage: Storage) -> None:
+    for n in range(6):
+        await storage.add_task(make_record(f"r{n}", state=TaskState.RUNNING, created_at=n))
+    await storage.add_task(make_record("draft"))
+    await storage.add_task(make_record("done", state=TaskState.DONE))
+    a, b = await asyncio.gather(
+        storage.take_leases("a", 100.0, 10.0, limit=4),
+        storage.take_leases("b", 100.0, 10.0, limit=4),
+    )
+    ids_a, ids_b = {r.id for r in a}, {r.id for r in b}
+    assert not ids_a & ids_b and ids_a | ids_b == {f"r{n}" for n in range(6)}
+    assert all(r.lease_owner == "a" and r.lease_until == 100.0 for r in a)
+    assert await storage.take_leases("c", 200.0, 50.0) == []  # held
+    assert await storage.take_leases("a", 200.0, 50.0) == []  # own only when asked
+    assert {r.id for r in await storage.take_leases("a", 200.0, 50.0, include_own=True)} == ids_a
+    taken = await storage.take_leases("c", 400.0, 150.0)  # b's ran out at 100
+    assert {r.id for r in taken} == ids_b
+    assert await storage.renew_leases("c", 500.0) == len(ids_b)
+    await storage.release_leases("c")
+    again = await storage.take_leases("d", 600.0, 160.0)
+    assert {r.id for r in again} == ids_b
+    stored = await storage.get_task(next(iter(ids_b)))
+    assert stored is not None and stored.lease_owner == "d"
+
+
+@pytest.mark.parametrize("backend", PERSISTENT)
+async def test_pruned_history_leaves_the_stats_totals_alone(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    storage = await open_backend(backend, tmp_path, request)
+    now = 20_000 * 86400.0
+    for n, finished in enumerate((now - 40 * 86400, now - 3600)):
+        record = make_record(
+            f"t{n}", state=TaskState.RUNNING, apimart_task_id=f"x{n}", created_at=finished
+        )
+        await storage.add_task(record)
+        await storage.update_task(record.id, state=TaskState.DONE, finished_at=finished)
+    before = await storage.stats(now)
+    assert before.total["done"] == 2 and before.estimated_usd > 0
+    assert await storage.prune(now) == 1
+    after = await storage.stats(now)
+    assert (after.total, after.seconds_by_resolution) == (
+        before.total,
+        before.seconds_by_resolution,
+    )
+    assert after.estimated_usd == pytest.approx(before.estimated_usd)
+    await storage.close()

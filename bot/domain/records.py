@@ -103,6 +103,9 @@ class TaskRecord:
     submitted_at: float | None = None
     finished_at: float | None = None
     poll_failures: int = 0
+    # Which bot process works on this task, until when (several replicas share one database).
+    lease_owner: str | None = None
+    lease_until: float = 0.0
 
     @property
     def generating(self) -> bool:
@@ -113,6 +116,10 @@ class TaskRecord:
     def progress_view(self) -> str:
         """What the progress part of the card shows; redrawn only when this changes."""
         return f"{self.generating}:{self.progress}"
+
+    def leased_by_other(self, owner: str, now: float) -> bool:
+        """Another process holds a lease on this task that has not run out."""
+        return self.lease_owner not in (None, owner) and self.lease_until > now
 
     @property
     def idempotency_key(self) -> str:

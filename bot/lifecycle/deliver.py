@@ -51,7 +51,9 @@ class Deliverer:
             return
         finally:
             path.unlink(missing_ok=True)
-        await self.ending.finish(record, TaskState.DONE, video_message_id=message_id)
+        await self.ending.finish(
+            record, TaskState.DONE, expect={TaskState.DELIVERING}, video_message_id=message_id
+        )
         task_log(log, record).info("delivered as message %s", message_id)
 
     async def _send_link(self, record: TaskRecord) -> None:

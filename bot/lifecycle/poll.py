@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from bot.apimart import ApimartError, ApimartRateLimitError, TaskStatus
-from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState
+from bot.domain.records import TaskRecord, TaskState
 from bot.lifecycle.deliver import Deliverer
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure
@@ -26,12 +26,15 @@ class Poller:
     poll_interval: float = 10.0
     task_timeout: float = 3600.0
     progress_edit_interval: float = 0.0
+    owner: str = "local"
 
     async def step(self, task_id: str) -> float | None:
         """One polling step. Returns seconds until the next step, or None when done."""
         record = await self.ending.storage.get_task(task_id)
         if record is None or record.state not in (TaskState.RUNNING, TaskState.DELIVERING):
             return None
+        if record.leased_by_other(self.owner, self.ending.clock()):
+            return None  # another process works on it now
         if record.state is TaskState.DELIVERING:
             return await self._deliver(record)
         started = record.submitted_at or record.created_at
@@ -45,10 +48,11 @@ class Poller:
             return await self.failed(record, exc)
         return await self._apply(record, status)
 
-    async def recover(self) -> list[TaskRecord]:
-        """After a restart: settle interrupted submits, return the tasks to poll again."""
+    async def take_over(self, leased: list[TaskRecord]) -> list[TaskRecord]:
+        """Tasks just leased to this process (after a restart, or from a process that died):
+        settle interrupted submits, return the tasks to poll."""
         to_poll: list[TaskRecord] = []
-        for record in await self.ending.storage.tasks_in(ACTIVE_STATES):
+        for record in leased:
             if record.state is TaskState.SUBMITTING:
                 # The POST may or may not have reached apimart: never resubmit on our own.
                 await self.ending.fail(record, Failure.RESTARTED_IN_SUBMIT)

@@ -40,6 +40,10 @@ class LifecycleSettings:
     # Tasks resumed per second after a restart: a backlog must not stampede both APIs
     # while new updates wait.
     resume_rate: float = 10.0
+    # Who this process is, and how long its claim on a task lasts without renewal: a killed
+    # process's tasks are taken over by another within `lease_seconds`.
+    owner: str = "local"
+    lease_seconds: float = 30.0
 
 
 class GenerationService:
@@ -61,7 +65,13 @@ class GenerationService:
         self.ending = TaskEnding(storage, messenger, files, settings.admin_ids, clock)
         self.deliverer = Deliverer(self.ending, api, settings.upload_limit)
         self.submitter = Submitter(
-            self.ending, api, scheduler, settings.limits, settings.poll_interval
+            self.ending,
+            api,
+            scheduler,
+            settings.limits,
+            settings.poll_interval,
+            settings.owner,
+            settings.lease_seconds,
         )
         self.poller = Poller(
             self.ending,
@@ -70,6 +80,7 @@ class GenerationService:
             settings.poll_interval,
             settings.task_timeout,
             settings.progress_edit_interval,
+            settings.owner,
         )
         self.scheduler = scheduler
 
@@ -95,11 +106,37 @@ class GenerationService:
             self.scheduler.schedule_poll(task_id, delay)
 
     async def resume(self) -> int:
-        """After a restart: settle interrupted submits and poll the running tasks again."""
-        resumed = await self.poller.recover()
-        for index, record in enumerate(resumed):
+        """After a restart: take this owner's tasks and any nobody holds, settle interrupted
+        submits, and poll the rest again at a bounded rate."""
+        return await self._take_over(include_own=True)
+
+    async def keep_leases(self) -> int:
+        """Every lease_seconds/3: renew this process's leases and take over the tasks of a
+        process that stopped renewing its own. Returns how many were taken over."""
+        await self.ending.storage.renew_leases(self.settings.owner, self._lease_end())
+        return await self._take_over(include_own=False)
+
+    async def release(self) -> None:
+        """A clean stop: another process may take this one's tasks at once."""
+        await self.ending.storage.release_leases(self.settings.owner)
+
+    async def _take_over(self, *, include_own: bool) -> int:
+        now = self.ending.clock()
+        leased = await self.ending.storage.take_leases(
+            self.settings.owner,
+            self._lease_end(),
+            now,
+            include_own=include_own,
+            # all of a restart's own backlog at once; orphans of others a share at a time
+            limit=100_000 if include_own else 100,
+        )
+        to_poll = await self.poller.take_over(leased)
+        for index, record in enumerate(to_poll):
             self.scheduler.schedule_poll(record.id, index / self.settings.resume_rate)
-        return len(resumed)
+        return len(to_poll)
+
+    def _lease_end(self) -> float:
+        return self.ending.clock() + self.settings.lease_seconds
 
     async def sweep_soundtracks(self) -> int:
         """At start-up: no served soundtrack outlives the card or profile it belonged to."""

@@ -47,6 +47,8 @@ class Submitter:
     scheduler: PollScheduler
     limits: Limits = field(default_factory=Limits)
     first_poll_delay: float = 10.0
+    owner: str = "local"
+    lease_seconds: float = 30.0
     _claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def claim(self, record: TaskRecord) -> TaskRecord | LimitReached | None:
@@ -79,6 +81,9 @@ class Submitter:
                 error="",
                 progress=0,
                 api_status="",
+                # from now on this process alone may act on the task
+                lease_owner=self.owner,
+                lease_until=self.ending.clock() + self.lease_seconds,
             )
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:

@@ -7,7 +7,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from bot.domain.access import AccessLists
-from bot.domain.records import ENDED_STATES, TaskRecord, TaskState, UserProfile
+from bot.domain.records import (
+    ACTIVE_STATES,
+    ENDED_STATES,
+    TaskRecord,
+    TaskState,
+    UserProfile,
+)
 from bot.domain.usage import Stats, Usage
 
 
@@ -62,6 +68,19 @@ class Storage(Protocol):
         Generate submit once. None when the task is missing or the state did not match.
         """
 
+    async def take_leases(
+        self, owner: str, until: float, now: float, *, include_own: bool = False, limit: int = 100
+    ) -> list[TaskRecord]:
+        """Lease active tasks nobody holds (or whose lease ran out) to `owner`; with
+        `include_own`, also those `owner` held before (a restart of the same owner).
+        Two processes never get the same task."""
+
+    async def renew_leases(self, owner: str, until: float) -> int:
+        """Extend every lease `owner` holds on an active task; returns how many."""
+
+    async def release_leases(self, owner: str) -> None:
+        """Give up `owner`'s leases (a clean stop), so another process takes over at once."""
+
     async def prune(self, now: float) -> int:
         """Forget history older than the retention; returns how many pieces went."""
 
@@ -85,6 +104,15 @@ def soundtracks_in_use(records: Iterable[TaskRecord], profiles: Iterable[UserPro
     on_tasks = {r.soundtrack_file for r in records if r.state not in ENDED_STATES}
     on_profiles = {p.soundtrack.file for p in profiles if p.soundtrack is not None}
     return {name for name in on_tasks | on_profiles if name}
+
+
+def may_take(record: TaskRecord, owner: str, now: float, include_own: bool) -> bool:
+    """The `take_leases` rule, shared by the backends."""
+    if record.state not in ACTIVE_STATES:
+        return False
+    if record.lease_owner == owner:
+        return include_own
+    return record.lease_owner is None or record.lease_until <= now
 
 
 def belongs(record: TaskRecord, user_id: int | None, chat_id: int | None) -> bool:

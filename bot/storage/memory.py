@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from bot.domain.access import AccessLists
-from bot.domain.records import TaskRecord, TaskState, UserProfile
+from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, stats_of, usage_of
-from bot.storage.base import belongs, changed, soundtracks_in_use
+from bot.storage.base import belongs, changed, may_take, soundtracks_in_use
 
 
 class MemoryStorage:
@@ -56,6 +57,25 @@ class MemoryStorage:
     async def stats(self, now: float) -> Stats:
         users = set(self._users) | {r.user_id for r in self._tasks.values()}
         return stats_of(self._tasks.values(), len(users), now)
+
+    async def take_leases(
+        self, owner: str, until: float, now: float, *, include_own: bool = False, limit: int = 100
+    ) -> list[TaskRecord]:
+        taken = [r for r in self._tasks.values() if may_take(r, owner, now, include_own)][:limit]
+        for record in taken:
+            self._tasks[record.id] = replace(record, lease_owner=owner, lease_until=until)
+        return [self._tasks[r.id] for r in taken]
+
+    async def renew_leases(self, owner: str, until: float) -> int:
+        mine = [
+            r for r in self._tasks.values() if r.lease_owner == owner and r.state in ACTIVE_STATES
+        ]
+        for record in mine:
+            self._tasks[record.id] = replace(record, lease_until=until)
+        return len(mine)
+
+    async def release_leases(self, owner: str) -> None:
+        await self.renew_leases(owner, 0.0)
 
     async def prune(self, now: float) -> int:
         return 0

@@ -23,14 +23,14 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot.domain.access import AccessLists
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, stats_of
-from bot.storage.base import belongs, changed, soundtracks_in_use
+from bot.storage.base import belongs, changed, may_take, soundtracks_in_use
 from bot.storage.files import (
     AtomicJSONStorage,
     append_lines,
@@ -178,6 +178,35 @@ class TinyDBStorage:
     async def save_access(self, lists: AccessLists) -> None:
         self._access = lists
         await self._commit({STATE_FILE})
+
+    async def take_leases(
+        self, owner: str, until: float, now: float, *, include_own: bool = False, limit: int = 100
+    ) -> list[TaskRecord]:
+        taken = [
+            replace(r, lease_owner=owner, lease_until=until)
+            for r in self._tasks.values()
+            if may_take(r, owner, now, include_own)
+        ][:limit]
+        await self._put(taken)
+        return taken
+
+    async def renew_leases(self, owner: str, until: float) -> int:
+        mine = [
+            replace(r, lease_until=until)
+            for r in self._tasks.values()
+            if r.lease_owner == owner and r.state in ACTIVE_STATES
+        ]
+        await self._put(mine)
+        return len(mine)
+
+    async def release_leases(self, owner: str) -> None:
+        await self.renew_leases(owner, 0.0)
+
+    async def _put(self, records: list[TaskRecord]) -> None:
+        for record in records:
+            self._tasks[record.id] = record
+        if records:
+            await self._commit({task_shard(r.id) for r in records})
 
     async def prune(self, now: float) -> int:
         """Delete history past the retention; returns how many day files went."""

@@ -25,6 +25,9 @@ class JobQueueScheduler:
             return
         self._job_queue.run_once(poll_task, when=delay, data=task_id, name=_job_name(task_id))
 
+    def schedule_lease_keeping(self, every: float) -> None:
+        self._job_queue.run_repeating(keep_leases, interval=every, first=every, name="leases")
+
     def schedule_housekeeping(self) -> None:
         self._job_queue.run_repeating(
             expire_cards, interval=EXPIRE_EVERY, first=600, name="expire"
@@ -35,6 +38,11 @@ async def poll_task(context: BotContext) -> None:
     """One step of a task's lifecycle (the lifecycle schedules the next)."""
     assert context.job is not None
     await context.services.generation.poll(str(context.job.data))
+
+
+async def keep_leases(context: BotContext) -> None:
+    """Renew this process's leases; take over the tasks of a process that died."""
+    await context.services.generation.keep_leases()
 
 
 async def expire_cards(context: BotContext) -> None:

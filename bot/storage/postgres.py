@@ -1,0 +1,345 @@
+"""PostgreSQL through asyncpg: the backend several bot processes share (DATABASE_URL).
+
+Every transition is one transaction on one row (`SELECT … FOR UPDATE`, then `UPDATE`), so a
+compare-and-set holds across processes. Leases are handed out with `FOR UPDATE SKIP LOCKED`,
+so two processes never take the same task. Ended tasks stay as rows until `retention_days`;
+their /stats totals move into `archived_totals` when they are pruned.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import asyncpg
+
+from bot.domain.access import AccessLists
+from bot.domain.pricing import estimated_cost
+from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
+from bot.domain.usage import Stats, Usage, day_of, start_of_day
+from bot.storage.base import changed
+
+# Each entry runs once, in order; the version reached is kept in schema_version.
+MIGRATIONS = (
+    """
+    CREATE TABLE users (user_id BIGINT PRIMARY KEY, data JSONB NOT NULL);
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        chat_id BIGINT NOT NULL,
+        card_message_id BIGINT,
+        state TEXT NOT NULL,
+        duration INT NOT NULL,
+        charged BOOLEAN NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        submitted_at DOUBLE PRECISION,
+        finished_at DOUBLE PRECISION,
+        lease_owner TEXT,
+        lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+        data JSONB NOT NULL
+    );
+    CREATE INDEX tasks_card ON tasks (chat_id, card_message_id);
+    CREATE INDEX tasks_user_state ON tasks (user_id, state);
+    CREATE INDEX tasks_live ON tasks (state) WHERE state NOT IN ('done', 'cancelled', 'closed');
+    CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;
+    CREATE TABLE access (id INT PRIMARY KEY, allowed BIGINT[] NOT NULL, denied BIGINT[] NOT NULL);
+    CREATE TABLE archived_totals (id INT PRIMARY KEY, data JSONB NOT NULL);
+    """,
+)
+_ACTIVE = [s.value for s in ACTIVE_STATES]
+_ENDED = [s.value for s in ENDED_STATES]
+_COLUMNS = (
+    "id, user_id, chat_id, card_message_id, state, duration, charged, created_at, "
+    "submitted_at, finished_at, lease_owner, lease_until, data"
+)
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def migrate(pool: asyncpg.Pool) -> int:
+    """Bring the schema up to date (one process at a time); returns the version reached."""
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock(4711)")
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (id INT PRIMARY KEY, version INT NOT NULL)"
+        )
+        version = await connection.fetchval("SELECT version FROM schema_version WHERE id = 1")
+        for step in MIGRATIONS[version or 0 :]:
+            await connection.execute(step)
+        await connection.execute(
+            "INSERT INTO schema_version VALUES (1, $1) "
+            "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version",
+            len(MIGRATIONS),
+        )
+    return len(MIGRATIONS)
+
+
+def _row(record: TaskRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.user_id,
+        record.chat_id,
+        record.card_message_id,
+        record.state.value,
+        record.settings.duration,
+        record.apimart_task_id is not None,
+        record.created_at,
+        record.submitted_at,
+        record.finished_at,
+        record.lease_owner,
+        record.lease_until,
+        record.to_dict(),
+    )
+
+
+def _records(rows: Iterable[asyncpg.Record]) -> list[TaskRecord]:
+    return [TaskRecord.from_dict(row["data"]) for row in rows]
+
+
+class PostgresStorage:
+    """Keeps the Storage contract for any number of processes on one database."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        retention_days: int = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool = pool
+        self.retention_days = retention_days
+        self.clock = clock
+
+    @classmethod
+    async def connect(cls, dsn: str, **options: Any) -> PostgresStorage:
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, init=_init_connection)
+        await migrate(pool)
+        return cls(pool, **options)
+
+    async def get_user(self, user_id: int) -> UserProfile:
+        data = await self._pool.fetchval("SELECT data FROM users WHERE user_id = $1", user_id)
+        return UserProfile.from_dict(data) if data else UserProfile(user_id)
+
+    async def save_user(self, profile: UserProfile) -> None:
+        await self._pool.execute(
+            "INSERT INTO users VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET data = $2",
+            profile.user_id,
+            profile.to_dict(),
+        )
+
+    async def add_task(self, record: TaskRecord) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                f"INSERT INTO tasks ({_COLUMNS}) VALUES "
+                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                *_row(record),
+            )
+            await connection.execute(  # everyone who opened a card is a user
+                "INSERT INTO users VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                record.user_id,
+                UserProfile(record.user_id).to_dict(),
+            )
+
+    async def get_task(self, task_id: str) -> TaskRecord | None:
+        data = await self._pool.fetchval("SELECT data FROM tasks WHERE id = $1", task_id)
+        return TaskRecord.from_dict(data) if data else None
+
+    async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
+        data = await self._pool.fetchval(
+            "SELECT data FROM tasks WHERE chat_id = $1 AND card_message_id = $2 "
+            "ORDER BY created_at DESC LIMIT 1",
+            chat_id,
+            card_message_id,
+        )
+        return TaskRecord.from_dict(data) if data else None
+
+    async def tasks_in(
+        self,
+        states: Iterable[TaskState],
+        *,
+        user_id: int | None = None,
+        chat_id: int | None = None,
+    ) -> list[TaskRecord]:
+        rows = await self._pool.fetch(
+            "SELECT data FROM tasks WHERE state = ANY($1::text[]) "
+            "AND ($2::bigint IS NULL OR user_id = $2) AND ($3::bigint IS NULL OR chat_id = $3)",
+            [s.value for s in states],
+            user_id,
+            chat_id,
+        )
+        return _records(rows)
+
+    async def usage(self, user_id: int, since: float) -> Usage:
+        row = await self._pool.fetchrow(
+            """
+            SELECT count(*) FILTER (WHERE state = ANY($3::text[])) AS total_active,
+                   count(*) FILTER (WHERE state = ANY($3::text[]) AND user_id = $1) AS mine,
+                   coalesce(sum(duration) FILTER (WHERE user_id = $1 AND (
+                       state = 'submitting' OR (charged AND submitted_at >= $2))), 0) AS used
+            FROM tasks WHERE state = ANY($3::text[]) OR (user_id = $1 AND submitted_at >= $2)
+            """,
+            user_id,
+            since,
+            _ACTIVE,
+        )
+        return Usage(int(row["mine"]), int(row["total_active"]), int(row["used"]))
+
+    async def stats(self, now: float) -> Stats:
+        today = start_of_day(now)
+        async with self._pool.acquire() as connection:
+            base = await connection.fetchval("SELECT data FROM archived_totals WHERE id = 1")
+            stats = Stats.from_dict(base).on(day_of(now))
+            stats.users = await connection.fetchval("SELECT count(*) FROM users")
+            rows = await connection.fetch(
+                """
+                SELECT state, created_at >= $1 AS today, data->'settings'->>'resolution' AS res,
+                       (data->'settings'->>'audio')::boolean AS audio, charged,
+                       nullif(data->>'notice', '') AS notice, count(*) AS n,
+                       sum(duration) AS seconds
+                FROM tasks WHERE state <> 'draft' GROUP BY 1, 2, 3, 4, 5, 6
+                """,
+                today,
+            )
+        for row in rows:
+            _count_group(stats, row)
+        return stats
+
+    async def soundtrack_files(self) -> set[str]:
+        rows = await self._pool.fetch(
+            "SELECT data->>'soundtrack_file' AS name FROM tasks "
+            "WHERE state <> ALL($1::text[]) AND data->>'soundtrack_file' IS NOT NULL "
+            "UNION SELECT data->'soundtrack'->>'file' FROM users "
+            "WHERE data->'soundtrack'->>'file' IS NOT NULL",
+            _ENDED,
+        )
+        return {row["name"] for row in rows}
+
+    async def get_access(self) -> AccessLists:
+        row = await self._pool.fetchrow("SELECT allowed, denied FROM access WHERE id = 1")
+        if row is None:
+            return AccessLists()
+        return AccessLists(frozenset(row["allowed"]), frozenset(row["denied"]))
+
+    async def save_access(self, lists: AccessLists) -> None:
+        await self._pool.execute(
+            "INSERT INTO access VALUES (1, $1, $2) "
+            "ON CONFLICT (id) DO UPDATE SET allowed = $1, denied = $2",
+            sorted(lists.allowed),
+            sorted(lists.denied),
+        )
+
+    async def update_task(
+        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+    ) -> TaskRecord | None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            data = await connection.fetchval(
+                "SELECT data FROM tasks WHERE id = $1 FOR UPDATE", task_id
+            )
+            current = TaskRecord.from_dict(data) if data else None
+            updated = changed(current, expect, changes)
+            if updated is not None:
+                await self._write(connection, updated)
+            return updated
+
+    async def take_leases(
+        self, owner: str, until: float, now: float, *, include_own: bool = False, limit: int = 100
+    ) -> list[TaskRecord]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """
+                SELECT data FROM tasks
+                WHERE state = ANY($1::text[]) AND (
+                    (lease_owner = $2 AND $4) OR (
+                        lease_owner IS DISTINCT FROM $2
+                        AND (lease_owner IS NULL OR lease_until <= $3)))
+                ORDER BY created_at LIMIT $5 FOR UPDATE SKIP LOCKED
+                """,
+                _ACTIVE,
+                owner,
+                now,
+                include_own,
+                limit,
+            )
+            taken = [
+                changed(r, None, {"lease_owner": owner, "lease_until": until})
+                for r in _records(rows)
+            ]
+            for record in taken:
+                assert record is not None
+                await self._write(connection, record)
+        return [r for r in taken if r is not None]
+
+    async def renew_leases(self, owner: str, until: float) -> int:
+        result = await self._pool.execute(
+            """
+            UPDATE tasks SET lease_until = $2,
+                data = jsonb_set(data, '{lease_until}', to_jsonb($2::double precision))
+            WHERE lease_owner = $1 AND state = ANY($3::text[])
+            """,
+            owner,
+            until,
+            _ACTIVE,
+        )
+        return int(result.split()[-1])
+
+    async def release_leases(self, owner: str) -> None:
+        await self.renew_leases(owner, 0.0)
+
+    async def prune(self, now: float) -> int:
+        """Ended tasks past the retention leave; their /stats totals stay in archived_totals."""
+        cutoff = now - self.retention_days * 86400
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                "DELETE FROM tasks WHERE state = ANY($1::text[]) AND finished_at < $2 "
+                "RETURNING data",
+                _ENDED,
+                cutoff,
+            )
+            if not rows:
+                return 0
+            base = await connection.fetchval(
+                "SELECT data FROM archived_totals WHERE id = 1 FOR UPDATE"
+            )
+            totals = Stats.from_dict(base)
+            for record in _records(rows):
+                totals.count(record)
+            await connection.execute(
+                "INSERT INTO archived_totals VALUES (1, $1) "
+                "ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data",
+                totals.to_dict(),
+            )
+        return len(rows)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _write(self, connection: asyncpg.Connection, record: TaskRecord) -> None:
+        await connection.execute(
+            """
+            UPDATE tasks SET state = $5, duration = $6, charged = $7, submitted_at = $9,
+                finished_at = $10, lease_owner = $11, lease_until = $12, data = $13,
+                card_message_id = $4, user_id = $2, chat_id = $3, created_at = $8
+            WHERE id = $1
+            """,
+            *_row(record),
+        )
+
+
+def _count_group(stats: Stats, row: asyncpg.Record) -> None:
+    """Add one GROUP BY row of tasks to the totals, the way Stats.count adds one task."""
+    state, n, seconds = row["state"], int(row["n"]), int(row["seconds"] or 0)
+    stats.total[state] += n
+    if row["today"]:
+        stats.today[state] += n
+    if state == TaskState.DONE:
+        stats.seconds_by_resolution[row["res"]] += seconds
+    if state in (TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT):
+        stats.failures[row["notice"] or state] += n
+    if row["charged"]:
+        stats.estimated_usd += estimated_cost(row["res"], bool(row["audio"]), seconds)
