@@ -1,10 +1,12 @@
 """`python -m bot`: load the config, build the application, poll (or serve a webhook).
 
-`python -m bot --repair` sets a damaged database file aside and restores the last good copy.
+`python -m bot --repair` sets damaged database files aside and restores their last good copies.
+`python -m bot migrate-to-postgres` copies DATA_DIR's files into DATABASE_URL's PostgreSQL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -16,14 +18,27 @@ from bot.application import build_application, webhook_options
 from bot.config import ConfigError, load_config, read_dotenv
 from bot.logs import configure_logging
 from bot.storage import StorageCorruptError
+from bot.storage.migrate import copy_to_postgres
 from bot.storage.tinydb import check_readable, repair
 
 
-def main(argv: list[str]) -> int:
-    if argv[1:] == ["--repair"]:
-        data_dir = os.environ.get("DATA_DIR") or read_dotenv(Path(".env")).get("DATA_DIR")
-        print(repair(Path(data_dir or "data")))
+def maintenance(command: str) -> int:
+    """`--repair` and `migrate-to-postgres`: they need no token, only where the data is."""
+    env = {**read_dotenv(Path(".env")), **os.environ}
+    data_dir = Path(env.get("DATA_DIR") or "data")
+    if command == "--repair":
+        print(repair(data_dir))
         return 0
+    if not env.get("DATABASE_URL"):
+        print("error: set DATABASE_URL to the PostgreSQL to copy into", file=sys.stderr)
+        return 2
+    print(asyncio.run(copy_to_postgres(data_dir, env["DATABASE_URL"])))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] in (["--repair"], ["migrate-to-postgres"]):
+        return maintenance(argv[1])
     try:
         config = load_config()
     except ConfigError as exc:
@@ -31,7 +46,8 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         # Refuse to start over a damaged file rather than silently starting empty.
-        check_readable(config.data_dir)
+        if not config.database_url:
+            check_readable(config.data_dir)
     except StorageCorruptError as exc:
         print(
             f"error: {exc}. Run `python -m bot --repair` to restore the last good copy.",

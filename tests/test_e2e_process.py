@@ -8,21 +8,27 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from bot.application import build_application, webhook_options
 from bot.domain.records import TaskState
+from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
 from tests.factories import make_record
 from tests.harness import GENERATE, TOKEN, World, free_port, open_card, wait_card
+from tests.postgres import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def start_process(world: World, log: Path, token: str = TOKEN) -> asyncio.subprocess.Process:
+async def start_process(
+    world: World, log: Path, token: str = TOKEN, **extra: str
+) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "APIMART_"))}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -33,6 +39,7 @@ async def start_process(world: World, log: Path, token: str = TOKEN) -> asyncio.
         "DATA_DIR": str(world.config.data_dir),
         "POLL_INTERVAL": "0.1",
         "PROGRESS_EDIT_INTERVAL": "0",
+        **extra,
     }
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
@@ -178,3 +185,82 @@ async def test_sigterm_during_a_100_task_resume_exits_fast_and_sends_nothing_twi
         assert await stop_process(process) == 0
     chats = [c.params["chat_id"] for c in tg.calls_to("sendVideo")]
     assert sorted(chats) == sorted(str(3000 + n) for n in range(100))  # each exactly once
+
+
+async def until(
+    query: Callable[[], Awaitable[Any]], holds: Callable[[Any], Any], timeout: float = 15.0
+) -> None:
+    """Wait for a database condition another process brings about (it cannot notify us)."""
+    deadline = time.monotonic() + timeout
+    while not holds(value := await query()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout}s: last value {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def test_two_processes_on_postgres_deliver_each_video_once_when_one_dies(
+    world: World, tmp_path: Path, postgres_server: str
+) -> None:
+    tg, api = world.telegram, world.apimart
+    url = await fresh_database(postgres_server)
+    storage = await PostgresStorage.connect(url)
+    for n in range(20):
+        tg._chat(4000 + n, tg.user(4000 + n))
+        api.add_completed_task(f"task_{n:04}", hold=True)
+        await storage.add_task(
+            make_record(
+                f"p{n:02}",
+                user_id=4000 + n,
+                card_message_id=None,
+                state=TaskState.RUNNING,
+                apimart_task_id=f"task_{n:04}",
+                submitted_at=time.time(),
+            )
+        )
+
+    def replica(name: str) -> dict[str, str]:
+        port, health = free_port(), free_port()
+        return {
+            "DATABASE_URL": url,
+            "LEASE_SECONDS": "2",
+            "WEBHOOK_URL": f"http://127.0.0.1:{port}",
+            "WEBHOOK_SECRET": "hook_secret_123",
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_PORT": str(port),
+            "PUBLIC_HOST": "127.0.0.1",
+            "PUBLIC_PORT": str(health),
+        }
+
+    async def owners() -> dict[str | None, int]:
+        rows = await storage._pool.fetch(
+            "SELECT lease_owner, count(*) AS n FROM tasks WHERE state = 'running' GROUP BY 1"
+        )
+        return {row["lease_owner"]: row["n"] for row in rows}
+
+    log = tmp_path / "bot.log"
+    first = await start_process(world, log, **replica("a"))
+    second = None
+    try:
+        # the first replica leases the whole backlog on start
+        await until(lambda: owners(), lambda leased: leased and None not in leased)
+        second = await start_process(world, log, **replica("b"))
+        for n in range(10):
+            api.release(f"task_{n:04}")
+        await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 10 or None, timeout=30)
+        done = "SELECT count(*) FROM tasks WHERE state = 'done'"
+        # ...and recorded all ten as done: no delivery is in flight
+        await until(lambda: storage._pool.fetchval(done), lambda count: count == 10)
+        first.kill()  # no clean stop: its leases must run out
+        await first.wait()
+        for n in range(10, 20):
+            api.release(f"task_{n:04}")
+        await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 20 or None, timeout=30)
+    finally:
+        if first.returncode is None:
+            first.kill()
+        if second is not None:
+            assert await stop_process(second) == 0
+        await storage.close()
+    chats = sorted(c.params["chat_id"] for c in tg.calls_to("sendVideo"))
+    assert chats == sorted(str(4000 + n) for n in range(20))  # every video, each once
+    assert "resuming" in log.read_text()

@@ -238,3 +238,29 @@ async def test_start_up_deletes_soundtracks_nothing_refers_to(tmp_path: Path) ->
     )
     assert await life.generation.sweep_soundtracks() == 2
     assert sorted(p.name for p in audio.iterdir()) == ["draft.mp3", "failed.mp3", "profile.wav"]
+
+
+async def test_a_task_leased_by_a_live_process_is_left_to_it(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    now = life.now[0]
+    other = {"lease_owner": "replica-2", "lease_until": now + 20}
+    await add(
+        life,
+        make_record(
+            "run", state=TaskState.RUNNING, apimart_task_id="x", submitted_at=now, **other
+        ),
+        tmp_path,
+    )
+    await add(life, make_record("sub", state=TaskState.SUBMITTING, **other), tmp_path)
+    life.api.statuses["x"] = [TaskStatus("x", "completed", video_url="https://v")]
+    assert await life.generation.poller.step("run") is None
+    assert await life.generation.keep_leases() == 0
+    sub = await life.storage.get_task("sub")
+    assert sub is not None and sub.state is TaskState.SUBMITTING  # its POST may be under way
+    assert life.messenger.videos == [] and life.scheduler.due == {}
+    life.now[0] = now + 21  # replica-2 stopped renewing: its tasks are taken over
+    assert await life.generation.keep_leases() == 1
+    sub = await life.storage.get_task("sub")
+    assert sub is not None and sub.state is TaskState.UNKNOWN
+    await life.run_polls()
+    assert [v.id for v in life.messenger.videos] == ["run"]

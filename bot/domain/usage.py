@@ -63,23 +63,22 @@ class Stats:
     failures: Counter[str] = field(default_factory=Counter)
     estimated_usd: float = 0.0
 
-    def count(self, record: TaskRecord) -> None:
-        """Add one task in its current state (drafts are not tasks yet)."""
+    def count(self, record: TaskRecord, sign: int = 1) -> None:
+        """Add one task in its current state (drafts are not tasks yet); -1 takes it out."""
         if record.state is TaskState.DRAFT:
             return
         state = record.state.value
-        self.total[state] += 1
+        self.total[state] += sign
         if day_of(record.created_at) == self.day:
-            self.today[state] += 1
+            self.today[state] += sign
+        settings = record.settings
         if record.state is TaskState.DONE:
-            self.seconds_by_resolution[record.settings.resolution] += record.settings.duration
+            self.seconds_by_resolution[settings.resolution] += sign * settings.duration
         if record.state in (TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT):
-            self.failures[record.notice or state] += 1
+            self.failures[record.notice or state] += sign
         if is_charged(record):
-            settings = record.settings
-            self.estimated_usd += estimated_cost(
-                settings.resolution, settings.audio, settings.duration
-            )
+            cost = estimated_cost(settings.resolution, settings.audio, settings.duration)
+            self.estimated_usd += sign * cost
 
     def on(self, day: str) -> Stats:
         """The same totals, with `today` meaning `day` (empty when it is another day)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.domain.access import AccessLists
@@ -19,6 +19,16 @@ from bot.domain.usage import Stats, Usage
 
 class StorageCorruptError(Exception):
     """The database exists but cannot be read; refusing to start over it."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A whole backend's content, to copy it into another one."""
+
+    users: list[UserProfile]
+    tasks: list[TaskRecord]
+    access: AccessLists
+    pruned_totals: Stats  # /stats totals of tasks no longer kept one by one
 
 
 class Storage(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -19,7 +20,7 @@ from bot.domain.access import AccessLists
 from bot.domain.pricing import estimated_cost
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, start_of_day
-from bot.storage.base import changed
+from bot.storage.base import Snapshot, changed
 
 # Each entry runs once, in order; the version reached is kept in schema_version.
 MIGRATIONS = (
@@ -318,6 +319,32 @@ class PostgresStorage:
 
     async def close(self) -> None:
         await self._pool.close()
+
+    async def import_snapshot(self, snapshot: Snapshot) -> None:
+        """Copy another backend's content in, in one transaction; rows already here win, so
+        running it twice changes nothing."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.executemany(
+                "INSERT INTO users VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(p.user_id, p.to_dict()) for p in snapshot.users],
+            )
+            await connection.executemany(
+                f"INSERT INTO tasks ({_COLUMNS}) VALUES "
+                "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+                "ON CONFLICT DO NOTHING",
+                [_row(replace(r, lease_owner=None, lease_until=0.0)) for r in snapshot.tasks],
+            )
+            if await connection.fetchval("SELECT count(*) FROM archived_totals") == 0:
+                await connection.execute(
+                    "INSERT INTO archived_totals VALUES (1, $1)",
+                    snapshot.pruned_totals.to_dict(),
+                )
+            if await connection.fetchval("SELECT count(*) FROM access") == 0:
+                await connection.execute(
+                    "INSERT INTO access VALUES (1, $1, $2)",
+                    sorted(snapshot.access.allowed),
+                    sorted(snapshot.access.denied),
+                )
 
     async def _write(self, connection: asyncpg.Connection, record: TaskRecord) -> None:
         await connection.execute(

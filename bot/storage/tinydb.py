@@ -25,12 +25,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain.access import AccessLists
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, stats_of
-from bot.storage.base import belongs, changed, may_take, soundtracks_in_use
+from bot.storage.base import Snapshot, belongs, changed, may_take, soundtracks_in_use
 from bot.storage.files import (
     AtomicJSONStorage,
     append_lines,
@@ -40,6 +40,7 @@ from bot.storage.files import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SCHEMA = 2
 USER_SHARDS = 32
@@ -222,6 +223,20 @@ class TinyDBStorage:
     async def close(self) -> None:
         await self._commit(set())
 
+    def export(self) -> Snapshot:
+        """Everything, for a copy into another backend (`python -m bot migrate-to-postgres`)."""
+        history = [
+            TaskRecord.from_dict(row)
+            for path in sorted((self.root / "history").glob("*.jsonl"))
+            for row in read_lines(path)
+        ]
+        pruned = self._archived.on(self._archived.day)
+        for record in history:  # the copy keeps these one by one
+            pruned.count(record, -1)
+        return Snapshot(
+            list(self._users.values()), [*self._tasks.values(), *history], self._access, pruned
+        )
+
     # -- inside -----------------------------------------------------------------------------
 
     def _insert(self, record: TaskRecord) -> None:
@@ -310,20 +325,13 @@ class TinyDBStorage:
         return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
     def _load(self) -> None:
-        for path in sorted(self.root.glob("users-*.json")):
-            for row in _rows(_read(path), "users"):
-                profile = UserProfile.from_dict(row)
-                self._users[profile.user_id] = profile
-        for path in sorted(self.root.glob("tasks-*.json")):
-            for row in _rows(_read(path), "tasks"):
-                record = TaskRecord.from_dict(row)
-                self._tasks[record.id] = record
-                self._index(record)
+        for profile in _all_rows(self.root.glob("users-*.json"), "users", UserProfile.from_dict):
+            self._users[profile.user_id] = profile
+        for record in _all_rows(self.root.glob("tasks-*.json"), "tasks", TaskRecord.from_dict):
+            self._tasks[record.id] = record
+            self._index(record)
         state = _read(self.root / STATE_FILE) or {}
-        access = (state.get("access") or {}).get("1") or {}
-        self._access = AccessLists(
-            frozenset(access.get("allowed", [])), frozenset(access.get("denied", []))
-        )
+        self._access = _access_of(state)
         charged = (state.get("charged") or {}).get("1") or {}
         self._charged = {day: Counter(c) for day, c in charged.items()}
         self._archived = Stats.from_dict((state.get("archived") or {}).get("1"))
@@ -335,10 +343,7 @@ class TinyDBStorage:
         for row in _rows(data, "users"):
             profile = UserProfile.from_dict(row)
             self._users[profile.user_id] = profile
-        access = (data.get("access") or {}).get("1") or {}
-        self._access = AccessLists(
-            frozenset(access.get("allowed", [])), frozenset(access.get("denied", []))
-        )
+        self._access = _access_of(data)
         for row in _rows(data, "tasks"):
             record = TaskRecord.from_dict(row)
             self._users.setdefault(record.user_id, UserProfile(record.user_id))
@@ -373,6 +378,15 @@ class TinyDBStorage:
                     log.warning(
                         "task %s: ended in history, dropping its stale live copy", record.id
                     )
+
+
+def _all_rows(paths: Iterable[Path], table: str, parse: Callable[[dict[str, Any]], T]) -> list[T]:
+    return [parse(row) for path in sorted(paths) for row in _rows(_read(path), table)]
+
+
+def _access_of(document: dict[str, Any]) -> AccessLists:
+    access = (document.get("access") or {}).get("1") or {}
+    return AccessLists(frozenset(access.get("allowed", [])), frozenset(access.get("denied", [])))
 
 
 def _read(path: Path) -> dict[str, Any] | None:

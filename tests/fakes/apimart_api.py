@@ -109,9 +109,13 @@ class FakeApimart:
     def accepted(self) -> list[Submission]:
         return [s for s in self.submissions if s.task_id]
 
-    def add_completed_task(self, task_id: str, duration: int = 5) -> FakeTask:
-        """A task accepted before the test began (a bot restart) that has finished since."""
-        task = FakeTask(task_id, {"duration": duration}, [("completed", 100)])
+    def add_completed_task(
+        self, task_id: str, duration: int = 5, *, hold: bool = False
+    ) -> FakeTask:
+        """A task accepted before the test began (a bot restart) that has finished since, or
+        (`hold`) that finishes once released."""
+        script = [("processing", 50), ("completed", 100)] if hold else [("completed", 100)]
+        task = FakeTask(task_id, {"duration": duration}, script, hold=hold)
         self.tasks[task_id] = task
         return task
 

@@ -1,0 +1,23 @@
+"""`python -m bot migrate-to-postgres`: copy the embedded files into PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.storage.postgres import PostgresStorage
+from bot.storage.tinydb import TinyDBStorage
+
+
+async def copy_to_postgres(data_dir: Path, database_url: str) -> str:
+    """Copy users, tasks (live and history), access lists and /stats totals; say what was
+    copied. Rows already in PostgreSQL are kept, so running it twice is harmless."""
+    snapshot = TinyDBStorage(data_dir).export()
+    target = await PostgresStorage.connect(database_url)
+    try:
+        await target.import_snapshot(snapshot)
+    finally:
+        await target.close()
+    return (
+        f"copied {len(snapshot.users)} users and {len(snapshot.tasks)} tasks from {data_dir} "
+        "into PostgreSQL; start the bot with DATABASE_URL set to use it"
+    )

@@ -1,0 +1,61 @@
+"""PostgreSQL beyond the shared contract: the copy from the embedded files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.domain.access import AccessLists
+from bot.domain.records import TaskState, UserProfile
+from bot.domain.settings import GenerationSettings
+from bot.storage.migrate import copy_to_postgres
+from bot.storage.postgres import PostgresStorage
+from bot.storage.tinydb import TinyDBStorage
+from tests.factories import make_record
+from tests.postgres import fresh_database
+
+NOW = 20_000 * 86400.0 + 3600
+
+
+async def test_migrate_to_postgres_copies_everything_and_keeps_the_stats(
+    tmp_path: Path, postgres_server: str
+) -> None:
+    source = TinyDBStorage(tmp_path, clock=lambda: NOW, retention_days=30)
+    for n in range(1, 31):
+        await source.save_user(UserProfile(n, GenerationSettings(duration=n % 14 + 2), "es"))
+    await source.save_access(AccessLists().allow(5))
+    old = NOW - 40 * 86400
+    for task_id, finished in (("pruned", old), ("kept", NOW - 60)):
+        await source.add_task(
+            make_record(
+                task_id, state=TaskState.RUNNING, apimart_task_id=task_id, created_at=finished
+            )
+        )
+        await source.update_task(task_id, state=TaskState.DONE, finished_at=finished)
+    await source.add_task(
+        make_record(
+            "live", user_id=3, state=TaskState.RUNNING, apimart_task_id="a", submitted_at=NOW
+        )
+    )
+    await source.prune(NOW)
+    expected = await source.stats(NOW)
+    await source.close()
+
+    url = await fresh_database(postgres_server)
+    message = await copy_to_postgres(tmp_path, url)
+    assert "copied 30 users and 2 tasks" in message
+    await copy_to_postgres(tmp_path, url)  # twice: harmless
+
+    target = await PostgresStorage.connect(url)
+    try:
+        for n in range(1, 31):
+            profile = await target.get_user(n)
+            assert profile.settings.duration == n % 14 + 2 and profile.language == "es"
+        assert (await target.get_access()).allowed == {5}
+        live = await target.get_task("live")
+        assert live is not None and live.state is TaskState.RUNNING and live.lease_owner is None
+        stats = await target.stats(NOW)
+        assert stats.total == expected.total and stats.users == expected.users
+        assert abs(stats.estimated_usd - expected.estimated_usd) < 1e-9
+        assert [r.id for r in await target.take_leases("p1", NOW + 30, NOW)] == ["live"]
+    finally:
+        await target.close()
