@@ -196,11 +196,17 @@ async def test_too_small_image_is_refused_without_api_call(world: World) -> None
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)
     async with world.bot():
-        tg.send_photo(ann, make_image(200, 300), caption="tiny")
-        [reply] = await tg.wait_for_call("sendMessage")
-    assert "200×300" in reply.params["text"] and "240" in reply.params["text"]
+        photo = tg.send_photo(ann, make_image(200, 300), caption="tiny")
+        [placeholder] = await tg.wait_for_call("sendMessage")
+        [edited] = await tg.wait_for_call("editMessageText")
+    # The first reply comes before the download; the problem found after it edits that reply.
+    assert "Preparing your photo" in placeholder.params["text"]
+    assert "200×300" in edited.params["text"] and "240" in edited.params["text"]
+    [answer] = tg.bot_messages(1001)
+    assert answer["reply_to_message"]["message_id"] == photo["message_id"]
+    assert str(answer["message_id"]) == edited.params["message_id"]
+    assert "200×300" in answer["text"] and not answer.get("reply_markup")
     assert api.submissions == []
-    assert not any(m.get("reply_markup") for m in tg.bot_messages(1001))
 
 
 async def test_non_image_files_are_refused_without_api_call(world: World) -> None:
@@ -209,8 +215,12 @@ async def test_non_image_files_are_refused_without_api_call(world: World) -> Non
     async with world.bot():
         tg.send_document(ann, b"just some notes", file_name="notes.txt", mime_type="text/plain")
         tg.send_document(ann, b"\x89PNG not really", file_name="fake.png", mime_type="image/png")
-        replies = await tg.wait_for_call("sendMessage", count=2)
-    assert all("not an image I can use" in r.params["text"] for r in replies)
+        # not an image by its name and type: told at once; by its content: once downloaded
+        sent = await tg.wait_for_call("sendMessage", count=2)
+        [edited] = await tg.wait_for_call("editMessageText")
+    texts = sorted(c.params["text"] for c in sent)
+    assert "Preparing your photo" in texts[0] and "not an image I can use" in texts[1]
+    assert "not an image I can use" in edited.params["text"]
     assert api.submissions == []
 
 

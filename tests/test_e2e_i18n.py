@@ -19,7 +19,7 @@ async def test_russian_user_gets_russian_start_card_and_error(world: World) -> N
         assert "▶️ Создать" in tg.buttons(card)
         tg.send_photo(ivan, make_image(100, 100))
         error = await tg.wait_for_call(
-            "sendMessage", where=lambda c: "100×100" in c.params.get("text", "")
+            "editMessageText", where=lambda c: "100×100" in c.params.get("text", "")
         )
     assert "Каждая сторона должна быть не меньше 240" in error[0].params["text"]
     assert tg.errors() == []

@@ -7,7 +7,7 @@ import logging
 import re
 
 from telegram import Document, Message, PhotoSize, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 
 from bot.domain.caption_flags import VALID_FLAGS, FlagError, parse_caption
@@ -94,7 +94,8 @@ def addressed_prompt(caption: str, bot_username: str) -> str | None:
 
 
 async def open_card(update: Update, context: BotContext, message: Message, caption: str) -> None:
-    """Validate the image of `message`, keep it, and answer it with a settings card."""
+    """Answer at once with a placeholder, then turn it into the card (or into the reason the
+    image cannot be used): the download and conversion never delay the first reply."""
     sender = incoming(update)
     t = await context.translator(update)
     try:
@@ -102,59 +103,61 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     except FlagError as exc:
         await reply(sender.message, _flag_error(t, exc))
         return
-    image = await _prepared_image(message, t)
-    if image is None:
-        return
-    await context.services.drafts.open(
-        NewCard(
-            user_id=sender.user.id,
-            chat_id=message.chat_id,
-            source_message_id=message.message_id,
-            language=t.locale,
-            flags=flags,
-            image=image,
-        )
-    )
-
-
-async def _prepared_image(message: Message, t: Translator) -> PreparedImage | None:
-    """The message's image, ready for the API; None after telling the user what is wrong."""
     source = _image_source(message)
+    problem = _source_problem(source, t)
+    if problem is not None or source is None:
+        await reply(message, problem or _not_an_image(t))
+        return
+    placeholder = await message.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
+    image = await _prepared_image(source, message.chat_id, t)
+    if isinstance(image, str):
+        await placeholder.edit_text(image, parse_mode=ParseMode.HTML)
+        return
+    new = NewCard(
+        user_id=sender.user.id,
+        chat_id=message.chat_id,
+        source_message_id=message.message_id,
+        language=t.locale,
+        flags=flags,
+        image=image,
+    )
+    await context.services.drafts.open(new, card_message_id=placeholder.message_id)
+
+
+def _source_problem(source: PhotoSize | Document | None, t: Translator) -> str | None:
+    """What is wrong with the file, as far as its description tells, without downloading."""
     if source is None:
-        await reply(message, _not_an_image(t))
-        return None
+        return _not_an_image(t)
     if (source.file_size or 0) > DOWNLOAD_LIMIT:
-        await reply(
-            message,
-            t._(
-                "⚠️ That file is larger than 20 MB, the most a bot can "
-                "download. Send it as a photo instead."
-            ),
+        return t._(
+            "⚠️ That file is larger than 20 MB, the most a bot can "
+            "download. Send it as a photo instead."
         )
-        return None
+    return None
+
+
+async def _prepared_image(
+    source: PhotoSize | Document, chat_id: int, t: Translator
+) -> PreparedImage | str:
+    """The image, ready for the API, or what to tell the user instead."""
     try:
         telegram_file = await source.get_file()
         raw = bytes(await telegram_file.download_as_bytearray())
     except TelegramError as exc:
-        log.warning("chat %s: image download failed: %s", message.chat_id, exc)
-        await reply(message, t._("⚠️ I could not download that image. Please send it again."))
-        return None
+        log.warning("chat %s: image download failed: %s", chat_id, exc)
+        return t._("⚠️ I could not download that image. Please send it again.")
     try:
         return await asyncio.to_thread(prepare_image, raw)
     except ImageTooSmallError as exc:
-        await reply(
-            message,
-            t._(
-                "⚠️ This image is {width}×{height} px. Each side must be at "
-                "least {minimum} px: please send a larger one.",
-                width=exc.width,
-                height=exc.height,
-                minimum=MIN_SIDE,
-            ),
+        return t._(
+            "⚠️ This image is {width}×{height} px. Each side must be at "
+            "least {minimum} px: please send a larger one.",
+            width=exc.width,
+            height=exc.height,
+            minimum=MIN_SIDE,
         )
     except NotAnImageError:
-        await reply(message, _not_an_image(t))
-    return None
+        return _not_an_image(t)
 
 
 def _not_an_image(t: Translator) -> str:
