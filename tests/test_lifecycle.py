@@ -218,8 +218,8 @@ async def test_a_restart_resumes_a_backlog_at_a_bounded_rate(tmp_path: Path) -> 
         await add(life, record, tmp_path)
     assert await life.generation.resume() == 25
     delays = sorted(life.scheduler.due.values())
-    assert delays[0] == 0 and delays[-1] == pytest.approx(2.4)
-    assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(delays))
+    assert delays[0] == 0 and delays[-1] == pytest.approx(1.2)
+    assert all(b - a == pytest.approx(0.05) for a, b in itertools.pairwise(delays))
 
 
 async def test_start_up_deletes_soundtracks_nothing_refers_to(tmp_path: Path) -> None:

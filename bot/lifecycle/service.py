@@ -39,7 +39,7 @@ class LifecycleSettings:
     admin_ids: frozenset[int] = frozenset()
     # Tasks resumed per second after a restart: a backlog must not stampede both APIs
     # while new updates wait.
-    resume_rate: float = 10.0
+    resume_rate: float = 20.0
     # Who this process is, and how long its claim on a task lasts without renewal: a killed
     # process's tasks are taken over by another within `lease_seconds`.
     owner: str = "local"

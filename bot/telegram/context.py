@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update, User
@@ -16,6 +16,7 @@ from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.service import GenerationService
 from bot.storage import Storage
 from bot.telegram.audio_server import AudioServer
+from bot.telegram.first_replies import FirstReplies
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Services:
     drafts: DraftService
     admin: AdminService
     audio_server: AudioServer | None = None
+    first_replies: FirstReplies = field(default_factory=FirstReplies)
 
 
 class BotData:

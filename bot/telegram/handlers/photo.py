@@ -97,18 +97,21 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     """Answer at once with a placeholder, then turn it into the card (or into the reason the
     image cannot be used): the download and conversion never delay the first reply."""
     sender = incoming(update)
-    t = await context.translator(update)
-    try:
-        flags = parse_caption(caption)
-    except FlagError as exc:
-        await reply(sender.message, _flag_error(t, exc))
-        return
-    source = _image_source(message)
-    problem = _source_problem(source, t)
-    if problem is not None or source is None:
-        await reply(message, problem or _not_an_image(t))
-        return
-    placeholder = await message.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
+    first_replies = context.services.first_replies
+    async with first_replies.sending():
+        t = await context.translator(update)
+        try:
+            flags = parse_caption(caption)
+        except FlagError as exc:
+            await reply(sender.message, _flag_error(t, exc))
+            return
+        source = _image_source(message)
+        problem = _source_problem(source, t)
+        if problem is not None or source is None:
+            await reply(message, problem or _not_an_image(t))
+            return
+        placeholder = await message.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
+    await first_replies.settled()
     image = await _prepared_image(source, message.chat_id, t)
     if isinstance(image, str):
         await placeholder.edit_text(image, parse_mode=ParseMode.HTML)
