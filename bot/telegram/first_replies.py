@@ -4,6 +4,7 @@ any of them is downloaded and converted (which would otherwise hold the event lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,8 @@ class FirstReplies:
             if not self._pending:
                 self._idle.set()
 
-    async def settled(self) -> None:
-        """Return once no first reply is waiting to be sent."""
-        await self._idle.wait()
+    async def settled(self, max_wait: float = 0.5) -> None:
+        """Return once no first reply is waiting to be sent, or after `max_wait` seconds: a
+        steady stream of new photos (or a rate-limited burst) must not starve the others."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), max_wait)
