@@ -22,8 +22,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check bot tests bench
 	$(VENV)/bin/mypy
 
+# Not part of `make test`: minutes of load on the real bot process (docs/benchmarks.md).
 bench: $(STAMP)
 	$(PY) -m bench.bench_core
+	$(PY) -m bench.bench_state
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix bot tests bench

@@ -1,6 +1,6 @@
 """Benchmarks of the hot spots: image preparation and storage writes as tasks pile up.
 
-Run: `.venv/bin/python -m bench.bench_core` (results are printed; see bench/RESULTS.md).
+Run: `.venv/bin/python -m bench.bench_core` (results are printed; see docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from PIL import Image
 
 from bot.domain.records import TaskRecord, TaskState
 from bot.images import prepare_image
-from bot.storage.tinydb import Storage
+from bot.storage.tinydb import TinyDBStorage
 
 
 def _photo(width: int, height: int) -> bytes:
@@ -44,36 +44,43 @@ def bench_prepare_image() -> None:
         )
 
 
-async def bench_storage(task_counts: tuple[int, ...] = (100, 1000, 5000)) -> None:
+async def bench_storage(task_counts: tuple[int, ...] = (100, 10_000, 100_000)) -> None:
+    """One task update, with more and more history behind it: the cost must stay flat."""
     for count in task_counts:
         with tempfile.TemporaryDirectory() as tmp:
-            storage = Storage(Path(tmp) / "bot.json")
-            for n in range(count):
-                await storage.add_task(
-                    TaskRecord(
-                        id=f"t{n}",
-                        user_id=n % 50,
-                        chat_id=n % 50,
-                        source_message_id=n,
-                        image_file=f"t{n}.jpg",
-                        image_width=640,
-                        image_height=480,
-                        card_message_id=n,
-                        prompt="a cat waves " * 5,
-                        state=TaskState.DONE,
-                    )
-                )
-            timings = []
-            for n in range(20):
-                start = time.perf_counter()
-                await storage.update_task(f"t{n}", progress=n)
-                timings.append(time.perf_counter() - start)
-            size = (Path(tmp) / "bot.json").stat().st_size
-            print(
-                f"storage update with {count} tasks ({size / 1e6:.1f} MB file): median "
-                f"{statistics.median(timings) * 1000:.1f} ms"
+            storage = TinyDBStorage(Path(tmp))
+            await asyncio.gather(
+                *(storage.add_task(_task(f"h{n}", n, TaskState.DONE)) for n in range(count))
             )
-            storage.close()
+            live = [_task(f"t{n}", n, TaskState.RUNNING) for n in range(100)]
+            await asyncio.gather(*(storage.add_task(record) for record in live))
+            timings = []
+            for n in range(50):
+                start = time.perf_counter()
+                await storage.update_task(f"t{n}", progress=n + 1)
+                timings.append(time.perf_counter() - start)
+            history = sum(p.stat().st_size for p in (Path(tmp) / "db").rglob("*.jsonl"))
+            print(
+                f"storage update with {count} finished tasks ({history / 1e6:.1f} MB of "
+                f"history): median {statistics.median(timings) * 1000:.1f} ms"
+            )
+            await storage.close()
+
+
+def _task(task_id: str, n: int, state: TaskState) -> TaskRecord:
+    return TaskRecord(
+        id=task_id,
+        user_id=n % 5000,
+        chat_id=n % 5000,
+        source_message_id=n,
+        image_file=f"{task_id}.jpg",
+        image_width=640,
+        image_height=480,
+        card_message_id=n,
+        prompt="a cat waves " * 5,
+        state=state,
+        finished_at=time.time() if state is TaskState.DONE else None,
+    )
 
 
 if __name__ == "__main__":

@@ -286,8 +286,10 @@ def peak_mib(pid: int) -> float:
     return 0.0
 
 
-async def run(label: str, users: int, postgres_url: str | None = None) -> Figures:
-    in_flight = max(1, users // 100)
+async def run(
+    label: str, users: int, postgres_url: str | None = None, in_flight: int | None = None
+) -> Figures:
+    in_flight = in_flight or max(1, users // 100)
     figures = Figures(label, users, users * 3, in_flight)
     tg, api = FakeTelegram(TOKEN), FakeApimart(API_KEY)
     await tg.start()
@@ -298,18 +300,16 @@ async def run(label: str, users: int, postgres_url: str | None = None) -> Figure
             data_dir.mkdir()
             began = time.monotonic()
             document = legacy_document(users, in_flight, time.time())
-            (data_dir / "bot.json").write_text(json.dumps(document, separators=(",", ":")))
-            del document
             env: dict[str, str] = {}
             if postgres_url:
-                from bot.storage.migrate import copy_to_postgres
-
-                await copy_to_postgres(data_dir, postgres_url)
+                await fill_postgres(postgres_url, document)
                 env["DATABASE_URL"] = postgres_url
             else:
+                (data_dir / "bot.json").write_text(json.dumps(document, separators=(",", ":")))
                 from bot.storage.tinydb import TinyDBStorage
 
                 TinyDBStorage(data_dir)  # the one-time migration, not part of a start
+            del document
             figures.prepare_s = time.monotonic() - began
             for n in range(in_flight):
                 api.add_completed_task(f"task_{n:026d}")
@@ -334,6 +334,28 @@ async def run(label: str, users: int, postgres_url: str | None = None) -> Figure
     return figures
 
 
+async def fill_postgres(url: str, document: dict[str, Any]) -> None:
+    """The same data straight into PostgreSQL (what migrate-to-postgres would copy)."""
+    from bot.domain.access import AccessLists
+    from bot.domain.usage import Stats
+    from bot.storage.base import Snapshot
+    from bot.storage.postgres import PostgresStorage
+
+    storage = await PostgresStorage.connect(url)
+    try:
+        await storage._pool.execute("TRUNCATE users, tasks, access, archived_totals")
+        snapshot = Snapshot(
+            [UserProfile.from_dict(row) for row in document["users"].values()],
+            [TaskRecord.from_dict(row) for row in document["tasks"].values()],
+            AccessLists(),
+            Stats(),
+        )
+        await storage.import_snapshot(snapshot)
+        await storage._pool.execute("ANALYZE")
+    finally:
+        await storage.close()
+
+
 def postgres_server() -> tuple[Any, str]:
     import pgserver
 
@@ -353,13 +375,21 @@ async def main(argv: list[str]) -> list[Figures]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, nargs="*", default=[1000, 10000])
     parser.add_argument("--postgres-users", type=int, nargs="*", default=[100000])
+    parser.add_argument("--in-flight", type=int, default=None, help="default: users / 100")
     options = parser.parse_args(argv)
-    results = [await run("TinyDB", users) for users in options.users]
+    results: list[Figures] = []
+
+    def report(figures: Figures) -> None:
+        results.append(figures)
+        print(json.dumps(figures.row()), flush=True)
+
+    for users in options.users:
+        report(await run("TinyDB", users, in_flight=options.in_flight))
     if options.postgres_users:
         server, url = postgres_server()
         try:
             for users in options.postgres_users:
-                results.append(await run("PostgreSQL", users, url))
+                report(await run("PostgreSQL", users, url, options.in_flight))
         finally:
             server.cleanup()
     print(table([r.row() for r in results]))
