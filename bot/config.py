@@ -23,7 +23,7 @@ class Config:
     telegram_api_url: str = "https://api.telegram.org"
     apimart_base_url: str = "https://api.apimart.ai"
     data_dir: Path = Path("data")
-    poll_interval: float = 10.0
+    poll_interval: float | None = None  # None: adaptive polling
     task_timeout: float = 3600.0
     log_level: str = "INFO"
     # Uploaded soundtracks need a public address the API can fetch them from.
@@ -93,7 +93,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         telegram_api_url=_url(get, "TELEGRAM_API_URL", "https://api.telegram.org"),
         apimart_base_url=_url(get, "APIMART_BASE_URL", "https://api.apimart.ai"),
         data_dir=Path(get("DATA_DIR") or "data"),
-        poll_interval=_seconds(get, "POLL_INTERVAL", 10.0),
+        poll_interval=_seconds(get, "POLL_INTERVAL", 0.0) or None,
         task_timeout=_seconds(get, "TASK_TIMEOUT", 3600.0),
         log_level=_log_level(get),
         public_base_url=_optional_url(get, "PUBLIC_BASE_URL"),

@@ -22,6 +22,7 @@ from bot.apimart import (
 )
 from bot.domain.access import LimitReached, Limits
 from bot.domain.notices import Notice
+from bot.domain.poll_schedule import FIRST_PROBE, next_poll_delay
 from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
 from tests.factories import make_record
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
@@ -77,7 +78,7 @@ async def test_submit_poll_deliver_sends_one_video_and_frees_the_photo(tmp_path:
     assert isinstance(claimed, TaskRecord)
     running = await life.generation.submit(claimed)
     assert running is not None and running.state is TaskState.RUNNING
-    assert life.scheduler.due == {"a": 10.0}
+    assert life.scheduler.due == {"a": FIRST_PROBE}  # adaptive: an early first look
     await life.run_polls()
     done = await life.storage.get_task("a")
     assert done is not None and done.state is TaskState.DONE and done.video_message_id == 501
@@ -202,10 +203,11 @@ async def test_a_poll_that_changed_nothing_writes_nothing(tmp_path: Path) -> Non
         return await update(task_id, **kwargs)  # type: ignore[arg-type]
 
     life.storage.update_task = counting  # type: ignore[method-assign]
-    assert await life.generation.poller.step("r") == 10.0
+    assert await life.generation.poller.step("r") == next_poll_delay(0, 40, None)
     assert writes == [] and life.messenger.shown == []
     life.api.statuses["x"] = [TaskStatus("x", "processing", progress=55)]
-    assert await life.generation.poller.step("r") == 10.0
+    life.now[0] += 30  # 55 % after 30 s: about 25 s to go, looked at again in about 17
+    assert await life.generation.poller.step("r") == pytest.approx(0.7 * 30 * 45 / 55)
     assert writes == ["r"] and [r.progress for r in life.messenger.shown] == [55]
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from bot.apimart import ApimartError, ApimartRateLimitError, TaskStatus
+from bot.domain.poll_schedule import next_poll_delay
 from bot.domain.records import TaskRecord, TaskState
 from bot.lifecycle.deliver import Deliverer
 from bot.lifecycle.ending import TaskEnding
@@ -16,6 +17,7 @@ from bot.lifecycle.tasklog import task_log
 log = logging.getLogger(__name__)
 
 MAX_POLL_BACKOFF = 300.0
+BACKOFF_BASE = 5.0  # the first retry after a failed query, when no POLL_INTERVAL is set
 
 
 @dataclass
@@ -23,7 +25,7 @@ class Poller:
     ending: TaskEnding
     api: VideoApi
     deliverer: Deliverer
-    poll_interval: float = 10.0
+    poll_interval: float | None = None  # None: adaptive (bot/domain/poll_schedule.py)
     task_timeout: float = 3600.0
     progress_edit_interval: float = 0.0
     owner: str = "local"
@@ -65,10 +67,11 @@ class Poller:
         """A passing failure: back off (honouring Retry-After) and try again."""
         failures = record.poll_failures + 1
         await self.ending.storage.update_task(record.id, poll_failures=failures)
+        base = self.poll_interval or BACKOFF_BASE
         if isinstance(exc, ApimartRateLimitError) and exc.retry_after is not None:
-            delay = min(max(exc.retry_after, self.poll_interval), MAX_POLL_BACKOFF)
+            delay = min(max(exc.retry_after, base), MAX_POLL_BACKOFF)
         else:
-            delay = min(self.poll_interval * 2 ** min(failures, 10), MAX_POLL_BACKOFF)
+            delay = min(base * 2 ** min(failures, 10), MAX_POLL_BACKOFF)
         task_log(log, record).warning(
             "status query failed (%s: %s), retry in %.0fs", type(exc).__name__, exc, delay
         )
@@ -90,7 +93,12 @@ class Poller:
             return None
         if status.status == "completed":
             return await self._completed(record, status)
-        return self.poll_interval if await self._progress(record, status) else None
+        if not await self._progress(record, status):
+            return None
+        if self.poll_interval is not None:
+            return self.poll_interval  # POLL_INTERVAL set: a fixed schedule, as asked
+        elapsed = self.ending.clock() - (record.submitted_at or record.created_at)
+        return next_poll_delay(elapsed, status.progress, status.estimated_time)
 
     async def _completed(self, record: TaskRecord, status: TaskStatus) -> float | None:
         if not status.video_url:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.access import LimitReached, Limits
+from bot.domain.poll_schedule import FIRST_PROBE
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.lifecycle.deliver import TELEGRAM_UPLOAD_LIMIT, Deliverer
 from bot.lifecycle.ending import TaskEnding
@@ -31,7 +32,7 @@ CANCELLABLE_STATES = frozenset({TaskState.DRAFT, TaskState.RUNNING, *RETRYABLE_S
 
 @dataclass
 class LifecycleSettings:
-    poll_interval: float = 10.0
+    poll_interval: float | None = None  # None: adaptive; set: a fixed schedule
     task_timeout: float = 3600.0
     progress_edit_interval: float = 0.0
     upload_limit: int = TELEGRAM_UPLOAD_LIMIT
@@ -69,7 +70,7 @@ class GenerationService:
             api,
             scheduler,
             settings.limits,
-            settings.poll_interval,
+            settings.poll_interval or FIRST_PROBE,
             settings.owner,
             settings.lease_seconds,
         )
@@ -101,7 +102,7 @@ class GenerationService:
         except Exception:
             # A bug must not strand a paid task: log it and keep the task alive.
             log.exception("task %s: unexpected error while polling", task_id)
-            delay = self.settings.poll_interval * 3
+            delay = (self.settings.poll_interval or FIRST_PROBE) * 3
         if delay is not None:
             self.scheduler.schedule_poll(task_id, delay)
 
