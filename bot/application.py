@@ -83,6 +83,7 @@ def lifecycle_settings(config: Config) -> LifecycleSettings:
         ),
         admin_ids=config.admin_user_ids,
         owner=process_owner(config),
+        callback_base=config.public_base_url,
         lease_seconds=config.lease_seconds,
     )
 
@@ -109,7 +110,10 @@ async def start_services(app: BotApplication) -> None:
     # Also the /healthz endpoint in webhook mode (PTB's webhook server has no custom routes).
     if config.public_base_url or config.webhook_url:
         audio_server = AudioServer(
-            generation.files.audio_dir, config.public_host, config.public_port
+            generation.files.audio_dir,
+            config.public_host,
+            config.public_port,
+            on_callback=generation.hint,
         )
         await audio_server.start()
     app.bot_data.services = Services(

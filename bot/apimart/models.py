@@ -25,6 +25,7 @@ class GenerationRequest:
     negative_prompt: str = ""
     audio_url: str | None = None
     template: str | None = None
+    webhook: str | None = None  # the service POSTs the final status to `<webhook>/callback`
 
     def to_json(self) -> dict[str, Any]:
         """The body exactly as the card shows it: optional fields only when they are set."""
@@ -45,6 +46,7 @@ class GenerationRequest:
             # audio off wins over a soundtrack, so a silent request never carries one
             "audio_url": self.audio_url if self.audio else None,
             "template": self.template,
+            "webhook": self.webhook,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
         return body

@@ -103,6 +103,8 @@ class TaskRecord:
     submitted_at: float | None = None
     finished_at: float | None = None
     poll_failures: int = 0
+    # The secret path apimart calls back on when the task ends (webhook completion).
+    callback_token: str | None = None
     # Which bot process works on this task, until when (several replicas share one database).
     lease_owner: str | None = None
     lease_until: float = 0.0

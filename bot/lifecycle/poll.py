@@ -17,7 +17,9 @@ from bot.lifecycle.tasklog import task_log
 log = logging.getLogger(__name__)
 
 MAX_POLL_BACKOFF = 300.0
-BACKOFF_BASE = 5.0  # the first retry after a failed query, when no POLL_INTERVAL is set
+BACKOFF_BASE = 5.0
+CALLBACK_FALLBACK_FACTOR = 3.0  # with webhook completion, poll this much more sparsely
+MAX_FALLBACK_DELAY = 90.0  # the first retry after a failed query, when no POLL_INTERVAL is set
 
 
 @dataclass
@@ -96,9 +98,13 @@ class Poller:
         if not await self._progress(record, status):
             return None
         if self.poll_interval is not None:
-            return self.poll_interval  # POLL_INTERVAL set: a fixed schedule, as asked
-        elapsed = self.ending.clock() - (record.submitted_at or record.created_at)
-        return next_poll_delay(elapsed, status.progress, status.estimated_time)
+            delay = self.poll_interval  # POLL_INTERVAL set: a fixed schedule, as asked
+        else:
+            elapsed = self.ending.clock() - (record.submitted_at or record.created_at)
+            delay = next_poll_delay(elapsed, status.progress, status.estimated_time)
+        if record.callback_token:  # the end is announced: polling is only the fallback
+            delay = min(delay * CALLBACK_FALLBACK_FACTOR, MAX_FALLBACK_DELAY)
+        return delay
 
     async def _completed(self, record: TaskRecord, status: TaskStatus) -> float | None:
         if not status.video_url:

@@ -52,3 +52,6 @@ class VideoApi(Protocol):
 class PollScheduler(Protocol):
     def schedule_poll(self, task_id: str, delay: float) -> None:
         """Run the task's next poll step in `delay` seconds, unless one is already due."""
+
+    def poll_now(self, task_id: str) -> None:
+        """Run the task's next poll step at once, instead of when it was due."""

@@ -45,6 +45,7 @@ class LifecycleSettings:
     # process's tasks are taken over by another within `lease_seconds`.
     owner: str = "local"
     lease_seconds: float = 30.0
+    callback_base: str | None = None  # PUBLIC_BASE_URL: apimart calls back there
 
 
 class GenerationService:
@@ -73,6 +74,7 @@ class GenerationService:
             settings.poll_interval or FIRST_PROBE,
             settings.owner,
             settings.lease_seconds,
+            settings.callback_base,
         )
         self.poller = Poller(
             self.ending,
@@ -84,6 +86,8 @@ class GenerationService:
             settings.owner,
         )
         self.scheduler = scheduler
+        self._stepping: set[str] = set()
+        self._look_again: set[str] = set()
 
     @property
     def files(self) -> TaskFiles:
@@ -96,15 +100,41 @@ class GenerationService:
         return await self.submitter.submit(claimed)
 
     async def poll(self, task_id: str) -> None:
-        """One step of a running task; schedules the next one when there is one."""
+        """One step of a running task; schedules the next one when there is one.
+
+        One step per task at a time: a callback's "look now" during a step makes that step
+        look again at once when it ends (two steps at once could deliver twice).
+        """
+        if task_id in self._stepping:
+            self._look_again.add(task_id)
+            return
+        self._stepping.add(task_id)
         try:
             delay = await self.poller.step(task_id)
         except Exception:
             # A bug must not strand a paid task: log it and keep the task alive.
             log.exception("task %s: unexpected error while polling", task_id)
             delay = (self.settings.poll_interval or FIRST_PROBE) * 3
+        finally:
+            self._stepping.discard(task_id)
+        if task_id in self._look_again:
+            self._look_again.discard(task_id)
+            delay = None if delay is None else 0.0
         if delay is not None:
             self.scheduler.schedule_poll(task_id, delay)
+
+    async def hint(self, token: str) -> bool:
+        """apimart called back on a task's secret path. Only a hint: the next poll step asks
+        the API itself before anything is delivered. False for a path no task has."""
+        if not token:
+            return False
+        active = await self.ending.storage.tasks_in({TaskState.RUNNING, TaskState.DELIVERING})
+        record = next((r for r in active if r.callback_token == token), None)
+        if record is None:
+            return False
+        task_log(log, record).info("callback received: checking now")
+        self.scheduler.poll_now(record.id)
+        return True
 
     async def resume(self) -> int:
         """After a restart: take this owner's tasks and any nobody holds, settle interrupted

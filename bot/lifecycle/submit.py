@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass, field, replace
 
 from bot.apimart import ApimartError, GenerationRequest
@@ -21,8 +22,11 @@ log = logging.getLogger(__name__)
 CLAIMABLE_STATES = frozenset({TaskState.DRAFT, *RETRYABLE_STATES})
 
 
-def generation_request(record: TaskRecord, image: PreparedImage) -> GenerationRequest:
-    """The body is exactly what the card shows."""
+def generation_request(
+    record: TaskRecord, image: PreparedImage, callback_base: str | None = None
+) -> GenerationRequest:
+    """The body is exactly what the card shows (and, with a public address, where to call
+    back: an unguessable per-attempt path, never a secret of ours)."""
     settings = record.settings
     return GenerationRequest(
         image_data_url=image.data_url(),
@@ -37,7 +41,13 @@ def generation_request(record: TaskRecord, image: PreparedImage) -> GenerationRe
         negative_prompt=settings.negative_prompt,
         audio_url=record.soundtrack_url,
         template=record.template,
+        webhook=callback_url(callback_base, record.callback_token),
     )
+
+
+def callback_url(base: str | None, token: str | None) -> str | None:
+    """`<base>/hooks/<token>`; the service appends `/callback`."""
+    return f"{base.rstrip('/')}/hooks/{token}" if base and token else None
 
 
 @dataclass
@@ -49,6 +59,7 @@ class Submitter:
     first_poll_delay: float = 10.0
     owner: str = "local"
     lease_seconds: float = 30.0
+    callback_base: str | None = None  # PUBLIC_BASE_URL: webhook completion when set
     _claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def claim(self, record: TaskRecord) -> TaskRecord | LimitReached | None:
@@ -84,6 +95,7 @@ class Submitter:
                 # from now on this process alone may act on the task
                 lease_owner=self.owner,
                 lease_until=self.ending.clock() + self.lease_seconds,
+                callback_token=secrets.token_urlsafe(24) if self.callback_base else None,
             )
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
@@ -96,7 +108,8 @@ class Submitter:
             return await self.ending.fail(claimed, Failure.IMAGE_MISSING, error="image missing")
         try:
             api_task_id = await self.api.submit(
-                generation_request(claimed, image), idempotency_key=claimed.idempotency_key
+                generation_request(claimed, image, self.callback_base),
+                idempotency_key=claimed.idempotency_key,
             )
         except ApimartError as exc:
             failure = submit_failure(exc)

@@ -7,6 +7,7 @@ bot token, so the bot serves the file itself under an unguessable name until the
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -19,8 +20,17 @@ CONTENT_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
 
 class AudioServer:
-    def __init__(self, audio_dir: Path, host: str, port: int) -> None:
+    """Also where apimart calls back when a task ends (`/hooks/<token>/callback`)."""
+
+    def __init__(
+        self,
+        audio_dir: Path,
+        host: str,
+        port: int,
+        on_callback: Callable[[str], Awaitable[bool]] | None = None,
+    ) -> None:
         self._audio_dir = audio_dir
+        self._on_callback = on_callback
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -30,6 +40,7 @@ class AudioServer:
         app = web.Application()
         app.router.add_get("/audio/{name}", self._serve)
         app.router.add_get("/healthz", self._health)
+        app.router.add_post("/hooks/{token}/callback", self._callback)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
@@ -47,6 +58,14 @@ class AudioServer:
         if path is None or not path.is_file():
             raise web.HTTPNotFound()
         return web.FileResponse(path, headers={"Content-Type": CONTENT_TYPES[path.suffix]})
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        """A hint that a task ended; the bot asks the API itself before acting on it, so a
+        forged or replayed call delivers nothing. An unknown path touches nothing: 404."""
+        token = request.match_info["token"]
+        if self._on_callback is None or not await self._on_callback(token):
+            raise web.HTTPNotFound()
+        return web.Response(text="ok")
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")

@@ -25,6 +25,11 @@ class JobQueueScheduler:
             return
         self._job_queue.run_once(poll_task, when=delay, data=task_id, name=_job_name(task_id))
 
+    def poll_now(self, task_id: str) -> None:
+        for job in self._job_queue.get_jobs_by_name(_job_name(task_id)):
+            job.schedule_removal()
+        self._job_queue.run_once(poll_task, when=0, data=task_id, name=_job_name(task_id))
+
     def schedule_lease_keeping(self, every: float) -> None:
         self._job_queue.run_repeating(keep_leases, interval=every, first=every, name="leases")
 

@@ -119,6 +119,20 @@ class FakeApimart:
         self.tasks[task_id] = task
         return task
 
+    async def finish_and_call_back(self, task_id: str, *, times: int = 1) -> list[int]:
+        """The task completes upstream and the service POSTs its status to the request's
+        `<webhook>/callback`, `times` times in a row (it retries and may repeat itself)."""
+        task = self.tasks[task_id]
+        task.script, task.step, task.hold = [("completed", 100)], 0, False
+        payload = {"code": 200, "data": self._task_json(None, task, "completed", 100)}
+        url = task.body["webhook"] + "/callback"
+        statuses = []
+        async with aiohttp.ClientSession() as session:
+            for _ in range(times):
+                async with session.post(url, json=payload) as response:
+                    statuses.append(response.status)
+        return statuses
+
     def release(self, task_id: str) -> None:
         self.tasks[task_id].hold = False
 
@@ -253,7 +267,7 @@ class FakeApimart:
         return None
 
     def _task_json(
-        self, request: web.Request, task: FakeTask, status: str, progress: int
+        self, request: web.Request | None, task: FakeTask, status: str, progress: int
     ) -> dict[str, Any]:
         now = int(time.time())
         data: dict[str, Any] = {

@@ -79,6 +79,9 @@ class ManualScheduler:
     def schedule_poll(self, task_id: str, delay: float) -> None:
         self.due.setdefault(task_id, delay)
 
+    def poll_now(self, task_id: str) -> None:
+        self.due[task_id] = 0.0
+
 
 @dataclass
 class Lifecycle:
