@@ -7,19 +7,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from telegram import Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 
 from bot.application import build_application, webhook_options
-from bot.config import ConfigError, load_config, read_dotenv
+from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.logs import configure_logging
 from bot.storage import StorageCorruptError
 from bot.storage.migrate import copy_to_postgres
 from bot.storage.tinydb import check_readable, repair
+
+log = logging.getLogger("bot")
+STARTUP_BACKOFF = (2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 
 
 def maintenance(command: str) -> int:
@@ -57,22 +62,41 @@ def main(argv: list[str]) -> int:
     configure_logging(
         config.log_level,
         [config.telegram_bot_token, config.apimart_api_key, config.webhook_secret or ""],
-        reported=(InvalidToken,),
+        reported=(InvalidToken, NetworkError),
     )
-    app = build_application(config)
-    try:
-        if config.webhook_url:
-            app.run_webhook(**webhook_options(config))  # type: ignore[arg-type]
-        else:
-            # Updates sent while the bot was down are processed, never dropped.
-            app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    except InvalidToken:
-        print(
-            "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
-            file=sys.stderr,
-        )
-        return 2
-    return 0
+    return serve(config)
+
+
+def serve(config: Config) -> int:
+    """Run until stopped. Telegram out of reach at start-up is said in one line and tried
+    again with backoff (a container restart loop explains nothing); a rejected token ends it."""
+    delays = iter(STARTUP_BACKOFF)
+    while True:
+        app = build_application(config)
+        try:
+            if config.webhook_url:
+                app.run_webhook(**webhook_options(config), close_loop=False)  # type: ignore[arg-type]
+            else:
+                # Updates sent while the bot was down are processed, never dropped.
+                app.run_polling(
+                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False
+                )
+            return 0
+        except InvalidToken:
+            print(
+                "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
+                file=sys.stderr,
+            )
+            return 2
+        except NetworkError as exc:
+            delay = next(delays, STARTUP_BACKOFF[-1])
+            log.error(
+                "Telegram could not be reached at %s (%s); trying again in %.0f s",
+                config.telegram_api_url,
+                exc.message,
+                delay,
+            )
+            time.sleep(delay)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from bot.domain.records import TaskState
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
 from tests.factories import make_record
+from tests.fakes.telegram_api import FakeTelegram
 from tests.harness import GENERATE, TOKEN, World, free_port, open_card, wait_card
 from tests.postgres import fresh_database
 
@@ -264,3 +265,31 @@ async def test_two_processes_on_postgres_deliver_each_video_once_when_one_dies(
     chats = sorted(c.params["chat_id"] for c in tg.calls_to("sendVideo"))
     assert chats == sorted(str(4000 + n) for n in range(20))  # every video, each once
     assert "resuming" in log.read_text()
+
+
+async def test_telegram_out_of_reach_at_start_is_one_line_and_retried(
+    world: World, tmp_path: Path
+) -> None:
+    port = free_port()  # nothing listens here yet: Telegram is down
+    down = replace(world, telegram=FakeTelegram(TOKEN))
+    down.telegram.url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "bot.log"
+    process = await start_process(down, log)
+    try:
+        for _ in range(200):  # the one line, from the process's own log
+            if "could not be reached" in log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        telegram = down.telegram
+        await telegram.start(port)  # Telegram is back
+        ann = telegram.user(1001)
+        telegram.send_text(ann, "/help")
+        await telegram.wait_for_call("sendMessage", timeout=30)
+    finally:
+        assert await stop_process(process) == 0
+        await down.telegram.stop()
+    output = log.read_text()
+    line, *later = [x for x in output.splitlines() if "could not be reached" in x]
+    assert f"Telegram could not be reached at http://127.0.0.1:{port}" in line
+    assert "trying again in 2 s" in line and all("trying again in" in x for x in later)
+    assert "Traceback" not in output and TOKEN not in output

@@ -76,12 +76,12 @@ class FakeTelegram:
         self.url = ""
 
     # -- server lifecycle ------------------------------------------------------------------
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
         app = web.Application(client_max_size=UPLOAD_LIMIT + 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle_method)
         app.router.add_get("/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
-        self._runner, self.url = await serve(app)
+        self._runner, self.url = await serve(app, port)
         return self.url
 
     async def stop(self) -> None:
