@@ -276,3 +276,31 @@ async def test_stickers_and_locations_get_one_hint_a_minute_in_private_only(worl
         await full_generation(world, ann)
     assert len(hints(1001)) == 1
     assert tg.bot_messages(group) == []
+
+
+async def test_an_edited_caption_changes_the_card_and_opens_no_second_one(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+
+    def cards() -> list[dict]:
+        return [
+            m
+            for m in tg.bot_messages(1001)
+            if m.get("reply_markup") or "Your video" in m.get("text", "")
+        ]
+
+    async with world.bot():
+        card = await open_card(world, ann, caption="the cat waves")
+        photo_id = card["reply_to_message"]["message_id"]
+        photo = tg.messages[(1001, photo_id)]
+        tg.edit_caption(photo, "the dog jumps --1080p")
+        text = await wait_card(world, card, "the dog jumps")
+        assert "the cat waves" not in text and "✓ 1080p" in tg.buttons(card)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+        await wait_card(world, card, "Done")
+        tg.edit_caption(photo, "too late")  # the card is used: nothing changes, nothing opens
+        await full_generation(world, tg.user(1002))  # the edit was read meanwhile
+    assert api.submissions[0].body["prompt"] == "the dog jumps"
+    assert api.submissions[0].body["resolution"] == "1080p"
+    assert len(cards()) == 1 and "too late" not in tg.current(card)["text"]

@@ -98,6 +98,23 @@ class DraftService:
         task_log(log, record).info("card %s", card_message_id)
         return record
 
+    async def recaption(
+        self, user_id: int, chat_id: int, photo_message_id: int, flags: CaptionFlags
+    ) -> TaskRecord | None:
+        """The user edited the caption of a photo: its draft card takes the new prompt and
+        shortcuts. None when the photo has no card that is still a draft."""
+        drafts = await self._drafts(user_id, chat_id)
+        record = next((r for r in drafts if r.source_message_id == photo_message_id), None)
+        if record is None:
+            return None
+        return await self._edit(
+            record,
+            prompt=flags.prompt,
+            settings=flags.apply_to(record.settings),
+            notice=None,
+            error="",
+        )
+
     async def card(self, chat_id: int, message_id: int) -> TaskRecord | None:
         return await self.ending.storage.find_card(chat_id, message_id)
 

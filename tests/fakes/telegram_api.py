@@ -190,6 +190,13 @@ class FakeTelegram:
         }
         return self._push_message(message)
 
+    def edit_caption(self, message: dict, caption: str) -> dict:
+        """The user edits the caption of a message they sent: an `edited_message` update."""
+        edited = dict(message) | {"caption": caption, "edit_date": int(time.time())}
+        self.messages[(message["chat"]["id"], message["message_id"])] = edited
+        self._push({"edited_message": edited})
+        return edited
+
     def send_sticker(self, user: dict, *, chat_id: int | None = None) -> dict:
         stored = self.add_file(b"RIFF-webp", "stickers/file.webp")
         message = self._user_message(user, chat_id, None)

@@ -32,7 +32,7 @@ from bot.telegram.handlers.card import (
 )
 from bot.telegram.handlers.defaults import change_default, choose_language, close_defaults
 from bot.telegram.handlers.errors import log_error
-from bot.telegram.handlers.photo import receive_image, video_command
+from bot.telegram.handlers.photo import edit_caption, receive_image, video_command
 from bot.telegram.handlers.replies import reply_to_card, text_without_photo, unusable_message
 from bot.telegram.handlers.start import (
     cancel_command,
@@ -62,8 +62,11 @@ def register_handlers(app: BotApplication) -> None:
     # Audio before images: an MP3 sent as a file is a document too.
     app.add_handler(MessageHandler(filters.AUDIO | filters.Document.AUDIO, receive_audio))
     app.add_handler(MessageHandler(filters.VOICE, refuse_voice))
+    # An edited caption updates that photo's card; only a new photo opens one.
+    images = filters.PHOTO | filters.Document.ALL
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & images, edit_caption))
     # Any document goes to receive_image, which explains when it is not a usable image.
-    app.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, receive_image))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & images, receive_image))
     # A reply to a card edits its prompt; other text gets a hint (in private chats only:
     # a group would not thank the bot for answering every message).
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.REPLY, reply_to_card))

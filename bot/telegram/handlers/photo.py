@@ -65,6 +65,27 @@ async def receive_image(update: Update, context: BotContext) -> None:
     await open_card(update, context, message, caption)
 
 
+async def edit_caption(update: Update, context: BotContext) -> None:
+    """An edited caption changes the prompt of that photo's card (while it is a draft); it
+    never opens a second card."""
+    sender = incoming(update)
+    message = sender.message
+    caption = addressed_prompt(message.caption or "", context.bot.username)
+    if caption is None:
+        if message.chat.type != ChatType.PRIVATE:
+            return
+        caption = message.caption or ""
+    try:
+        flags = parse_caption(caption)
+    except FlagError as exc:
+        t = await context.translator(update)
+        await reply(message, _flag_error(t, exc))
+        return
+    await context.services.drafts.recaption(
+        sender.user.id, message.chat_id, message.message_id, flags
+    )
+
+
 async def video_command(update: Update, context: BotContext) -> None:
     """`/video <prompt>` sent as a reply to a photo (the way to use the bot in groups)."""
     message = incoming(update).message
