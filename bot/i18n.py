@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import gettext
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+log = logging.getLogger(__name__)
+
 DEFAULT_LOCALE = "en"
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# An installed package carries them (bot/locales); the source tree keeps them at the top.
+PACKAGED_LOCALES = Path(__file__).resolve().parent / "locales"
+SOURCE_LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+def locales_dir() -> Path:
+    for candidate in (PACKAGED_LOCALES, SOURCE_LOCALES):
+        if any(candidate.glob("*/LC_MESSAGES/bot.po")):
+            return candidate
+    return PACKAGED_LOCALES
+
 
 # Telegram sends IETF tags (pt-br, zh-hans); catalogues use gettext names.
 _ALIASES = {
@@ -78,7 +91,9 @@ class Catalogues:
         self._translations.setdefault(DEFAULT_LOCALE, gettext.NullTranslations())
 
     @classmethod
-    def load(cls, directory: Path = LOCALES_DIR) -> Catalogues:
+    def load(cls, directory: Path | None = None) -> Catalogues:
+        """Every catalogue; none found is said loudly (the bot would answer all in English)."""
+        directory = directory or locales_dir()
         translations: dict[str, gettext.NullTranslations] = {}
         for po_path in sorted(directory.glob("*/LC_MESSAGES/bot.po")):
             locale = po_path.parent.parent.name
@@ -88,6 +103,12 @@ class Catalogues:
             write_mo(buffer, catalog)
             buffer.seek(0)
             translations[locale] = gettext.GNUTranslations(buffer)
+        if not translations:
+            log.error(
+                "no translation catalogues in %s: every user will be answered in English "
+                "(install the package with its data, or run from the source tree)",
+                directory,
+            )
         return cls(translations)
 
     @property
