@@ -304,3 +304,21 @@ async def test_an_edited_caption_changes_the_card_and_opens_no_second_one(world:
     assert api.submissions[0].body["prompt"] == "the dog jumps"
     assert api.submissions[0].body["resolution"] == "1080p"
     assert len(cards()) == 1 and "too late" not in tg.current(card)["text"]
+
+
+async def test_a_prompt_over_the_services_limit_is_said_and_the_card_kept(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    api.prompt_limit = 40
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann, caption="a very long prompt " * 5)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        text = await wait_card(world, card, "too long for the video service")
+        assert "must not exceed 40 characters" in text and "Reply to this card" in text
+        assert GENERATE in tg.buttons(card)  # still a draft: nothing was charged
+        tg.send_text(ann, "a short one", reply_to=card["message_id"])
+        await wait_card(world, card, "a short one")
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    assert [s.status for s in api.submissions] == [400, 200]
+    assert api.submissions[1].body["prompt"] == "a short one"

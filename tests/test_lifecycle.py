@@ -95,10 +95,16 @@ async def test_submit_poll_deliver_sends_one_video_and_frees_the_photo(tmp_path:
     [
         (SubmitOutcomeUnknownError("timeout"), TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN, ""),
         (
-            ApimartInvalidRequestError("prompt too long", status=400),
+            ApimartInvalidRequestError("image is too small", status=400),
             TaskState.DRAFT,
             Notice.INVALID_REQUEST,
-            "prompt too long",
+            "image is too small",
+        ),
+        (
+            ApimartInvalidRequestError("prompt length exceeds 800 characters", status=400),
+            TaskState.DRAFT,
+            Notice.PROMPT_TOO_LONG,
+            "prompt length exceeds 800 characters",
         ),
         (
             ApimartAuthenticationError("no", status=401),

@@ -206,3 +206,23 @@ def test_no_user_visible_literal_skips_the_translator() -> None:
             args += [k.value for k in node.keywords if k.arg in TEXT_KEYWORDS]
             offenders += [f"{path.name}:{node.lineno}" for a in args if _is_literal_text(a)]
     assert offenders == []
+
+
+# Where a text abbreviates seconds ("5 s", "+1 s", "(2–15 s)"), Hindi writes the unit out:
+# «से» alone reads as "from/than" («5 से» is "from 5").
+SECONDS_UNIT = re.compile(r"(\d|\}) s\b")
+
+
+def test_hindi_writes_the_unit_of_seconds_out() -> None:
+    hindi = catalogue("hi")
+    checked = 0
+    for message in template():
+        if isinstance(message.id, str) and SECONDS_UNIT.search(message.id):
+            translation = hindi.get(message.id).string
+            assert "सेकंड" in translation, (message.id, translation)
+            # «5 से», «(2–15 से)», «10 से का»; «{minimum} से {maximum}» ("from … to") is right
+            assert not re.search(r"(\d|\})\s?से(\)|,|$| का)", translation), translation
+            checked += 1
+    assert checked >= 5
+    texts = " ".join(str(m.string) for m in hindi if m.id)
+    assert "खत्म" not in texts  # spelled ख़त्म

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 class Notice(StrEnum):
     INVALID_REQUEST = "invalid_request"
+    PROMPT_TOO_LONG = "prompt_too_long"
     SERVICE_UNAVAILABLE = "service_unavailable"
     NO_BALANCE = "no_balance"
     BUSY = "busy"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -23,6 +24,7 @@ class Failure(Enum):
     OUTCOME_UNKNOWN = "submit outcome unknown"
     RESTARTED_IN_SUBMIT = "restart during submit, outcome unknown"
     REFUSED = "request refused"
+    PROMPT_TOO_LONG = "request refused: prompt too long"
     KEY_REJECTED = "API key rejected: check APIMART_API_KEY"
     NO_BALANCE = "apimart balance exhausted: top up the account"
     RATE_LIMITED = "rate limited on submit"
@@ -50,6 +52,7 @@ OUTCOMES: dict[Failure, Outcome] = {
         TaskState.UNKNOWN, Notice.OUTCOME_UNKNOWN, logging.WARNING
     ),
     Failure.REFUSED: Outcome(TaskState.DRAFT, Notice.INVALID_REQUEST, logging.INFO),
+    Failure.PROMPT_TOO_LONG: Outcome(TaskState.DRAFT, Notice.PROMPT_TOO_LONG, logging.INFO),
     Failure.KEY_REJECTED: Outcome(
         TaskState.DRAFT, Notice.SERVICE_UNAVAILABLE, logging.CRITICAL, alert=True
     ),
@@ -75,5 +78,12 @@ _SUBMIT_ERRORS: tuple[tuple[type[ApimartError], Failure], ...] = (
 )
 
 
+# The model's prompt limit is not published; a refusal that names it is told as such.
+_PROMPT_LENGTH = re.compile(r"prompt.{0,40}(too long|length|exceed|characters|max)", re.I)
+
+
 def submit_failure(error: ApimartError) -> Failure:
-    return next(failure for kind, failure in _SUBMIT_ERRORS if isinstance(error, kind))
+    failure = next(failure for kind, failure in _SUBMIT_ERRORS if isinstance(error, kind))
+    if failure is Failure.REFUSED and _PROMPT_LENGTH.search(error.message):
+        return Failure.PROMPT_TOO_LONG
+    return failure

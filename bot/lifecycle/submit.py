@@ -113,7 +113,8 @@ class Submitter:
             )
         except ApimartError as exc:
             failure = submit_failure(exc)
-            error = exc.message if failure is Failure.REFUSED else ""
+            shown = failure in (Failure.REFUSED, Failure.PROMPT_TOO_LONG)
+            error = exc.message if shown else ""
             return await self.ending.fail(claimed, failure, exc, error=error)
         return await self._running(claimed, api_task_id)
 

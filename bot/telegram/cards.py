@@ -186,6 +186,11 @@ _NOTICE_TEXTS: dict[Notice, Callable[[Translator, str], str]] = {
     Notice.INVALID_REQUEST: lambda t, reason: t._(
         "⚠️ The video service refused this request: {reason}", reason=reason
     ),
+    Notice.PROMPT_TOO_LONG: lambda t, reason: t._(
+        "✂️ The prompt is too long for the video service ({reason}). Reply to this card "
+        "with a shorter one.",
+        reason=reason,
+    ),
     Notice.SERVICE_UNAVAILABLE: lambda t, reason: t._(
         "⚠️ The video service is unavailable right now. The operator has been told."
     ),

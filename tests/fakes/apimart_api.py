@@ -85,6 +85,8 @@ class FakeApimart:
         self.hold_new_tasks = False
         self.static_files: dict[str, bytes] = {}  # public files, e.g. a soundtrack link
         self.refused_templates: set[str] = set()
+        # The real limit is unpublished: a test that wants one sets it.
+        self.prompt_limit: int | None = None
         self.script: list[tuple[str, int]] = list(DEFAULT_SCRIPT)
         self.video_padding = 1024
         self._ids = itertools.count(1)
@@ -176,6 +178,12 @@ class FakeApimart:
                 return _error(400, "invalid JSON body")
             submission.body = body
             problem = validate_generation(body)
+            if (
+                not problem
+                and self.prompt_limit
+                and len(body.get("prompt", "")) > self.prompt_limit
+            ):
+                problem = f"prompt length must not exceed {self.prompt_limit} characters"
             if not problem and body.get("template") in self.refused_templates:
                 problem = f"template {body['template']} is not supported by {MODEL}"
             if problem:
