@@ -28,7 +28,8 @@ async def open_card(life: Lifecycle, caption: str = "the cat waves --1080p") -> 
             language="en",
             flags=parse_caption(caption),
             image=PreparedImage(b"\xff\xd8jpeg", 640, 480),
-        )
+        ),
+        card_message_id=101,  # the placeholder that already answered the photo
     )
     return record.id
 
@@ -38,9 +39,9 @@ async def test_open_posts_a_card_from_defaults_and_caption_and_keeps_the_photo(
 ) -> None:
     life = build_lifecycle(tmp_path)
     task_id = await open_card(life)
-    [posted] = life.messenger.cards
+    [posted] = life.messenger.shown  # the placeholder became the card
     stored = await life.storage.get_task(task_id)
-    assert stored is not None and stored.card_message_id == 101
+    assert stored is not None and stored.card_message_id == 101 == posted.card_message_id
     assert posted.prompt == "the cat waves" and posted.settings.resolution == "1080p"
     assert (tmp_path / "images" / f"{task_id}.jpg").read_bytes() == b"\xff\xd8jpeg"
 

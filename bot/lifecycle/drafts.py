@@ -63,9 +63,9 @@ class DraftService:
     async def profile(self, user_id: int) -> UserProfile:
         return await self.ending.storage.get_user(user_id)
 
-    async def open(self, new: NewCard, *, card_message_id: int | None = None) -> TaskRecord:
-        """Keep the photo and answer it with a card built from the user's defaults; with
-        `card_message_id`, that message (a placeholder already sent) becomes the card."""
+    async def open(self, new: NewCard, *, card_message_id: int) -> TaskRecord:
+        """Keep the photo and turn `card_message_id` (the placeholder that already answered
+        it) into a card built from the user's defaults."""
         storage = self.ending.storage
         profile = await storage.get_user(new.user_id)
         soundtrack = profile.soundtrack
@@ -86,13 +86,9 @@ class DraftService:
             quota_left=await self.quota_left(new.user_id),
             **(_soundtrack_fields(soundtrack) if soundtrack else {}),
         )
-        placeholder = card_message_id is not None
-        if card_message_id is None:
-            card_message_id = await self.ending.messenger.post_card(record)
         record = replace(record, card_message_id=card_message_id)
         await storage.add_task(record)
-        if placeholder:  # its buttons appear only once the card is stored
-            await self.ending.messenger.show_card(record)
+        await self.ending.messenger.show_card(record)  # buttons only once the card is stored
         if soundtrack is not None:  # a soundtrack is for the next video only
             await storage.save_user(replace(profile, soundtrack=None))
         task_log(log, record).info("card %s", card_message_id)

@@ -23,9 +23,6 @@ class DeliveryRetryableError(Exception):
 
 
 class Messenger(Protocol):
-    async def post_card(self, record: TaskRecord) -> int:
-        """Answer the photo with the record's card; return the card's message id."""
-
     async def show_card(self, record: TaskRecord) -> None:
         """Redraw the card for the record's state; a card that is gone is not an error."""
 

@@ -33,17 +33,6 @@ class TelegramMessenger:
         self._bot = bot
         self._catalogues = catalogues
 
-    async def post_card(self, record: TaskRecord) -> int:
-        t = self._catalogues.translator(record.language)
-        message = await self._bot.send_message(
-            chat_id=record.chat_id,
-            text=card_text(t, record),
-            parse_mode=ParseMode.HTML,
-            reply_markup=card_keyboard(t, record),
-            reply_parameters=self._reply_to(record),
-        )
-        return message.message_id
-
     async def show_card(self, record: TaskRecord) -> None:
         if record.card_message_id is None:
             return

@@ -46,14 +46,9 @@ class FakeVideoApi:
 
 @dataclass
 class RecordingMessenger:
-    cards: list[TaskRecord] = field(default_factory=list)
     shown: list[TaskRecord] = field(default_factory=list)
     videos: list[TaskRecord] = field(default_factory=list)
     alerts: list[Notice] = field(default_factory=list)
-
-    async def post_card(self, record: TaskRecord) -> int:
-        self.cards.append(record)
-        return 100 + len(self.cards)
 
     async def show_card(self, record: TaskRecord) -> None:
         self.shown.append(record)
