@@ -23,9 +23,12 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # Not part of `make test`: minutes of load on the real bot process (docs/benchmarks.md).
+# PostgreSQL at 100,000 users, 10 more minutes: `$(PY) -m bench.bench_state --postgres-users 100000`.
 bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(PY) -m bench.bench_core
-	$(PY) -m bench.bench_state
+	$(PY) -m bench.bench_state --users 10000 --postgres-users
+	$(PY) -m bench.bench_speed
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix bot tests bench

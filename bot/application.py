@@ -11,7 +11,7 @@ import secrets
 import socket
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.admin import AdminService
 from bot.apimart import ApimartClient
@@ -20,27 +20,31 @@ from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues
 from bot.lifecycle.deliver import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT
 from bot.lifecycle.drafts import DraftService
+from bot.lifecycle.prices import Prices
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
 from bot.telegram.audio_server import AudioServer
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
+from bot.telegram.flood_rules import FloodRules
 from bot.telegram.handlers import register_handlers
 from bot.telegram.jobs import JobQueueScheduler
 from bot.telegram.messenger import TelegramMessenger
+from bot.telegram.traffic import TrafficShaper
 
 log = logging.getLogger(__name__)
 
 
-def build_application(config: Config) -> BotApplication:
+def build_application(config: Config, flood_rules: FloodRules | None = None) -> BotApplication:
+    """`flood_rules`: Telegram's limits by default; tests shorten the windows."""
     app: BotApplication = (
         ApplicationBuilder()
         .token(config.telegram_bot_token)
         .base_url(config.bot_api_base_url)
         .base_file_url(config.bot_file_base_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(TrafficShaper(flood_rules))
         # Submitting and uploading take seconds: one user's wait must not block the others.
         .concurrent_updates(True)
         .local_mode(config.telegram_local_mode)
@@ -98,10 +102,13 @@ async def start_services(app: BotApplication) -> None:
     client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
     settings = lifecycle_settings(config)
     scheduler = JobQueueScheduler(app.job_queue)
+    prices = Prices(config.prices)
+    if config.refresh_prices:
+        await prices.refresh(client)
     generation = GenerationService(
         storage=storage,
         api=client,
-        messenger=TelegramMessenger(app.bot, catalogues),
+        messenger=TelegramMessenger(app.bot, catalogues, prices),
         scheduler=scheduler,
         files=task_files(config.data_dir),
         settings=settings,
@@ -128,12 +135,14 @@ async def start_services(app: BotApplication) -> None:
             AccessPolicy(config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids),
         ),
         audio_server=audio_server,
+        prices=prices,
     )
     await generation.sweep_soundtracks()
     await generation.resume()
     if config.database_url:  # other processes may die and leave their tasks to this one
         scheduler.schedule_lease_keeping(config.lease_seconds / 3)
     scheduler.schedule_housekeeping()
+    scheduler.schedule_line_keeping()
     await register_commands(app, catalogues)
     log.info("bot @%s started; data in %s", app.bot.username, config.data_dir)
 

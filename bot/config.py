@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.domain.pricing import PriceTable, PriceTableError, parse_price_table
+
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 
 
@@ -49,6 +51,9 @@ class Config:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
+    # What a second of video costs, by kind (see bot/domain/pricing.py); the card shows it.
+    prices: PriceTable = field(default_factory=PriceTable)
+    refresh_prices: bool = True  # ask the provider's pricing endpoint at start-up and daily
 
     @property
     def bot_api_base_url(self) -> str:
@@ -114,10 +119,25 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         webhook_secret=_webhook_secret(get),
         webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
         webhook_port=_port(get, "WEBHOOK_PORT", 8443),
+        prices=_prices(get),
+        refresh_prices=get("REFRESH_PRICES").lower() not in ("0", "false", "no", "off"),
     )
 
 
 Getter = Callable[[str], str]
+
+
+def _prices(get: Getter) -> PriceTable:
+    currency = get("PRICE_CURRENCY") or "USD"
+    text = get("PRICES")
+    if not text:
+        if currency.upper() != "USD":
+            raise ConfigError("PRICE_CURRENCY needs PRICES in that currency too")
+        return PriceTable()
+    try:
+        return parse_price_table(text, currency)
+    except PriceTableError as exc:
+        raise ConfigError(f"PRICES: {exc}") from None
 
 
 def _secrets(get: Getter) -> tuple[str, str]:

@@ -7,6 +7,10 @@ import io
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+
+# Pillow learns HEIC/HEIF (iPhone photos sent as files) once, for the whole process.
+register_heif_opener()
 
 MIN_SIDE = 240
 MAX_SIDE = 8000

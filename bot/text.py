@@ -33,6 +33,13 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def clock_time(seconds: float) -> str:
+    """1:05, 12:00, 1:02:03: a span of time as a phone's timer shows it, in any language."""
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
 def progress_bar(percent: int, width: int = 10) -> str:
     percent = max(0, min(100, percent))
     filled = round(percent * width / 100)

@@ -15,12 +15,17 @@ from PIL import Image
 from bot.application import build_application
 from bot.config import Config
 from bot.telegram.context import BotApplication
+from bot.telegram.flood_rules import FloodRules, Window
 from tests.fakes.apimart_api import FakeApimart
 from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456789:AAE-test-token_abcdefghijklmnopqrstuv"
 API_KEY = "sk-test-apimart-key-0123456789"
-GENERATE = "▶️ Generate"  # the label of the card's Generate button, in English
+GENERATE = "▶️ Generate"
+_UNLIMITED = Window(10**9, 1.0)
+NO_FLOOD_LIMITS = FloodRules(
+    _UNLIMITED, _UNLIMITED, _UNLIMITED
+)  # the label of the card's Generate button, in English
 
 
 def free_port() -> int:
@@ -48,9 +53,13 @@ class World:
     config: Config
 
     @asynccontextmanager
-    async def bot(self, **overrides: Any) -> AsyncIterator[BotApplication]:
-        """The bot running against the fakes; stopped like SIGTERM stops `run_polling`."""
-        app = build_application(replace(self.config, **overrides))
+    async def bot(
+        self, flood_rules: FloodRules | None = None, **overrides: Any
+    ) -> AsyncIterator[BotApplication]:
+        """The bot running against the fakes; stopped like SIGTERM stops `run_polling`.
+        Its flood shaping is off unless the test gives rules (tests/test_e2e_flood.py):
+        one test user presses faster than Telegram lets one chat be answered."""
+        app = build_application(replace(self.config, **overrides), flood_rules or NO_FLOOD_LIMITS)
         await app.initialize()
         await app.post_init(app)
         await app.updater.start_polling(poll_interval=0, timeout=1, drop_pending_updates=False)

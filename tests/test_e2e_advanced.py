@@ -234,18 +234,36 @@ async def test_effect_template_is_sent_and_a_refusal_offers_the_way_back(world: 
     api.refused_templates = {"melt"}
     async with world.bot():
         card = await open_card(world, ann, caption="ignored prompt")
-        await press_and_wait(world, ann, card, "✨ Effects", "dance1")
-        await press_and_wait(world, ann, card, "melt", "The prompt is ignored")
+        await press_and_wait(world, ann, card, "✨ Effects", "Dance 1")
+        await press_and_wait(world, ann, card, "Melt", "The prompt is ignored")
         tg.press(ann, card, tg.buttons(card)[GENERATE])
         text = await wait_card(world, card, "refused this request")
         assert "template melt is not supported" in text
         await press_and_wait(world, ann, card, "✖️ No effect", "ignored prompt")
-        await press_and_wait(world, ann, card, "✨ Effects", "dance1")
-        await press_and_wait(world, ann, card, "dance1", "The prompt is ignored")
+        await press_and_wait(world, ann, card, "✨ Effects", "Dance 1")
+        await press_and_wait(world, ann, card, "Dance 1", "The prompt is ignored")
         await generate(world, ann, card)
     assert api.submissions[0].body["template"] == "melt"
     assert api.submissions[-1].body["template"] == "dance1"
     assert api.accepted()[0].body["prompt"] == "ignored prompt"
+
+
+async def test_effects_are_named_in_the_users_language_and_sent_by_their_id(
+    world: World,
+) -> None:
+    tg, api = world.telegram, world.apimart
+    ivan = tg.user(1002, language_code="ru")
+    async with world.bot():
+        card = await open_card(world, ivan, caption="кот")
+        await press_and_wait(world, ivan, card, "✨ Эффекты", "Таяние")
+        assert "melt" not in tg.buttons(card) and "Хрустальная роза" in tg.buttons(card)
+        assert "• Таяние: " in tg.current(card)["text"]
+        await press_and_wait(world, ivan, card, "Таяние", "Эффект: Таяние.")
+        tg.press(ivan, card, tg.buttons(card)["▶️ Создать"])
+        [call] = await tg.wait_for_call("sendVideo")
+    assert api.accepted()[0].body["template"] == "melt"
+    video = call.params
+    assert "Таяние" in video["caption"] and "melt" not in video["caption"]
 
 
 async def test_gif_documents_use_their_first_frame(world: World) -> None:
@@ -264,3 +282,32 @@ async def test_gif_documents_use_their_first_frame(world: World) -> None:
         )
         await generate(world, ann, card)
     assert api.submissions[0].body["image_urls"][0].startswith("data:image/jpeg;base64,")
+
+
+async def test_the_card_shows_the_price_of_its_settings_and_follows_each_change(
+    world: World,
+) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)  # 720p, 5 s, audio on: 5 × $0.05
+        assert "Estimated cost: $0.25" in card["text"]
+        await press_and_wait(world, ann, card, "1080p", "Estimated cost: $0.38")
+        await press_and_wait(world, ann, card, "10 s", "Estimated cost: $0.75")
+        await press_and_wait(world, ann, card, "🔇 Silent", "Estimated cost: $0.38")
+
+
+async def test_prices_come_from_the_provider_when_its_answer_is_readable(world: World) -> None:
+    from tests.test_pricing import PROVIDER_ANSWER
+
+    tg, api = world.telegram, world.apimart
+    api.pricing = PROVIDER_ANSWER
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)  # 720p with audio: 5 × $0.04
+        assert "Estimated cost: $0.20" in card["text"]
+    assert api.pricing_requests == ["wan2.6-i2v-flash"]
+    api.pricing = None  # the endpoint fails: the configured table, as documented
+    async with world.bot():
+        card = await open_card(world, tg.user(1002))
+        assert "Estimated cost: $0.25" in card["text"]

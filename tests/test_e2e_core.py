@@ -41,6 +41,11 @@ async def test_photo_to_video_happy_path(world: World) -> None:
     body = dict(submission.body)
     image = decode_data_url(body.pop("image_urls")[0])
     assert image.size == (640, 480) and image.format == "JPEG"
+    # "Seed: random" on the card: the bot draws one, sends it, and shows it under the video,
+    # so the video can be made again.
+    seed = body.pop("seed")
+    assert type(seed) is int and 0 <= seed <= 2_147_483_647
+    assert f"🎲 Seed: {seed}" in video.params["caption"]
     assert body == {
         "model": "wan2.6-i2v-flash",
         "prompt": "the cat waves",
@@ -237,6 +242,48 @@ async def test_image_document_with_transparency_is_flattened(world: World) -> No
         await tg.wait_for_call("sendVideo")
     image = decode_data_url(api.submissions[0].body["image_urls"][0])
     assert image.mode == "RGB" and image.getpixel((10, 10)) == (255, 255, 255)
+
+
+async def test_an_iphone_heic_file_becomes_a_jpeg_post(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    heic = make_image(800, 600, fmt="HEIF", color=(10, 200, 30))
+    assert heic[4:12] == b"ftypheic"
+    async with world.bot():
+        tg.send_document(
+            ann, heic, file_name="IMG_0042.HEIC", mime_type="image/heic", caption="waves"
+        )
+        card = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if m.get("reply_markup")), None)
+        )
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    image = decode_data_url(api.submissions[0].body["image_urls"][0])
+    assert image.format == "JPEG" and image.size == (800, 600)
+    red, green, blue = image.getpixel((400, 300))
+    assert green > 150 and red < 60 and blue < 80
+
+
+async def test_an_album_gets_one_card_and_one_note(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        first = tg.send_photo(ann, make_image(), caption="the dog runs", media_group_id="a1")
+        for _ in range(3):
+            tg.send_photo(ann, make_image(), media_group_id="a1")
+        note = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if "One photo" in m["text"]), None)
+        )
+        card = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if m.get("reply_markup")), None)
+        )
+        await full_generation(world, tg.user(1002))  # everything sent meanwhile is handled
+    assert "album's first photo" in note["text"]
+    assert card["reply_to_message"]["message_id"] == first["message_id"]
+    assert "the dog runs" in card["text"]
+    cards = [m for m in tg.bot_messages(1001) if m.get("reply_markup")]
+    notes = [m for m in tg.bot_messages(1001) if "One photo" in m["text"]]
+    assert len(cards) == 1 and len(notes) == 1 and len(api.submissions) == 1  # the barrier
 
 
 async def test_oversized_document_gets_a_clear_message(world: World) -> None:

@@ -233,3 +233,21 @@ async def test_done_tasks_are_not_polled_after_restart(world: World) -> None:
         await full_generation(world, tg.user(9999))
     others = [q for q in api.status_queries[queries:] if q != api.accepted()[0].task_id]
     assert len(api.status_queries) - queries == len(others)
+
+
+async def test_a_running_card_shows_time_spent_and_left_and_the_chat_shows_recording(
+    world: World,
+) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    api.script = [("pending", 0), ("processing", 25), ("processing", 50), ("completed", 100)]
+    api.hold_new_tasks = True  # stays at 50 % until released
+    async with world.bot():
+        card = await generating_card(world, ann)
+        text = await wait_card(world, card, "50%")
+        assert "so far, about" in text and " to go" in text
+        actions = await tg.wait_for_call("sendChatAction")
+        assert actions[0].params == {"chat_id": "1001", "action": "record_video"}
+        api.release(api.accepted()[0].task_id)
+        await wait_card(world, card, "Done")
+    assert "so far" not in tg.current(card)["text"]

@@ -24,6 +24,7 @@ from bot.domain.access import LimitReached, Limits
 from bot.domain.notices import Notice
 from bot.domain.poll_schedule import FIRST_PROBE, next_poll_delay
 from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
+from bot.domain.settings import GenerationSettings
 from tests.factories import make_record
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
 
@@ -210,11 +211,28 @@ async def test_a_poll_that_changed_nothing_writes_nothing(tmp_path: Path) -> Non
 
     life.storage.update_task = counting  # type: ignore[method-assign]
     assert await life.generation.poller.step("r") == next_poll_delay(0, 40, None)
-    assert writes == [] and life.messenger.shown == []
+    assert writes == [] and life.messenger.progress == []
     life.api.statuses["x"] = [TaskStatus("x", "processing", progress=55)]
     life.now[0] += 30  # 55 % after 30 s: about 25 s to go, looked at again in about 17
     assert await life.generation.poller.step("r") == pytest.approx(0.7 * 30 * 45 / 55)
-    assert writes == ["r"] and [r.progress for r in life.messenger.shown] == [55]
+    assert writes == ["r"] and [r.progress for r in life.messenger.progress] == [55]
+
+
+async def test_a_dropped_progress_edit_is_drawn_by_the_next_poll(tmp_path: Path) -> None:
+    life = build_lifecycle(tmp_path)
+    running = make_record(
+        "r", state=TaskState.RUNNING, apimart_task_id="x", submitted_at=1e6, progress=10
+    )
+    await add(life, running, tmp_path)
+    life.messenger.drop_progress = True  # the flood budget is busy
+    life.api.statuses["x"] = [TaskStatus("x", "processing", progress=40)]
+    await life.generation.poller.step("r")
+    stored = await life.storage.get_task("r")
+    assert stored is not None and stored.progress == 40
+    assert stored.shown_view == running.shown_view  # not drawn, so not recorded as drawn
+    life.messenger.drop_progress = False
+    await life.generation.poller.step("r")  # the same progress: drawn now
+    assert [r.progress for r in life.messenger.progress] == [40]
 
 
 async def test_a_restart_resumes_a_backlog_at_a_bounded_rate(tmp_path: Path) -> None:
@@ -272,3 +290,35 @@ async def test_a_task_leased_by_a_live_process_is_left_to_it(tmp_path: Path) -> 
     assert sub is not None and sub.state is TaskState.UNKNOWN
     await life.run_polls()
     assert [v.id for v in life.messenger.videos] == ["run"]
+
+
+def test_the_line_takes_every_users_first_before_anyones_second() -> None:
+    from bot.domain.queue_order import fair_order
+
+    ten_presses = [make_record(f"a{n}", user_id=1, queued_at=100.0 + n) for n in range(10)]
+    late = [
+        make_record("b0", user_id=2, queued_at=150.0),
+        make_record("c0", user_id=3, queued_at=160.0),
+    ]
+    order = [r.id for r in fair_order([*ten_presses, *late])]
+    assert order[:4] == ["a0", "b0", "c0", "a1"] and order[-1] == "a9"
+
+
+async def test_a_queued_task_whose_turn_comes_past_the_quota_returns_to_its_card(
+    tmp_path: Path,
+) -> None:
+    life = build_lifecycle(tmp_path, Limits(daily_seconds_per_user=5, max_active_total=1))
+    running = make_record("r", user_id=9, state=TaskState.RUNNING, apimart_task_id="x")
+    await add(life, running, tmp_path)
+    queued = await add(life, make_record("q", settings=GenerationSettings(duration=5)), tmp_path)
+    claimed = await life.generation.claim(queued)
+    assert isinstance(claimed, TaskRecord) and claimed.state is TaskState.QUEUED
+    # Meanwhile the same user spent the day's allowance elsewhere; then the slot frees.
+    await life.storage.add_task(
+        make_record("s", state=TaskState.DONE, apimart_task_id="y", submitted_at=life.now[0])
+    )
+    await life.storage.update_task("r", state=TaskState.DONE)
+    assert await life.generation.advance_line() == 0
+    back = await life.storage.get_task("q")
+    assert back is not None and back.state is TaskState.DRAFT
+    assert back.notice is Notice.QUOTA_LEFT_BEHIND and life.api.submitted == []

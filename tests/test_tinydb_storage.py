@@ -97,7 +97,7 @@ async def test_ended_tasks_move_to_history_and_stats_survive_pruning(tmp_path: P
     assert await storage.prune(NOW) == 1
     assert [p.name for p in (storage.root / "history").iterdir()] == ["2024-10-04.jsonl"]
     after = await storage_at(tmp_path).stats(NOW)
-    assert after.total == before.total and after.estimated_usd == before.estimated_usd
+    assert after.total == before.total and after.charged_seconds == before.charged_seconds
     assert await storage.get_task("new") is not None  # still found the day it ended
 
 

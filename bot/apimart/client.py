@@ -25,7 +25,7 @@ from bot.apimart.errors import (
     DownloadTooLargeError,
     SubmitOutcomeUnknownError,
 )
-from bot.apimart.models import GenerationRequest, TaskStatus
+from bot.apimart.models import MODEL, GenerationRequest, TaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,13 @@ class ApimartClient:
             return TaskStatus.from_json(task_id, data)
         except (ValueError, TypeError) as exc:
             raise ApimartResponseError(f"unreadable task status: {exc}") from exc
+
+    async def get_pricing(self) -> Any:
+        """The provider's price list for the model (its shape is undocumented: raw JSON)."""
+        try:
+            return await self._request("GET", "/api/pricing/model", params={"model": MODEL})
+        except _NotSentError as exc:
+            raise ApimartConnectionError(str(exc)) from exc
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         """Stream `url` into `dest` (never the whole video in memory); return its size.

@@ -60,16 +60,16 @@ class Limits:
     max_active_total: int = 20
 
     def check(self, *, admin: bool, duration: int, usage: Usage) -> LimitReached | None:
-        """Whether one more generation of `duration` seconds may start now."""
+        """Whether one more generation of `duration` seconds may start now. The user's own
+        limits come first: they refuse, while a full bot only makes the user wait in line."""
+        if not admin:
+            if usage.user_active >= self.max_active_per_user:
+                return LimitReached.USER_ACTIVE
+            quota = self.daily_seconds_per_user
+            if quota and usage.used_today + duration > quota:
+                return LimitReached.DAILY_QUOTA
         if usage.total_active >= self.max_active_total:
             return LimitReached.GLOBAL_ACTIVE  # protects the operator's account, admins too
-        if admin:
-            return None
-        if usage.user_active >= self.max_active_per_user:
-            return LimitReached.USER_ACTIVE
-        quota = self.daily_seconds_per_user
-        if quota and usage.used_today + duration > quota:
-            return LimitReached.DAILY_QUOTA
         return None
 
     @property

@@ -83,9 +83,16 @@ _SWITCHES: dict[str, tuple[str, object]] = {
 }
 
 
+# Direction marks a right-to-left catalogue puts around commands and flags, which come along
+# when a user copies an example: invisible, and never part of a prompt or a flag.
+_DIRECTION_MARKS = dict.fromkeys(
+    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
 def parse_caption(caption: str) -> CaptionFlags:
     """Split `caption` into prompt and flags; raises FlagError for a bad trailing flag."""
-    text = caption.strip()
+    text = caption.translate(_DIRECTION_MARKS).strip()
     for match in _CANDIDATE.finditer(text):
         start = match.start(1)
         try:

@@ -18,6 +18,7 @@ class Notice(StrEnum):
     LINK_EXPIRED = "link_expired"
     TOO_LARGE = "too_large"
     TIMED_OUT = "timed_out"
+    QUOTA_LEFT_BEHIND = "quota_left_behind"  # its turn came, but today's allowance had gone
 
     @classmethod
     def parse(cls, value: object) -> Notice | None:

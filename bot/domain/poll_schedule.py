@@ -17,7 +17,7 @@ UNKNOWN_SHARE = 0.3  # no progress, no estimate: a share of the time already wai
 
 def next_poll_delay(elapsed: float, progress: int, estimated_time: int | None) -> float:
     """Seconds until the next status query of a task submitted `elapsed` seconds ago."""
-    remaining = _expected_remaining(elapsed, progress, estimated_time)
+    remaining = expected_remaining(elapsed, progress, estimated_time)
     if remaining is None:
         return _clamp(UNKNOWN_SHARE * elapsed, FIRST_PROBE)
     if remaining > 0:
@@ -25,7 +25,8 @@ def next_poll_delay(elapsed: float, progress: int, estimated_time: int | None) -
     return _clamp(OVERDUE_SHARE * -remaining)
 
 
-def _expected_remaining(elapsed: float, progress: int, estimated_time: int | None) -> float | None:
+def expected_remaining(elapsed: float, progress: int, estimated_time: int | None) -> float | None:
+    """Seconds the task should still need (negative: overdue); None when nothing says."""
     if 0 < progress < 100 and elapsed > 0:
         return elapsed * (100 - progress) / progress
     if progress >= 100:

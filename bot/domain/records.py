@@ -13,6 +13,7 @@ from bot.domain.settings import GenerationSettings
 
 class TaskState(StrEnum):
     DRAFT = "draft"  # card shown, settings editable
+    QUEUED = "queued"  # Generate pressed while the bot was full: starts when a slot frees
     SUBMITTING = "submitting"  # POST in flight; persisted first so a crash is never resubmitted
     RUNNING = "running"  # accepted by apimart, polled
     DELIVERING = "delivering"  # completed upstream; downloading and uploading the video
@@ -103,6 +104,8 @@ class TaskRecord:
     submitted_at: float | None = None
     finished_at: float | None = None
     poll_failures: int = 0
+    queued_at: float | None = None  # when Generate put it in line (fair order across users)
+    queue_position: int = 0  # tasks ahead of it in line, as its card last said
     # The secret path apimart calls back on when the task ends (webhook completion).
     callback_token: str | None = None
     # Which bot process works on this task, until when (several replicas share one database).

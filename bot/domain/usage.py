@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain.pricing import estimated_cost
+from bot.domain.pricing import PriceTable, kind_of
 from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState
 
 
@@ -61,7 +61,12 @@ class Stats:
     total: Counter[str] = field(default_factory=Counter)
     seconds_by_resolution: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
-    estimated_usd: float = 0.0
+    # Seconds the API charged, by price kind ("1080p+audio"), priced when shown.
+    charged_seconds: Counter[str] = field(default_factory=Counter)
+    legacy_usd: float = 0.0  # a spend an older release summed up in dollars itself
+
+    def spend(self, prices: PriceTable) -> float:
+        return prices.cost(self.charged_seconds) + self.legacy_usd
 
     def count(self, record: TaskRecord, sign: int = 1) -> None:
         """Add one task in its current state (drafts are not tasks yet); -1 takes it out."""
@@ -77,8 +82,7 @@ class Stats:
         if record.state in (TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT):
             self.failures[record.notice or state] += sign
         if is_charged(record):
-            cost = estimated_cost(settings.resolution, settings.audio, settings.duration)
-            self.estimated_usd += sign * cost
+            self.charged_seconds[kind_of(settings)] += sign * settings.duration
 
     def on(self, day: str) -> Stats:
         """The same totals, with `today` meaning `day` (empty when it is another day)."""
@@ -90,6 +94,7 @@ class Stats:
             total=Counter(self.total),
             seconds_by_resolution=Counter(self.seconds_by_resolution),
             failures=Counter(self.failures),
+            charged_seconds=Counter(self.charged_seconds),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,7 +106,8 @@ class Stats:
             "total": dict(self.total),
             "seconds_by_resolution": dict(self.seconds_by_resolution),
             "failures": dict(self.failures),
-            "estimated_usd": self.estimated_usd,
+            "charged_seconds": dict(self.charged_seconds),
+            "legacy_usd": self.legacy_usd,
         }
 
     @classmethod
@@ -114,7 +120,9 @@ class Stats:
             total=Counter(data.get("total") or {}),
             seconds_by_resolution=Counter(data.get("seconds_by_resolution") or {}),
             failures=Counter(data.get("failures") or {}),
-            estimated_usd=float(data.get("estimated_usd", 0.0)),
+            charged_seconds=Counter(data.get("charged_seconds") or {}),
+            # totals written before prices were configurable were dollars already
+            legacy_usd=float(data.get("legacy_usd", data.get("estimated_usd", 0.0))),
         )
 
 

@@ -147,6 +147,16 @@ class Poller:
             poll_failures=0,
             **shown,
         )
-        if updated is not None and redraw:
-            await self.ending.messenger.show_card(updated)
+        if (
+            updated is not None
+            and redraw
+            and not await self.ending.messenger.show_progress(updated)
+        ):
+            # Dropped to keep the flood budget for others: the next poll tries again.
+            await self.ending.storage.update_task(
+                record.id,
+                expect={TaskState.RUNNING},
+                shown_view=record.shown_view,
+                shown_at=record.shown_at,
+            )
         return updated is not None

@@ -26,6 +26,10 @@ class Messenger(Protocol):
     async def show_card(self, record: TaskRecord) -> None:
         """Redraw the card for the record's state; a card that is gone is not an error."""
 
+    async def show_progress(self, record: TaskRecord) -> bool:
+        """Redraw a running task's progress if the flood budget allows; False: skipped, so
+        the next change of progress redraws it."""
+
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
         """Upload the video as a reply to the photo; return the new message's id."""
 

@@ -21,13 +21,16 @@ from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.poll import Poller
 from bot.lifecycle.ports import Messenger, PollScheduler, VideoApi
+from bot.lifecycle.queue import Line
 from bot.lifecycle.submit import Submitter
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
-CANCELLABLE_STATES = frozenset({TaskState.DRAFT, TaskState.RUNNING, *RETRYABLE_STATES})
+CANCELLABLE_STATES = frozenset(
+    {TaskState.DRAFT, TaskState.QUEUED, TaskState.RUNNING, *RETRYABLE_STATES}
+)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class GenerationService:
             settings.progress_edit_interval,
             settings.owner,
         )
+        self.line = Line(self.submitter)
         self.scheduler = scheduler
         self._stepping: set[str] = set()
         self._look_again: set[str] = set()
@@ -94,10 +98,21 @@ class GenerationService:
         return self.ending.files
 
     async def claim(self, record: TaskRecord) -> TaskRecord | LimitReached | None:
-        return await self.submitter.claim(record)
+        """SUBMITTING: submit it now; QUEUED: it is in line (its card says so)."""
+        claimed = await self.submitter.claim(record)
+        if isinstance(claimed, TaskRecord) and claimed.state is TaskState.QUEUED:
+            await self.ending.messenger.show_card(claimed)
+            await self.line.advance()  # a slot may have freed since the check
+        return claimed
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
-        return await self.submitter.submit(claimed)
+        submitted = await self.submitter.submit(claimed)
+        if submitted is None or submitted.state is not TaskState.RUNNING:
+            await self.line.advance()  # refused or failed at once: its slot is free again
+        return submitted
+
+    async def advance_line(self) -> int:
+        return await self.line.advance()
 
     async def poll(self, task_id: str) -> None:
         """One step of a running task; schedules the next one when there is one.
@@ -122,6 +137,8 @@ class GenerationService:
             delay = None if delay is None else 0.0
         if delay is not None:
             self.scheduler.schedule_poll(task_id, delay)
+        else:
+            await self.line.advance()  # the task ended: its slot goes to the next in line
 
     async def hint(self, token: str) -> bool:
         """apimart called back on a task's secret path. Only a hint: the next poll step asks
@@ -138,8 +155,10 @@ class GenerationService:
 
     async def resume(self) -> int:
         """After a restart: take this owner's tasks and any nobody holds, settle interrupted
-        submits, and poll the rest again at a bounded rate."""
-        return await self._take_over(include_own=True)
+        submits, poll the rest again at a bounded rate, and start whoever waits in line."""
+        resumed = await self._take_over(include_own=True)
+        await self.line.advance()
+        return resumed
 
     async def keep_leases(self) -> int:
         """Every lease_seconds/3: renew this process's leases and take over the tasks of a
@@ -183,6 +202,7 @@ class GenerationService:
         )
         if cancelled is not None:
             task_log(log, record).info("cancelled from %s", record.state)
+            await self.line.advance()  # a slot, or a place in line, is free
         return cancelled
 
     async def expire(self, max_age: float = CARD_MAX_AGE) -> int:

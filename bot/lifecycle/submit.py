@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 
 from bot.apimart import ApimartError, GenerationRequest
 from bot.domain.access import LimitReached, Limits
+from bot.domain.queue_order import fair_order
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
+from bot.domain.settings import MAX_SEED
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
 from bot.lifecycle.ending import TaskEnding
@@ -37,12 +39,22 @@ def generation_request(
         prompt_extend=settings.prompt_extend,
         shot_type=settings.shot_type,
         watermark=settings.watermark,
-        seed=settings.seed,
+        seed=record.seed_used,
         negative_prompt=settings.negative_prompt,
         audio_url=record.soundtrack_url,
         template=record.template,
         webhook=callback_url(callback_base, record.callback_token),
     )
+
+
+def seed_for(record: TaskRecord) -> int:
+    """The card's fixed seed; "random" is drawn here (the API never reports the seed it drew,
+    and a video whose seed is known can be made again). "Try again" sends the same one."""
+    if record.settings.seed is not None:
+        return record.settings.seed
+    if record.state in (*RETRYABLE_STATES, TaskState.QUEUED) and record.seed_used is not None:
+        return record.seed_used
+    return secrets.randbelow(MAX_SEED + 1)
 
 
 def callback_url(base: str | None, token: str | None) -> str | None:
@@ -62,16 +74,21 @@ class Submitter:
     callback_base: str | None = None  # PUBLIC_BASE_URL: webhook completion when set
     _claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def claim(self, record: TaskRecord) -> TaskRecord | LimitReached | None:
-        """Reserve the card for one paid submission, or say why not.
+    async def claim(
+        self, record: TaskRecord, *, from_queue: bool = False
+    ) -> TaskRecord | LimitReached | None:
+        """Reserve the card for one paid submission, put it in line, or say why not.
 
-        None: another press got there first. The limits are checked and the state set under
-        one lock, so two cards pressed at once cannot both slip past a limit.
+        Returns the SUBMITTING record, or the QUEUED one when the bot is full (or others are
+        already waiting: a new press never jumps the line); a LimitReached of the user's own
+        limits; None when another press got there first. The limits are checked and the
+        state set under one lock, so two cards pressed at once cannot both slip past a limit.
         """
         storage = self.ending.storage
         async with self._claim_lock:
             current = await storage.get_task(record.id)
-            if current is None or current.state not in CLAIMABLE_STATES:
+            wanted = {TaskState.QUEUED} if from_queue else CLAIMABLE_STATES
+            if current is None or current.state not in wanted:
                 return None
             usage = await storage.usage(current.user_id, start_of_day(self.ending.clock()))
             verdict = self.limits.check(
@@ -79,15 +96,19 @@ class Submitter:
                 duration=current.settings.duration,
                 usage=usage,
             )
+            if verdict is LimitReached.GLOBAL_ACTIVE or (
+                verdict is None and not from_queue and await storage.tasks_in({TaskState.QUEUED})
+            ):
+                return current if from_queue else await self._enqueue(current)
             if verdict is not None:
                 task_log(log, current).info("refused, %s", verdict)
                 return verdict
             return await storage.update_task(
                 current.id,
-                expect=CLAIMABLE_STATES,
+                expect={current.state},
                 state=TaskState.SUBMITTING,
                 attempt=current.attempt + 1,
-                seed_used=current.settings.seed,
+                seed_used=seed_for(current),
                 notice=None,
                 error="",
                 progress=0,
@@ -97,6 +118,23 @@ class Submitter:
                 lease_until=self.ending.clock() + self.lease_seconds,
                 callback_token=secrets.token_urlsafe(24) if self.callback_base else None,
             )
+
+    async def _enqueue(self, current: TaskRecord) -> TaskRecord | None:
+        storage, now = self.ending.storage, self.ending.clock()
+        line = await storage.tasks_in({TaskState.QUEUED})
+        joining = replace(current, state=TaskState.QUEUED, queued_at=now)
+        queued = await storage.update_task(
+            current.id,
+            expect={current.state},
+            state=TaskState.QUEUED,
+            queued_at=now,
+            queue_position=fair_order([*line, joining]).index(joining),
+            notice=None,
+            error="",
+        )
+        if queued is not None:
+            task_log(log, queued).info("queued: the bot is at its limit of tasks in flight")
+        return queued
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
         """POST the claimed card's generation; the returned record says what happened."""

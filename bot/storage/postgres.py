@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from bot.domain.access import AccessLists
-from bot.domain.pricing import estimated_cost
+from bot.domain.pricing import price_kind
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, start_of_day
 from bot.storage.base import Snapshot, changed
@@ -369,4 +369,4 @@ def _count_group(stats: Stats, row: asyncpg.Record) -> None:
     if state in (TaskState.FAILED, TaskState.UNKNOWN, TaskState.TIMED_OUT):
         stats.failures[row["notice"] or state] += n
     if row["charged"]:
-        stats.estimated_usd += estimated_cost(row["res"], bool(row["audio"]), seconds)
+        stats.charged_seconds[price_kind(row["res"], bool(row["audio"]))] += seconds

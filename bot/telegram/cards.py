@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 from bot.domain.actions import Page
 from bot.domain.notices import Notice
+from bot.domain.poll_schedule import expected_remaining
+from bot.domain.pricing import PriceTable
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
 from bot.domain.templates import TEMPLATES
 from bot.i18n import Translator
-from bot.text import CAPTION_LIMIT, escape, progress_bar, truncate
+from bot.text import CAPTION_LIMIT, clock_time, escape, progress_bar, truncate
 
 # Leaves room for the rest of the card inside Telegram's 4096-character limit.
 PROMPT_PREVIEW_LIMIT = 3000
@@ -64,9 +66,13 @@ def defaults_text(t: Translator, settings: GenerationSettings) -> str:
     )
 
 
-def card_text(t: Translator, record: TaskRecord) -> str:
+def card_text(t: Translator, record: TaskRecord, prices: PriceTable | None = None) -> str:
     lines = [t._("🎬 <b>Your video</b>"), *_prompt_lines(t, record)]
     lines.append(escape(settings_line(t, record.settings)))
+    if prices is not None and record.state is TaskState.DRAFT:
+        # Recomputed on every redraw, so every change of setting shows its price at once.
+        amount = prices.format(prices.price(record.settings))
+        lines.append(t._("💰 Estimated cost: {amount}", amount=amount))
     if record.soundtrack_url and record.settings.audio:
         lines.append(t._("🎵 Soundtrack: {name}", name=escape(soundtrack_name(record))))
     lines.extend(advanced_lines(t, record.settings))
@@ -77,6 +83,8 @@ def card_text(t: Translator, record: TaskRecord) -> str:
                 "⏳ Left for today: {n} seconds of video",
                 record.quota_left,
             )
+            if record.quota_left
+            else t._("⏳ Today's allowance is used up: back tomorrow")
         )
     if record.state is TaskState.DRAFT:
         lines.extend(_page_lines(t, record.page))
@@ -85,9 +93,16 @@ def card_text(t: Translator, record: TaskRecord) -> str:
     return "\n".join(lines)
 
 
+def effect_name(t: Translator, template: str) -> str:
+    """The effect's translated short name; an id this release does not know, as it is."""
+    effect = TEMPLATES.get(template)
+    return t._(effect.name) if effect else template
+
+
 def _prompt_lines(t: Translator, record: TaskRecord) -> list[str]:
     if record.template:
-        return [t._("✨ Effect: <b>{name}</b>. The prompt is ignored.", name=record.template)]
+        name = effect_name(t, record.template)
+        return [t._("✨ Effect: <b>{name}</b>. The prompt is ignored.", name=name)]
     if record.prompt:
         # The effects page lists every template: leave it room within 4096 characters.
         limit = 600 if record.page is Page.EFFECTS else PROMPT_PREVIEW_LIMIT
@@ -111,7 +126,7 @@ def _page_lines(t: Translator, page: Page) -> list[str]:
                 "✨ <b>Effects</b> (experimental): the video follows the effect and "
                 "ignores the prompt."
             ),
-            *(f"• <b>{name}</b>: {t._(about)}" for name, about in TEMPLATES.items()),
+            *(f"• <b>{t._(e.name)}</b>: {t._(e.about)}" for e in TEMPLATES.values()),
         ]
     if page is Page.MORE:
         return [
@@ -144,12 +159,22 @@ def _status_line(t: Translator, record: TaskRecord) -> str:
         return f"{notice}\n{hint}" if notice else hint
     if state is TaskState.RUNNING:
         if record.generating:
-            return t._(
+            line = t._(
                 "🎞 Generating… {bar} {percent}%",
                 bar=progress_bar(record.progress),
                 percent=record.progress,
             )
+            timing = _timing_line(t, record)
+            return f"{line}\n{timing}" if timing else line
         return t._("⏳ Queued. This usually takes one to five minutes.")
+    if state is TaskState.QUEUED:
+        if not record.queue_position:
+            return t._("⏳ In line: yours is next. It starts by itself when a slot frees up.")
+        return t.ngettext(
+            "⏳ In line: {n} video ahead of yours. It starts by itself.",
+            "⏳ In line: {n} videos ahead of yours. It starts by itself.",
+            record.queue_position,
+        )
     if state is TaskState.DONE:
         if record.notice is Notice.TOO_LARGE:
             return t._("✅ Done. The video was too large to upload, so you got a link.")
@@ -159,6 +184,22 @@ def _status_line(t: Translator, record: TaskRecord) -> str:
             return t._("✖️ Stopped waiting. The task may still run and be billed.")
         return t._("✖️ Cancelled.")
     return _STATE_LINES.get(state, _notice_text)(t, record)
+
+
+def _timing_line(t: Translator, record: TaskRecord) -> str:
+    """Time spent and, from the progress so far, time left: as of the card's last redraw
+    (a running card is redrawn when its progress moves)."""
+    if not record.submitted_at or record.shown_at <= record.submitted_at:
+        return ""
+    elapsed = record.shown_at - record.submitted_at
+    left = expected_remaining(elapsed, record.progress, None)
+    if left is None or left <= 0:
+        return t._("⏱ {elapsed} so far", elapsed=clock_time(elapsed))
+    return t._(
+        "⏱ {elapsed} so far, about {left} to go",
+        elapsed=clock_time(elapsed),
+        left=clock_time(left),
+    )
 
 
 _STATE_LINES: dict[TaskState, Callable[[Translator, TaskRecord], str]] = {
@@ -185,6 +226,10 @@ def _api_failed(t: Translator, reason: str) -> str:
 _NOTICE_TEXTS: dict[Notice, Callable[[Translator, str], str]] = {
     Notice.INVALID_REQUEST: lambda t, reason: t._(
         "⚠️ The video service refused this request: {reason}", reason=reason
+    ),
+    Notice.QUOTA_LEFT_BEHIND: lambda t, reason: t._(
+        "⚠️ Your turn came, but today's allowance no longer covers this video: choose a "
+        "shorter one or come back tomorrow."
     ),
     Notice.PROMPT_TOO_LONG: lambda t, reason: t._(
         "✂️ The prompt is too long for the video service ({reason}). Reply to this card "
@@ -226,7 +271,7 @@ def video_caption(t: Translator, record: TaskRecord) -> str:
     else:
         lines.append(t._("🎲 Seed: random"))
     if record.template:
-        lines.append(t._("✨ Effect: {name}", name=record.template))
+        lines.append(t._("✨ Effect: {name}", name=effect_name(t, record.template)))
     elif record.prompt:
         lines += ["", record.prompt]
     return truncate("\n".join(lines), CAPTION_LIMIT)

@@ -13,8 +13,10 @@ from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.i18n import Catalogues, Translator
 from bot.lifecycle.drafts import DraftService
+from bot.lifecycle.prices import Prices
 from bot.lifecycle.service import GenerationService
 from bot.storage import Storage
+from bot.telegram.albums import Albums
 from bot.telegram.audio_server import AudioServer
 from bot.telegram.first_replies import FirstReplies
 
@@ -29,7 +31,9 @@ class Services:
     drafts: DraftService
     admin: AdminService
     audio_server: AudioServer | None = None
+    prices: Prices = field(default_factory=Prices)
     first_replies: FirstReplies = field(default_factory=FirstReplies)
+    albums: Albums = field(default_factory=Albums)
 
 
 class BotData:
@@ -40,7 +44,7 @@ class BotData:
         self.services: Services | None = None
 
 
-class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
+class BotContext(CallbackContext[ExtBot[str], dict[Any, Any], dict[Any, Any], BotData]):
     @property
     def services(self) -> Services:
         services = self.bot_data.services
@@ -60,7 +64,7 @@ class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], Bo
         return await self.translator_for(user)
 
 
-# ExtBot[int]: AIORateLimiter's per-request argument type.
+# ExtBot[str]: the TrafficShaper's per-request argument (DROPPABLE or nothing).
 BotApplication = Application[
-    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Any]
+    ExtBot[str], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[Any]
 ]

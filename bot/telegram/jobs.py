@@ -9,6 +9,7 @@ from telegram.ext import JobQueue
 from bot.telegram.context import BotContext
 
 EXPIRE_EVERY = 24 * 3600.0
+LINE_EVERY = 10.0
 
 
 def _job_name(task_id: str) -> str:
@@ -33,6 +34,11 @@ class JobQueueScheduler:
     def schedule_lease_keeping(self, every: float) -> None:
         self._job_queue.run_repeating(keep_leases, interval=every, first=every, name="leases")
 
+    def schedule_line_keeping(self, every: float = LINE_EVERY) -> None:
+        """A safety net for the line: a slot freed where no event reached this process
+        (another replica, a task that ended by a path without a hook) is used anyway."""
+        self._job_queue.run_repeating(advance_line, interval=every, first=every, name="line")
+
     def schedule_housekeeping(self) -> None:
         self._job_queue.run_repeating(
             expire_cards, interval=EXPIRE_EVERY, first=600, name="expire"
@@ -45,11 +51,19 @@ async def poll_task(context: BotContext) -> None:
     await context.services.generation.poll(str(context.job.data))
 
 
+async def advance_line(context: BotContext) -> None:
+    await context.services.generation.advance_line()
+
+
 async def keep_leases(context: BotContext) -> None:
     """Renew this process's leases; take over the tasks of a process that died."""
     await context.services.generation.keep_leases()
 
 
 async def expire_cards(context: BotContext) -> None:
-    """Daily housekeeping: close week-old untouched cards, prune old history."""
-    await context.services.generation.housekeeping()
+    """Daily housekeeping: close week-old untouched cards, prune old history, and ask the
+    provider for its prices again."""
+    services = context.services
+    await services.generation.housekeeping()
+    if services.config.refresh_prices:
+        await services.prices.refresh(services.client)

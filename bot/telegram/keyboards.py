@@ -118,6 +118,8 @@ def card_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup | N
         return InlineKeyboardMarkup(_draft_rows(t, record))
     if state is TaskState.RUNNING:
         return InlineKeyboardMarkup([[_button(t._("✖️ Stop waiting"), CARD, Cancel())]])
+    if state is TaskState.QUEUED:  # nothing is submitted yet: cancelling costs nothing
+        return InlineKeyboardMarkup([[_button(t._("✖️ Cancel"), CARD, Cancel())]])
     if state in RETRYABLE_STATES:
         return InlineKeyboardMarkup(
             [
@@ -139,13 +141,17 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
     if record.page is Page.MORE:
         return [*advanced_rows(t, record.settings, CARD), [back], go_row]
     if record.page is Page.EFFECTS:
-        names = list(TEMPLATES)
+        effects = list(TEMPLATES.items())
         rows = [
             [
-                _button(_marked(name, record.template == name), CARD, ChooseEffect(name))
-                for name in names[i : i + 3]
+                _button(
+                    _marked(t._(effect.name), record.template == template),
+                    CARD,
+                    ChooseEffect(template),
+                )
+                for template, effect in effects[i : i + 3]
             ]
-            for i in range(0, len(names), 3)
+            for i in range(0, len(effects), 3)
         ]
         if record.template:
             rows.append([_button(t._("✖️ No effect"), CARD, ChooseEffect(None))])

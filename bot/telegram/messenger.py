@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
-from telegram import Bot, ReplyParameters
-from telegram.constants import ParseMode
+from telegram import InputFile, ReplyParameters
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
 from bot.i18n import Catalogues
 from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError
+from bot.lifecycle.prices import Prices
 from bot.lifecycle.tasklog import task_log
 from bot.mp4 import VideoMeta
 from bot.telegram.cards import card_text, link_text, video_caption
 from bot.telegram.keyboards import card_keyboard
+from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError
 
 log = logging.getLogger(__name__)
 
@@ -29,26 +33,46 @@ def is_not_modified(error: BadRequest) -> bool:
 
 
 class TelegramMessenger:
-    def __init__(self, bot: Bot, catalogues: Catalogues) -> None:
+    def __init__(
+        self, bot: ExtBot[str], catalogues: Catalogues, prices: Prices | None = None
+    ) -> None:
         self._bot = bot
         self._catalogues = catalogues
+        self._prices = prices
 
     async def show_card(self, record: TaskRecord) -> None:
+        # Only the newest redraw of a card matters: a quicker press replaces a waiting one.
+        await self._edit_card(record, SUPERSEDABLE)
+
+    async def show_progress(self, record: TaskRecord) -> bool:
+        shown = await self._edit_card(record, DROPPABLE)
+        if shown:
+            # "recording a video…" at the top of the chat for a few seconds: it is working.
+            with contextlib.suppress(TelegramError):
+                await self._bot.send_chat_action(record.chat_id, ChatAction.RECORD_VIDEO)
+        return shown
+
+    async def _edit_card(self, record: TaskRecord, rate_limit_args: str | None) -> bool:
         if record.card_message_id is None:
-            return
+            return False
         t = self._catalogues.translator(record.language)
         try:
             await self._bot.edit_message_text(
                 chat_id=record.chat_id,
                 message_id=record.card_message_id,
-                text=card_text(t, record),
+                text=card_text(t, record, self._prices.current if self._prices else None),
                 parse_mode=ParseMode.HTML,
                 reply_markup=card_keyboard(t, record),
+                rate_limit_args=rate_limit_args,
             )
+        except DroppedError:
+            task_log(log, record).debug("card edit dropped: the flood budget is busy")
+            return False
         except TelegramError as exc:
             # The card is a view of stored state: a missed redraw loses nothing.
             if not (isinstance(exc, BadRequest) and is_not_modified(exc)):
                 task_log(log, record).warning("card not updated: %s", exc)
+        return True
 
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
         t = self._catalogues.translator(record.language)
@@ -56,8 +80,8 @@ class TelegramMessenger:
             with path.open("rb") as video:
                 message = await self._bot.send_video(
                     chat_id=record.chat_id,
-                    video=video,
-                    filename="video.mp4",
+                    # Streamed from disk as it uploads: a 50 MB video is never held in memory.
+                    video=InputFile(video, filename="video.mp4", read_file_handle=False),
                     caption=video_caption(t, record),
                     width=meta.width,
                     height=meta.height,

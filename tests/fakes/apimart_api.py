@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import io
 import itertools
 import json
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -62,6 +64,13 @@ class FakeTask:
     video: bytes = b""
     polls: int = 0
     audio_fetch: tuple[int, bytes] | None = None
+    # A task that runs for a time (benchmarks): progress grows with the clock, not the polls.
+    runs_for: float | None = None
+    started: float = 0.0
+
+    @property
+    def completes_at(self) -> float | None:
+        return None if self.runs_for is None else self.started + self.runs_for
 
 
 @dataclass
@@ -70,6 +79,7 @@ class Submission:
     headers: dict[str, str]
     task_id: str | None = None
     status: int = 200
+    at: float = field(default_factory=time.monotonic)
 
 
 class FakeApimart:
@@ -89,6 +99,14 @@ class FakeApimart:
         self.prompt_limit: int | None = None
         self.script: list[tuple[str, int]] = list(DEFAULT_SCRIPT)
         self.video_padding = 1024
+        # Benchmarks: new tasks run for this many seconds (by their request), then complete
+        # and, when the request names a webhook, POST the callback as the service does.
+        self.run_time: Callable[[dict[str, Any]], float] | None = None
+        # GET /api/pricing/model: its real shape is undocumented; by default an answer the
+        # bot cannot read prices from (so it keeps its configured table).
+        self.pricing: Any = {"code": 200, "data": {"model": MODEL, "billing": "per_request"}}
+        self.pricing_requests: list[str] = []
+        self._callbacks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -100,10 +118,13 @@ class FakeApimart:
         app.router.add_get("/v1/tasks/{task_id}", self._status)
         app.router.add_get("/f/video/{name}", self._video)
         app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/pricing/model", self._pricing)
         self._runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:
+        for callback in list(self._callbacks):
+            callback.cancel()
         if self._runner:
             await self._runner.cleanup()
 
@@ -144,6 +165,21 @@ class FakeApimart:
         task.step = 0
         task.error = {"code": "DataInspectionFailed", "message": message, "type": "task_failed"}
         task.hold = False
+
+    def _run_timed(self, task: FakeTask, seconds: float) -> None:
+        task.runs_for, task.started = seconds, time.monotonic()
+        if "webhook" in task.body:
+            callback = asyncio.get_running_loop().create_task(self._call_back_when_done(task))
+            self._callbacks.add(callback)
+            callback.add_done_callback(self._callbacks.discard)
+
+    async def _call_back_when_done(self, task: FakeTask) -> None:
+        assert task.completes_at is not None
+        await asyncio.sleep(max(0.0, task.completes_at - time.monotonic()))
+        payload = {"code": 200, "data": self._task_json(None, task, "completed", 100)}
+        with contextlib.suppress(aiohttp.ClientError):
+            async with aiohttp.ClientSession() as session:
+                await session.post(task.body["webhook"] + "/callback", json=payload)
 
     async def wait_for(self, predicate, timeout: float = 10.0) -> Any:
         async def check() -> Any:
@@ -195,6 +231,8 @@ class FakeApimart:
             submission.task_id = task_id
             task = FakeTask(task_id, body, list(self.script), hold=self.hold_new_tasks)
             self.tasks[task_id] = task
+            if self.run_time is not None:
+                self._run_timed(task, self.run_time(body))
             if "audio_url" in body and body.get("audio", True):
                 # The service fetches custom audio itself while the task runs.
                 task.audio_fetch = await _fetch(body["audio_url"])
@@ -224,6 +262,11 @@ class FakeApimart:
             if task is None:
                 return _error(404, "task not found")
             task.polls += 1
+            if task.runs_for is not None:
+                status, progress = _timed_status(task)
+                return web.json_response(
+                    {"code": 200, "data": self._task_json(request, task, status, progress)}
+                )
             status, progress = task.script[task.step]
             if task.step < len(task.script) - 1:
                 final_next = task.script[task.step + 1][0] in ("completed", "failed", "cancelled")
@@ -234,6 +277,14 @@ class FakeApimart:
             )
         finally:
             await self._notify()
+
+    async def _pricing(self, request: web.Request) -> web.StreamResponse:
+        self.pricing_requests.append(request.query.get("model", ""))
+        if (denied := self._auth(request)) is not None:
+            return denied
+        if self.pricing is None:
+            return _error(503, "pricing temporarily unavailable")
+        return web.json_response(self.pricing)
 
     async def _video(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -283,7 +334,7 @@ class FakeApimart:
             "status": status,
             "progress": progress,
             "created": now,
-            "estimated_time": 120,
+            "estimated_time": 120 if task.runs_for is None else round(task.runs_for),
         }
         if status == "completed":
             if not task.video:
@@ -304,6 +355,16 @@ class FakeApimart:
         if status in ("failed", "cancelled") and task.error:
             data["error"] = task.error
         return data
+
+
+def _timed_status(task: FakeTask) -> tuple[str, int]:
+    assert task.runs_for is not None
+    elapsed = time.monotonic() - task.started
+    if elapsed >= task.runs_for:
+        return "completed", 100
+    if elapsed < 1.0:
+        return "pending", 0
+    return "processing", min(99, int(100 * elapsed / task.runs_for))
 
 
 async def _fetch(url: str) -> tuple[int, bytes]:

@@ -49,9 +49,17 @@ class RecordingMessenger:
     shown: list[TaskRecord] = field(default_factory=list)
     videos: list[TaskRecord] = field(default_factory=list)
     alerts: list[Notice] = field(default_factory=list)
+    progress: list[TaskRecord] = field(default_factory=list)
+    drop_progress: bool = False  # as the flood shaper does when the budget is busy
 
     async def show_card(self, record: TaskRecord) -> None:
         self.shown.append(record)
+
+    async def show_progress(self, record: TaskRecord) -> bool:
+        if self.drop_progress:
+            return False
+        self.progress.append(record)
+        return True
 
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
         self.videos.append(record)

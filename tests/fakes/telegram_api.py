@@ -11,7 +11,9 @@ import contextlib
 import io
 import itertools
 import json
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,11 +43,71 @@ class ApiError(Exception):
 
 
 @dataclass
+class FloodLimits:
+    """Telegram's flood control, as the fake enforces it when a test sets `flood_limits`:
+    messages and edits, ~30 a second overall, ~1 a second per private chat (a burst of 3
+    passes: a token bucket) and 20 a minute per group."""
+
+    overall_per_second: int = 30
+    chat_burst: int = 3
+    chat_per_second: float = 1.0
+    group_limit: int = 20
+    group_window: float = 60.0
+
+
+class _FloodControl:
+    def __init__(self, limits: FloodLimits) -> None:
+        self.limits = limits
+        self._overall: deque[float] = deque()
+        self._groups: dict[int, deque[float]] = {}
+        self._buckets: dict[int, tuple[float, float]] = {}  # chat: (tokens, when)
+
+    @staticmethod
+    def counts(method: str) -> bool:
+        if method == "sendChatAction":
+            return False
+        return method.startswith(("send", "edit", "copyMessage", "forwardMessage"))
+
+    def check(self, chat_id: int | None) -> None:
+        """Count one message or edit, or raise the 429 Telegram would answer."""
+        now = time.monotonic()
+        waits = [self._window_wait(self._overall, now, self.limits.overall_per_second, 1.0)]
+        if chat_id is not None and chat_id < 0:
+            group = self._groups.setdefault(chat_id, deque())
+            waits.append(
+                self._window_wait(group, now, self.limits.group_limit, self.limits.group_window)
+            )
+        elif chat_id is not None:
+            tokens, when = self._buckets.get(chat_id, (float(self.limits.chat_burst), now))
+            tokens = min(
+                self.limits.chat_burst, tokens + (now - when) * self.limits.chat_per_second
+            )
+            waits.append(0.0 if tokens >= 1 else (1 - tokens) / self.limits.chat_per_second)
+        wait = max(waits)
+        if wait > 0:
+            raise ApiError(
+                429, f"Too Many Requests: retry after {math.ceil(wait)}", math.ceil(wait)
+            )
+        self._overall.append(now)
+        if chat_id is not None and chat_id < 0:
+            self._groups[chat_id].append(now)
+        elif chat_id is not None:
+            self._buckets[chat_id] = (tokens - 1, now)
+
+    @staticmethod
+    def _window_wait(sent: deque[float], now: float, limit: int, seconds: float) -> float:
+        while sent and sent[0] <= now - seconds:
+            sent.popleft()
+        return 0.0 if len(sent) < limit else sent[0] + seconds - now
+
+
+@dataclass
 class Call:
     method: str
     params: dict[str, Any]
     files: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
+    at: float = field(default_factory=time.monotonic)  # when it was answered
 
 
 @dataclass
@@ -64,6 +126,8 @@ class FakeTelegram:
         self.files: dict[str, StoredFile] = {}
         self.blocked_chats: set[int] = set()
         self.flood_calls = 0  # the next N method calls get 429 Too Many Requests
+        self.flood_limits: FloodLimits | None = None  # Telegram's flood control, when set
+        self._flood: _FloodControl | None = None
         self.webhook: dict[str, Any] | None = None
         self.chats: dict[int, dict[str, Any]] = {}
         self._updates: list[dict[str, Any]] = []
@@ -109,9 +173,16 @@ class FakeTelegram:
         return self._push_message(message)
 
     def send_photo(
-        self, user: dict, image: bytes, *, caption: str | None = None, chat_id: int | None = None
+        self,
+        user: dict,
+        image: bytes,
+        *,
+        caption: str | None = None,
+        chat_id: int | None = None,
+        media_group_id: str | None = None,
     ) -> dict:
-        """A photo as Telegram stores it: a thumbnail and the full size, largest last."""
+        """A photo as Telegram stores it: a thumbnail and the full size, largest last. An
+        album is several of these with one `media_group_id`, the caption on the first."""
         with Image.open(io.BytesIO(image)) as full:
             width, height = full.size
             thumb = full.convert("RGB")
@@ -127,6 +198,8 @@ class FakeTelegram:
         ]
         if caption is not None:
             message["caption"] = caption
+        if media_group_id is not None:
+            message["media_group_id"] = media_group_id
         return self._push_message(message)
 
     def send_document(
@@ -379,6 +452,7 @@ class FakeTelegram:
             if self.flood_calls and method != "getUpdates":
                 self.flood_calls -= 1
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self._check_flood(method, params)
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -399,6 +473,19 @@ class FakeTelegram:
             self.calls.append(call)
             await self._notify()
         return web.json_response({"ok": True, "result": result})
+
+    def _check_flood(self, method: str, params: dict[str, Any]) -> None:
+        if self.flood_limits is None:
+            return
+        if self._flood is None or self._flood.limits is not self.flood_limits:
+            self._flood = _FloodControl(self.flood_limits)
+        if not self._flood.counts(method):
+            return
+        chat = params.get("chat_id")
+        self._flood.check(int(chat) if chat is not None else None)
+
+    def flood_errors(self) -> list[Call]:
+        return [c for c in self.calls if c.error and c.error.startswith("Too Many Requests")]
 
     # -- Bot API methods -------------------------------------------------------------------
     async def _m_getMe(self, params: dict, files: dict) -> dict:

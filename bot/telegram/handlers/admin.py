@@ -28,6 +28,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
     if t is None:
         return
     stats = await context.services.admin.stats()
+    prices = context.services.prices.current
 
     lines = [
         t._("📊 <b>Statistics</b>"),
@@ -39,7 +40,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
             counts=escape(counts(stats.seconds_by_resolution)),
         ),
         t._("Failures by reason: {counts}", counts=escape(counts(stats.failures))),
-        t._("Estimated spend: ${usd}", usd=f"{stats.estimated_usd:.2f}"),
+        t._("Estimated spend: {amount}", amount=prices.format(stats.spend(prices))),
     ]
     await reply(incoming(update).message, "\n".join(lines))
 

@@ -25,6 +25,8 @@ async def generate(update: Update, context: BotContext) -> None:
         await query.answer(t._("This video is already on its way."))
     elif isinstance(claimed, LimitReached):
         await query.answer(await _limit_text(context, t, claimed, record), show_alert=True)
+    elif claimed.state is TaskState.QUEUED:
+        await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
     else:
         await query.answer(t._("Starting…"))
         await generation.submit(claimed)
@@ -114,10 +116,13 @@ async def _limit_text(
             limits.max_active_per_user,
         )
     if verdict is LimitReached.DAILY_QUOTA:
+        left = await context.services.drafts.quota_left(record.user_id) or 0
+        if not left:  # never "0 second left": some languages put zero in the singular
+            return t._("Today's allowance is used up: come back tomorrow.")
         return t.ngettext(
             "Today's allowance has {n} second left: choose a shorter video or come back tomorrow.",
             "Today's allowance has {n} seconds left: choose a shorter video or come back "
             "tomorrow.",
-            await context.services.drafts.quota_left(record.user_id) or 0,
+            left,
         )
     return t._("The bot is busy with other videos right now. Please try again in a few minutes.")

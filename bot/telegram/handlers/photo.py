@@ -20,6 +20,7 @@ from bot.images import (
     prepare_image,
 )
 from bot.lifecycle.drafts import NewCard
+from bot.telegram.albums import AlbumPhoto
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
@@ -57,6 +58,16 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024
 async def receive_image(update: Update, context: BotContext) -> None:
     """A photo or file: in private chats always, in groups only when meant for the bot."""
     message = incoming(update).message
+    if message.media_group_id:
+        album = context.services.albums.arrived(message.media_group_id)
+        if album is AlbumPhoto.SECOND and message.chat.type == ChatType.PRIVATE:
+            t = await context.translator(update)
+            await reply(
+                message,
+                t._("📎 One photo makes one video, so the card is for the album's first photo."),
+            )
+        if album is not AlbumPhoto.FIRST:
+            return
     caption = addressed_prompt(message.caption or "", context.bot.username)
     if caption is None:
         if message.chat.type != ChatType.PRIVATE:

@@ -1,0 +1,40 @@
+"""The price table in use: the configured one, replaced by the provider's own when its pricing
+endpoint answers with something readable (at start-up and daily); never by a guess."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.apimart import ApimartError
+from bot.domain.pricing import PriceTable, price_table_from_api
+
+log = logging.getLogger(__name__)
+
+
+class PricingApi(Protocol):
+    async def get_pricing(self) -> Any: ...
+
+
+@dataclass
+class Prices:
+    configured: PriceTable = field(default_factory=PriceTable)
+    current: PriceTable = field(init=False)
+    source: str = "configuration"
+
+    def __post_init__(self) -> None:
+        self.current = self.configured
+
+    async def refresh(self, api: PricingApi) -> None:
+        try:
+            table = price_table_from_api(await api.get_pricing())
+        except ApimartError as exc:
+            log.warning("pricing endpoint unavailable (%s): prices from the configuration", exc)
+            table = None
+        if table is None:
+            self.current, self.source = self.configured, "configuration"
+            return
+        if table != self.current:
+            log.info("prices from the provider: %s %s", dict(table.per_second), table.currency)
+        self.current, self.source = table, "provider"

@@ -1,0 +1,91 @@
+"""Telegram's flood limits as sliding windows, and the arithmetic of staying inside them.
+
+Telegram answers 429 to a bot that sends more than ~30 messages a second overall, more than ~1
+a second in one private chat (short bursts pass) or more than 20 a minute in one group. Each
+limit is a sliding window here, at or just under Telegram's own. Telegram counts a request
+when it arrives, which we cannot see: a request holds its place in a window from leaving until
+its answer, and a full window past the answer, so no lag on the way can crowd a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# What Telegram counts: messages sent and messages edited. Answers to button presses, chat
+# actions, reads and deletions are not.
+_COUNTED_PREFIXES = ("send", "edit", "copyMessage", "forwardMessage")
+_UNCOUNTED = frozenset({"sendChatAction"})
+
+
+def is_counted(endpoint: str) -> bool:
+    return endpoint.startswith(_COUNTED_PREFIXES) and endpoint not in _UNCOUNTED
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: float
+
+    def scaled(self, factor: float) -> Window:
+        return Window(self.limit, self.seconds * factor)
+
+
+@dataclass(frozen=True)
+class FloodRules:
+    overall: Window = Window(29, 1.0)
+    private_chat: Window = Window(3, 3.1)
+    group_chat: Window = Window(19, 60.0)
+    # The share of each window a droppable request (a progress edit) may use: the rest stays
+    # free for what a user is waiting for (a card, an answer, a video).
+    droppable_share: float = 0.6
+
+    def window_for(self, chat_id: int) -> Window:
+        return self.group_chat if chat_id < 0 else self.private_chat
+
+
+@dataclass
+class Slot:
+    """One request's place in a window. Telegram counts a request when it arrives, some time
+    between leaving and its answer: so a slot counts from leaving until the answer plus the
+    window, however late the request got there."""
+
+    at: float
+    in_flight: bool = True
+
+    def answered(self, now: float) -> None:
+        self.at = now
+        self.in_flight = False
+
+
+IN_FLIGHT_RECHECK = 0.05  # seconds: how often a waiter looks again while requests are out
+
+
+class SendLog:
+    """The slots of one scope (all chats, or one chat) still inside its window."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self._slots: list[Slot] = []
+        self.blocked_until = 0.0  # set by a 429's retry_after
+
+    def delay(self, now: float, share: float = 1.0) -> float:
+        """Seconds until one more request fits within `share` of the window; 0: now."""
+        cutoff = now - self.window.seconds
+        self._slots = [slot for slot in self._slots if slot.in_flight or slot.at > cutoff]
+        allowed = max(1, int(self.window.limit * share))
+        wait = max(0.0, self.blocked_until - now)
+        must_leave = len(self._slots) - allowed + 1
+        if must_leave > 0:
+            leaving = sorted(slot.at - cutoff for slot in self._slots if not slot.in_flight)
+            wait = max(
+                wait, leaving[must_leave - 1] if len(leaving) >= must_leave else IN_FLIGHT_RECHECK
+            )
+        return wait
+
+    def record(self, now: float) -> Slot:
+        slot = Slot(now)
+        self._slots.append(slot)
+        return slot
+
+    def idle(self, now: float) -> bool:
+        return self.delay(now) == 0.0 and not self._slots

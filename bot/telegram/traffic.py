@@ -1,0 +1,198 @@
+"""Shape the bot's own traffic to Telegram's flood limits instead of leaning on 429 retries.
+
+Every message and edit waits for room in the overall window and in its chat's window. What a
+user waits for (a card, an answer, a video) waits its turn; a progress edit is droppable: it
+goes at once within its share of the budget, or not at all (the next one carries newer
+progress anyway), and it never goes while something else is waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import BaseRateLimiter
+
+from bot.telegram.flood_rules import IN_FLIGHT_RECHECK, FloodRules, SendLog, Slot, is_counted
+
+log = logging.getLogger(__name__)
+
+# The rate_limit_args a request may carry:
+DROPPABLE = "droppable"  # a progress edit: sent at once within its share, or skipped
+SUPERSEDABLE = "supersedable"  # a redraw: waits its turn, unless a newer one of it comes
+_RETRY_MARGIN = 0.1
+_PRUNE_AT = 2000  # chat logs kept before idle ones are forgotten
+
+JSON = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class DroppedError(TelegramError):
+    """A droppable request was not sent: the budget is kept for what users wait for."""
+
+    def __init__(self) -> None:
+        super().__init__("dropped to stay within the flood limits")
+
+
+class TrafficShaper(BaseRateLimiter[str]):
+    def __init__(
+        self,
+        rules: FloodRules | None = None,
+        *,
+        max_retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rules = rules or FloodRules()
+        self._max_retries = max_retries
+        self._clock = clock
+        self._sleep = sleep
+        self._overall = SendLog(self.rules.overall)
+        self._chats: dict[int, SendLog] = {}
+        self._waiting: Counter[int] = Counter()
+        self._newest_redraw: dict[tuple[int, int], object] = {}
+        self._new_messages: Counter[int | None] = Counter()  # waiting, by chat
+        self.dropped = 0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: str | None,
+    ) -> JSON:
+        if not is_counted(endpoint):
+            return await callback(*args, **kwargs)
+        chat = _chat_key(data.get("chat_id"))
+        if rate_limit_args == DROPPABLE:
+            slots = self.take_now(chat)
+            if slots is None:
+                self.dropped += 1
+                raise DroppedError
+            return await self._send(slots, callback, args, kwargs)
+        redraw = _message_key(data) if rate_limit_args == SUPERSEDABLE else None
+        for attempt in range(self._max_retries + 1):
+            slots = await self.take(chat, redraw)
+            try:
+                return await self._send(slots, callback, args, kwargs)
+            except RetryAfter as exc:
+                # Another process sharing the token, or limits stricter than ours: everyone
+                # in this chat waits, and the request goes again.
+                pause = exc._retry_after.total_seconds() + _RETRY_MARGIN
+                log.warning(
+                    "429 from Telegram on %s (chat %s): pausing %.1f s", endpoint, chat, pause
+                )
+                if attempt == self._max_retries:
+                    raise
+                for send_log in self._logs(chat):
+                    send_log.blocked_until = max(send_log.blocked_until, self._clock() + pause)
+        raise AssertionError("unreachable")
+
+    async def _send(
+        self,
+        slots: list[Slot],
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> JSON:
+        try:
+            return await callback(*args, **kwargs)
+        finally:
+            now = self._clock()
+            for slot in slots:
+                slot.answered(now)
+
+    def take_now(self, chat: int | None) -> list[Slot] | None:
+        """Slots for a droppable request if there is room right now; None: drop it."""
+        if chat is not None and self._waiting[chat]:
+            return None  # someone in this chat waits for something that matters more
+        now = self._clock()
+        logs = self._logs(chat)
+        if any(send_log.delay(now, self.rules.droppable_share) > 0 for send_log in logs):
+            return None
+        return [send_log.record(now) for send_log in logs]
+
+    async def take(self, chat: int | None, redraw: tuple[int, int] | None = None) -> list[Slot]:
+        """Wait for room in every window the request counts in, then count it. A `redraw` of
+        a message raises DroppedError once a newer redraw of the same message is waiting."""
+        turn = object()
+        if redraw is not None:
+            self._newest_redraw[redraw] = turn
+        else:
+            self._new_messages[chat] += 1
+        if chat is not None:
+            self._waiting[chat] += 1
+        try:
+            while True:
+                if redraw is not None and self._newest_redraw.get(redraw) is not turn:
+                    self.dropped += 1
+                    raise DroppedError
+                now = self._clock()
+                logs = self._logs(chat)
+                delay = max(send_log.delay(now) for send_log in logs)
+                if delay <= 0 and redraw is not None and self._new_message_ready(now):
+                    # A new message (a first reply, a video) goes before a redraw.
+                    delay = IN_FLIGHT_RECHECK
+                if delay <= 0:
+                    return [send_log.record(now) for send_log in logs]
+                await self._sleep(delay)
+        finally:
+            if redraw is not None:
+                if self._newest_redraw.get(redraw) is turn:
+                    del self._newest_redraw[redraw]
+            else:
+                _decrement(self._new_messages, chat)
+            if chat is not None:
+                _decrement(self._waiting, chat)
+
+    def _new_message_ready(self, now: float) -> bool:
+        """Whether a waiting new message could go now but for the overall window."""
+        return any(
+            chat is None or self._chats[chat].delay(now) <= 0 for chat in self._new_messages
+        )
+
+    def _logs(self, chat: int | None) -> list[SendLog]:
+        if chat is None:
+            return [self._overall]
+        send_log = self._chats.get(chat)
+        if send_log is None:
+            if len(self._chats) >= _PRUNE_AT:
+                self._forget_idle_chats()
+            send_log = self._chats[chat] = SendLog(self.rules.window_for(chat))
+        return [self._overall, send_log]
+
+    def _forget_idle_chats(self) -> None:
+        now = self._clock()
+        for chat in [c for c, send_log in self._chats.items() if send_log.idle(now)]:
+            del self._chats[chat]
+
+
+def _decrement(counter: Counter[Any], key: object) -> None:
+    counter[key] -= 1
+    if not counter[key]:
+        del counter[key]
+
+
+def _message_key(data: dict[str, Any]) -> tuple[int, int] | None:
+    chat, message = _chat_key(data.get("chat_id")), _chat_key(data.get("message_id"))
+    return None if chat is None or message is None else (chat, message)
+
+
+def _chat_key(chat_id: object) -> int | None:
+    """Chats by number; an @username (never used by this bot) counts only overall."""
+    try:
+        return int(str(chat_id))
+    except ValueError:
+        return None

@@ -1,0 +1,141 @@
+"""The flood windows and the shaper's priorities, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.telegram.flood_rules import FloodRules, SendLog, Window, is_counted
+from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError, TrafficShaper
+
+
+def test_what_telegram_counts() -> None:
+    assert is_counted("sendMessage") and is_counted("editMessageText") and is_counted("sendVideo")
+    assert not is_counted("sendChatAction") and not is_counted("answerCallbackQuery")
+    assert not is_counted("getFile") and not is_counted("deleteMessage")
+
+
+def test_a_window_frees_its_oldest_answered_slot_first() -> None:
+    log = SendLog(Window(3, 3.0))
+    for at in (0.0, 0.5, 1.0):
+        log.record(at).answered(at + 0.1)
+    assert log.delay(1.2) == pytest.approx(3.1 - 1.2)  # the first answer + the window
+    assert log.delay(3.2) == 0.0
+
+
+def test_a_request_still_out_keeps_its_slot_however_long_it_takes() -> None:
+    """Telegram counts it on arrival, which may be as late as its answer."""
+    log = SendLog(Window(1, 1.0))
+    slot = log.record(0.0)
+    assert log.delay(10.0) > 0  # a slow upload: still counted
+    slot.answered(10.0)
+    assert log.delay(10.5) == pytest.approx(0.5)
+    assert log.delay(11.0) == 0.0
+
+
+def test_a_droppable_request_uses_only_its_share() -> None:
+    log = SendLog(Window(10, 1.0))
+    for _ in range(6):
+        log.record(0.0).answered(0.0)
+    assert log.delay(0.1, share=0.6) > 0  # 6 of 10 used: progress waits (is dropped)
+    assert log.delay(0.1) == 0.0  # what a user waits for still fits
+
+
+async def yield_once(_: float) -> None:
+    await asyncio.sleep(0)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def sent(calls: list[str], name: str) -> dict[str, Any]:
+    calls.append(name)
+    return {"ok": True}
+
+
+async def test_progress_is_dropped_while_an_answer_waits_in_the_same_chat() -> None:
+    clock = Clock()
+    shaper = TrafficShaper(FloodRules(private_chat=Window(1, 1.0)), clock=clock, sleep=yield_once)
+    calls: list[str] = []
+    data = {"chat_id": 42}
+    await shaper.process_request(sent, (calls, "card"), {}, "sendMessage", data, None)
+    waiting = asyncio.create_task(
+        shaper.process_request(sent, (calls, "video"), {}, "sendVideo", data, None)
+    )
+    await asyncio.sleep(0)  # the video waits for the chat's window
+    with pytest.raises(DroppedError):
+        await shaper.process_request(
+            sent, (calls, "progress"), {}, "editMessageText", data, DROPPABLE
+        )
+    clock.now += 1.5
+    await asyncio.wait_for(waiting, 1)
+    assert calls == ["card", "video"] and shaper.dropped == 1
+    # Another chat is not held up by this one.
+    await shaper.process_request(sent, (calls, "other"), {}, "sendMessage", {"chat_id": 7}, None)
+    assert calls[-1] == "other"
+
+
+async def test_uncounted_methods_pass_straight_through() -> None:
+    shaper = TrafficShaper(FloodRules(overall=Window(1, 60.0)), clock=Clock())
+    calls: list[str] = []
+    await shaper.process_request(sent, (calls, "a"), {}, "sendMessage", {"chat_id": 1}, None)
+    for n in range(5):
+        await asyncio.wait_for(
+            shaper.process_request(
+                sent, (calls, f"answer{n}"), {}, "answerCallbackQuery", {}, None
+            ),
+            1,
+        )
+    assert len(calls) == 6
+
+
+async def test_a_newer_redraw_of_a_card_replaces_the_one_still_waiting() -> None:
+    clock = Clock()
+    shaper = TrafficShaper(FloodRules(private_chat=Window(1, 1.0)), clock=clock, sleep=yield_once)
+    calls: list[str] = []
+    card = {"chat_id": 42, "message_id": 9}
+    await shaper.process_request(sent, (calls, "first"), {}, "editMessageText", card, SUPERSEDABLE)
+    older = asyncio.create_task(
+        shaper.process_request(sent, (calls, "older"), {}, "editMessageText", card, SUPERSEDABLE)
+    )
+    await asyncio.sleep(0)
+    newer = asyncio.create_task(
+        shaper.process_request(sent, (calls, "newer"), {}, "editMessageText", card, SUPERSEDABLE)
+    )
+    await asyncio.sleep(0)
+    with pytest.raises(DroppedError):
+        await older
+    clock.now += 1.5
+    await asyncio.wait_for(newer, 1)
+    assert calls == ["first", "newer"]
+
+
+async def test_a_new_message_goes_before_a_redraw_when_the_overall_budget_is_short() -> None:
+    """200 photos at once: every first reply goes out before the cards are redrawn."""
+    clock = Clock()
+    shaper = TrafficShaper(FloodRules(overall=Window(1, 1.0)), clock=clock, sleep=yield_once)
+    calls: list[str] = []
+    await shaper.process_request(sent, (calls, "a"), {}, "sendMessage", {"chat_id": 1}, None)
+    card = {"chat_id": 1, "message_id": 5}
+    redraw = asyncio.create_task(
+        shaper.process_request(sent, (calls, "redraw"), {}, "editMessageText", card, SUPERSEDABLE)
+    )
+    await asyncio.sleep(0)
+    reply = asyncio.create_task(
+        shaper.process_request(sent, (calls, "reply"), {}, "sendMessage", {"chat_id": 2}, None)
+    )
+    for _ in range(3):
+        await asyncio.sleep(0)
+    clock.now += 1.5
+    await asyncio.wait_for(reply, 1)
+    assert calls == ["a", "reply"]
+    clock.now += 1.5
+    await asyncio.wait_for(redraw, 1)
+    assert calls == ["a", "reply", "redraw"]
