@@ -89,6 +89,7 @@ def lifecycle_settings(config: Config) -> LifecycleSettings:
         owner=process_owner(config),
         callback_base=config.public_base_url,
         lease_seconds=config.lease_seconds,
+        retention_days=config.retention_days,
     )
 
 

@@ -68,7 +68,7 @@ async def test_quota_counts_tasks_being_submitted_and_spares_admins(tmp_path: Pa
     assert isinstance(await life.generation.claim(make_record("d", user_id=7)), TaskRecord)
 
 
-async def test_submit_poll_deliver_sends_one_video_and_frees_the_photo(tmp_path: Path) -> None:
+async def test_submit_poll_deliver_sends_one_video_and_keeps_the_photo(tmp_path: Path) -> None:
     life = build_lifecycle(tmp_path)
     record = await add(life, make_record("a", prompt="waves"), tmp_path)
     life.api.statuses["api-1"] = [
@@ -87,7 +87,7 @@ async def test_submit_poll_deliver_sends_one_video_and_frees_the_photo(tmp_path:
     assert [v.id for v in life.messenger.videos] == ["a"]
     assert life.api.downloads == ["https://cdn/v.mp4"]
     assert [r.prompt for r in life.api.submitted] == ["waves"]
-    assert not (tmp_path / "images" / "a.jpg").exists()
+    assert (tmp_path / "images" / "a.jpg").exists()  # kept for Again/Edit, swept later
     assert not list((tmp_path / "tmp").iterdir())
 
 
@@ -322,3 +322,20 @@ async def test_a_queued_task_whose_turn_comes_past_the_quota_returns_to_its_card
     back = await life.storage.get_task("q")
     assert back is not None and back.state is TaskState.DRAFT
     assert back.notice is Notice.QUOTA_LEFT_BEHIND and life.api.submitted == []
+
+
+async def test_housekeeping_sweeps_photos_past_the_retention_only(tmp_path: Path) -> None:
+    import os
+
+    life = build_lifecycle(tmp_path)
+    live = await add(
+        life, make_record("live", state=TaskState.RUNNING, apimart_task_id="x"), tmp_path
+    )
+    images = tmp_path / "images"
+    for name in ("old.jpg", "new.jpg"):
+        (images / name).write_bytes(b"jpeg")
+    month_ago = life.now[0] - 31 * 86400
+    for name in ("old.jpg", live.image_file):
+        os.utime(images / name, (month_ago, month_ago))
+    await life.generation.housekeeping()
+    assert sorted(p.name for p in images.iterdir()) == sorted(["new.jpg", live.image_file])

@@ -136,6 +136,31 @@ CardEdit = ShowPage | ChooseEffect | RemoveSoundtrack
 
 
 @dataclass(frozen=True)
+class MakeAgain:
+    """Under a delivered video: the same photo and settings, a new seed, started at once."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class EditAgain:
+    """Under a delivered video: a new card with its photo and settings, seed and prompt."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class MakeVariations:
+    """Under a delivered video: three variations, each a task with its own seed."""
+
+    task_id: str
+    count: int = 3
+
+
+VideoAction = MakeAgain | EditAgain | MakeVariations
+
+
+@dataclass(frozen=True)
 class CloseDefaults:
     pass
 
@@ -145,4 +170,13 @@ class ChooseLanguage:
     locale: str
 
 
-Action = SettingAction | Generate | Cancel | Noop | CardEdit | CloseDefaults | ChooseLanguage
+Action = (
+    SettingAction
+    | Generate
+    | Cancel
+    | Noop
+    | CardEdit
+    | CloseDefaults
+    | ChooseLanguage
+    | VideoAction
+)

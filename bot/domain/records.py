@@ -91,6 +91,7 @@ class TaskRecord:
     video_url: str | None = None
     expires_at: int | None = None
     video_message_id: int | None = None
+    video_file_id: str | None = None  # the delivered video on Telegram: /history re-sends it
     template: str | None = None  # an effect template; the prompt is ignored when set
     soundtrack_url: str | None = None  # public URL of the custom audio (ours or the user's)
     soundtrack_file: str | None = None  # a file we serve under PUBLIC_BASE_URL, if uploaded

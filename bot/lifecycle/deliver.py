@@ -36,9 +36,7 @@ class Deliverer:
         path = self.ending.files.download_path(record)
         try:
             await self.api.download(record.video_url, path, max_bytes=self.upload_limit)
-            message_id = await self.ending.messenger.send_video(
-                record, path, read_video_meta(path)
-            )
+            sent = await self.ending.messenger.send_video(record, path, read_video_meta(path))
         except DownloadTooLargeError:
             task_log(log, record).info("result too large, sending the link")
             await self._send_link(record)
@@ -52,9 +50,13 @@ class Deliverer:
         finally:
             path.unlink(missing_ok=True)
         await self.ending.finish(
-            record, TaskState.DONE, expect={TaskState.DELIVERING}, video_message_id=message_id
+            record,
+            TaskState.DONE,
+            expect={TaskState.DELIVERING},
+            video_message_id=sent.message_id,
+            video_file_id=sent.file_id,
         )
-        task_log(log, record).info("delivered as message %s", message_id)
+        task_log(log, record).info("delivered as message %s", sent.message_id)
 
     async def _send_link(self, record: TaskRecord) -> None:
         try:

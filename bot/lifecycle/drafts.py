@@ -54,6 +54,9 @@ class Cancelled:
     running: int  # videos still being generated (they keep going)
 
 
+MAX_AT_ONCE = 3  # "×3" variations
+
+
 @dataclass
 class DraftService:
     ending: TaskEnding
@@ -93,6 +96,59 @@ class DraftService:
             await storage.save_user(replace(profile, soundtrack=None))
         task_log(log, record).info("card %s", card_message_id)
         return record
+
+    async def kept(self, task_id: str) -> TaskRecord | None:
+        """A task by id, ended ones included while the retention keeps them."""
+        return await self.ending.storage.kept_task(task_id)
+
+    async def reopen(
+        self,
+        source: TaskRecord,
+        *,
+        card_message_id: int,
+        reply_to: int,
+        keep_seed: bool,
+    ) -> TaskRecord | None:
+        """A new card from a delivered video: its photo, settings, prompt and effect; its
+        seed when `keep_seed` ("Edit"), a new one drawn at Generate otherwise ("Again").
+        None when the photo is no longer kept."""
+        task_id = uuid.uuid4().hex[:16]
+        image_file = self.ending.files.copy_image(source, task_id)
+        if image_file is None:
+            return None
+        seed = source.seed_used if keep_seed else None
+        record = TaskRecord(
+            id=task_id,
+            user_id=source.user_id,
+            chat_id=source.chat_id,
+            source_message_id=reply_to,
+            image_file=image_file,
+            image_width=source.image_width,
+            image_height=source.image_height,
+            prompt=source.prompt,
+            settings=source.settings.with_seed(seed),
+            language=source.language,
+            template=source.template,
+            card_message_id=card_message_id,
+            created_at=self.clock(),
+            quota_left=await self.quota_left(source.user_id),
+        )
+        await self.ending.storage.add_task(record)
+        await self.ending.messenger.show_card(record)
+        task_log(log, record).info("card %s from task %s", card_message_id, source.id)
+        return record
+
+    async def room(self, user_id: int, duration: int) -> int:
+        """How many more videos of `duration` seconds this user's own limits allow now
+        (a full bot does not count: those wait in line)."""
+        if user_id in self.ending.admin_ids:
+            return MAX_AT_ONCE
+        usage = await self.ending.storage.usage(user_id, start_of_day(self.clock()))
+        room = self.limits.max_active_per_user - usage.user_active
+        if self.limits.has_quota:
+            left = self.limits.daily_seconds_per_user - usage.used_today
+            room = min(room, left // duration)
+        return max(0, min(room, MAX_AT_ONCE))
 
     async def recaption(
         self, user_id: int, chat_id: int, photo_message_id: int, flags: CaptionFlags

@@ -44,7 +44,8 @@ class TaskEnding:
     ) -> TaskRecord | None:
         """Move the task to a final (or retryable) state; None when `expect` did not hold.
 
-        Ended tasks free their files; `redraw=False` when the chat can no longer be reached.
+        Ended tasks free their soundtrack (the photo stays for "Again" until RETENTION_DAYS);
+        `redraw=False` when the chat can no longer be reached.
         """
         updated = await self.storage.update_task(
             record.id,

@@ -21,6 +21,8 @@ async def expire_cards(ending: TaskEnding, max_age: float = CARD_MAX_AGE) -> int
         if now - (record.finished_at or record.created_at) < max_age:
             continue
         if await ending.finish(record, TaskState.CLOSED, expect={record.state}):
+            if record.state is TaskState.DRAFT:  # never made into a video: nothing to redo
+                ending.files.forget_photo(record)
             closed += 1
     if closed:
         log.info("closed %s cards left alone for more than %.0f hours", closed, max_age / 3600)

@@ -45,9 +45,35 @@ class TaskFiles:
         return len(orphans)
 
     def drop(self, record: TaskRecord) -> None:
-        """The task is over: its photo and any soundtrack we served are no longer needed."""
-        self.image_path(record).unlink(missing_ok=True)
+        """The task is over: a soundtrack we served goes at once (its link is public); the
+        photo stays for "Again", "Edit" and /history until RETENTION_DAYS (sweep_images)."""
         self.delete_soundtrack(record.soundtrack_file)
+
+    def forget_photo(self, record: TaskRecord) -> None:
+        self.image_path(record).unlink(missing_ok=True)
+
+    def copy_image(self, record: TaskRecord, task_id: str) -> str | None:
+        """The kept photo of `record` for a new task; None when it is no longer kept."""
+        try:
+            jpeg = self.image_path(record).read_bytes()
+        except OSError:
+            return None
+        name = f"{task_id}.jpg"
+        (self.images_dir / name).write_bytes(jpeg)
+        return name
+
+    def sweep_images(self, in_use: set[str], older_than: float) -> int:
+        """Delete kept photos past the retention that no live task needs."""
+        if not self.images_dir.is_dir():
+            return 0
+        old = [
+            p
+            for p in self.images_dir.iterdir()
+            if p.is_file() and p.name not in in_use and p.stat().st_mtime < older_than
+        ]
+        for path in old:
+            path.unlink(missing_ok=True)
+        return len(old)
 
     def download_path(self, record: TaskRecord) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ The lifecycle never imports `telegram` or aiohttp; tests give it in-memory fakes
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +23,12 @@ class DeliveryRetryableError(Exception):
     """Sending failed for a passing reason; try again later."""
 
 
+@dataclass(frozen=True)
+class SentVideo:
+    message_id: int
+    file_id: str | None = None  # Telegram's id of the uploaded video: re-sent without upload
+
+
 class Messenger(Protocol):
     async def show_card(self, record: TaskRecord) -> None:
         """Redraw the card for the record's state; a card that is gone is not an error."""
@@ -30,8 +37,8 @@ class Messenger(Protocol):
         """Redraw a running task's progress if the flood budget allows; False: skipped, so
         the next change of progress redraws it."""
 
-    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
-        """Upload the video as a reply to the photo; return the new message's id."""
+    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
+        """Upload the video as a reply to the photo, with its Again/Edit/×3 buttons."""
 
     async def send_link(self, record: TaskRecord) -> int:
         """Send the result link instead of the video; return the new message's id."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.domain.access import LimitReached, Limits
 from bot.domain.poll_schedule import FIRST_PROBE
-from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
+from bot.domain.records import ENDED_STATES, RETRYABLE_STATES, TaskRecord, TaskState
 from bot.lifecycle.deliver import TELEGRAM_UPLOAD_LIMIT, Deliverer
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
@@ -49,6 +49,7 @@ class LifecycleSettings:
     owner: str = "local"
     lease_seconds: float = 30.0
     callback_base: str | None = None  # PUBLIC_BASE_URL: apimart calls back there
+    retention_days: int = 30  # kept photos (for Again/Edit) and history
 
 
 class GenerationService:
@@ -209,9 +210,16 @@ class GenerationService:
         return await expire_cards(self.ending, max_age)
 
     async def housekeeping(self) -> None:
-        """Daily: close abandoned cards, then forget history past the retention."""
+        """Daily: close abandoned cards, then forget history and photos past the retention."""
         await self.expire()
-        await self.ending.storage.prune(self.ending.clock())
+        now = self.ending.clock()
+        await self.ending.storage.prune(now)
+        live = await self.ending.storage.tasks_in(set(TaskState) - ENDED_STATES)
+        swept = self.files.sweep_images(
+            {r.image_file for r in live}, now - self.settings.retention_days * 86400
+        )
+        if swept:
+            log.info("deleted %s photos past the retention", swept)
 
 
 def task_files(data_dir: Path) -> TaskFiles:

@@ -43,6 +43,10 @@ class Storage(Protocol):
 
     async def get_task(self, task_id: str) -> TaskRecord | None: ...
 
+    async def kept_task(self, task_id: str) -> TaskRecord | None:
+        """Like get_task, ended tasks included for as long as RETENTION_DAYS keeps them
+        (slower: for a button under an old video, never for the lifecycle)."""
+
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         """The task whose card is this message."""
 

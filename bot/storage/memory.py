@@ -32,6 +32,9 @@ class MemoryStorage:
     async def get_task(self, task_id: str) -> TaskRecord | None:
         return self._tasks.get(task_id)
 
+    async def kept_task(self, task_id: str) -> TaskRecord | None:
+        return self._tasks.get(task_id)
+
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         return next(
             (

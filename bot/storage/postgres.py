@@ -151,6 +151,9 @@ class PostgresStorage:
         data = await self._pool.fetchval("SELECT data FROM tasks WHERE id = $1", task_id)
         return TaskRecord.from_dict(data) if data else None
 
+    async def kept_task(self, task_id: str) -> TaskRecord | None:
+        return await self.get_task(task_id)  # ended tasks stay in the table until pruned
+
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         data = await self._pool.fetchval(
             "SELECT data FROM tasks WHERE chat_id = $1 AND card_message_id = $2 "

@@ -109,6 +109,19 @@ class TinyDBStorage:
     async def get_task(self, task_id: str) -> TaskRecord | None:
         return self._tasks.get(task_id) or self._recent.get(task_id)
 
+    async def kept_task(self, task_id: str) -> TaskRecord | None:
+        found = await self.get_task(task_id)
+        if found is None:  # ended before the last RECENT_DAYS: look in the day files
+            found = await asyncio.to_thread(self._from_history, task_id)
+        return found
+
+    def _from_history(self, task_id: str) -> TaskRecord | None:
+        for day_file in sorted((self.root / "history").glob("*.jsonl"), reverse=True):
+            rows = [row for row in read_lines(day_file) if row.get("id") == task_id]
+            if rows:
+                return TaskRecord.from_dict(rows[-1])
+        return None
+
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         task_id = self._cards.get((chat_id, card_message_id))
         return await self.get_task(task_id) if task_id else None

@@ -20,7 +20,10 @@ from bot.domain.actions import (
     ChooseLanguage,
     ClearNegative,
     CloseDefaults,
+    EditAgain,
     Generate,
+    MakeAgain,
+    MakeVariations,
     Noop,
     Page,
     RandomSeed,
@@ -43,8 +46,10 @@ VERSION = "v1"
 class Scope(StrEnum):
     CARD = "c"
     DEFAULTS = "s"
+    VIDEO = "v"  # a delivered video: the value names its task
 
 
+_TASK_ID = re.compile(r"^[0-9a-f]{8,32}$")
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
 _BOOL = {"1": True, "0": False}
 
@@ -83,7 +88,14 @@ def _read_resolution(value: str) -> Action | None:
     return SetResolution(f"{value}p") if f"{value}p" in RESOLUTIONS else None
 
 
+def _task(kind: Callable[[str], Action]) -> Callable[[str], Action | None]:
+    return lambda value: kind(value) if _TASK_ID.match(value) else None
+
+
 _CODECS = (
+    _Codec("again", MakeAgain, lambda a: a.task_id, _task(MakeAgain)),
+    _Codec("edit", EditAgain, lambda a: a.task_id, _task(EditAgain)),
+    _Codec("x3", MakeVariations, lambda a: a.task_id, _task(MakeVariations)),
     _Codec("res", SetResolution, lambda a: a.resolution.removesuffix("p"), _read_resolution),
     _Codec("dur", SetDuration, lambda a: str(a.seconds), _read_duration),
     _Codec(
@@ -127,9 +139,13 @@ _SCOPE_ONLY: dict[type, Scope] = {
     Generate: Scope.CARD,
     CloseDefaults: Scope.DEFAULTS,
     ChooseLanguage: Scope.DEFAULTS,
+    MakeAgain: Scope.VIDEO,
+    EditAgain: Scope.VIDEO,
+    MakeVariations: Scope.VIDEO,
 }
 SETTING_CODES = ("res", "dur", "aud", "ext", "shot", "wm", "seed", "neg")
 CARD_EDIT_CODES = ("page", "tpl", "snd")
+VIDEO_CODES = ("again", "edit", "x3")
 
 
 def encode(scope: Scope, action: Action) -> str:

@@ -11,7 +11,10 @@ from bot.domain.actions import (
     ChooseLanguage,
     ClearNegative,
     CloseDefaults,
+    EditAgain,
     Generate,
+    MakeAgain,
+    MakeVariations,
     Noop,
     Page,
     RandomSeed,
@@ -40,7 +43,7 @@ from bot.telegram.callback_data import Scope, encode
 MARK = "✓ "
 
 
-CARD, DEFAULTS = Scope.CARD, Scope.DEFAULTS
+CARD, DEFAULTS, VIDEO = Scope.CARD, Scope.DEFAULTS, Scope.VIDEO
 
 
 def _button(label: str, scope: Scope, action: Action) -> InlineKeyboardButton:
@@ -173,6 +176,19 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
 
 def _marked(label: str, selected: bool) -> str:
     return MARK + label if selected else label
+
+
+def video_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup:
+    """Under a delivered video: make it again, change it, or three variations."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t._("🔁 Again"), VIDEO, MakeAgain(record.id)),
+                _button(t._("✏️ Edit"), VIDEO, EditAgain(record.id)),
+                _button(t._("🎲 ×3"), VIDEO, MakeVariations(record.id)),
+            ]
+        ]
+    )
 
 
 def defaults_keyboard(t: Translator, settings: GenerationSettings) -> InlineKeyboardMarkup:

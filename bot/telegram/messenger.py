@@ -14,12 +14,12 @@ from telegram.ext import ExtBot
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
 from bot.i18n import Catalogues
-from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError
+from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError, SentVideo
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.tasklog import task_log
 from bot.mp4 import VideoMeta
 from bot.telegram.cards import card_text, link_text, video_caption
-from bot.telegram.keyboards import card_keyboard
+from bot.telegram.keyboards import card_keyboard, video_keyboard
 from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class TelegramMessenger:
                 task_log(log, record).warning("card not updated: %s", exc)
         return True
 
-    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
+    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
         t = self._catalogues.translator(record.language)
         try:
             with path.open("rb") as video:
@@ -88,6 +88,7 @@ class TelegramMessenger:
                     duration=meta.duration or record.settings.duration,
                     supports_streaming=True,
                     reply_parameters=self._reply_to(record),
+                    reply_markup=video_keyboard(t, record),
                     read_timeout=UPLOAD_TIMEOUT,
                     write_timeout=UPLOAD_TIMEOUT,
                 )
@@ -98,8 +99,8 @@ class TelegramMessenger:
             if not isinstance(exc, BadRequest):
                 raise
             task_log(log, record).warning("video refused (%s), sending the link", exc.message)
-            return await self.send_link(record)
-        return message.message_id
+            return SentVideo(await self.send_link(record))
+        return SentVideo(message.message_id, message.video.file_id if message.video else None)
 
     async def send_link(self, record: TaskRecord) -> int:
         t = self._catalogues.translator(record.language)

@@ -11,6 +11,7 @@ from bot.domain.access import Limits
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
 from bot.lifecycle.drafts import DraftService
+from bot.lifecycle.ports import SentVideo
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
 from bot.mp4 import VideoMeta
 from bot.storage.memory import MemoryStorage
@@ -61,9 +62,9 @@ class RecordingMessenger:
         self.progress.append(record)
         return True
 
-    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> int:
+    async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
         self.videos.append(record)
-        return 500 + len(self.videos)
+        return SentVideo(500 + len(self.videos), f"file-{record.id}")
 
     async def send_link(self, record: TaskRecord) -> int:
         self.videos.append(record)

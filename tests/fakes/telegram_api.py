@@ -619,6 +619,8 @@ class FakeTelegram:
         }
         if caption:
             message.update(caption=caption, _tags=tags)
+        if (markup := self._markup(params)) is not None:
+            message["reply_markup"] = markup
         return self._store(message)
 
     # -- method helpers --------------------------------------------------------------------

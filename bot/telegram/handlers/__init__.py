@@ -12,7 +12,13 @@ from telegram.ext import (
 )
 
 from bot.domain.soundtrack import AUDIO_LINK
-from bot.telegram.callback_data import CARD_EDIT_CODES, SETTING_CODES, Scope, pattern
+from bot.telegram.callback_data import (
+    CARD_EDIT_CODES,
+    SETTING_CODES,
+    VIDEO_CODES,
+    Scope,
+    pattern,
+)
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.access import check_access
 from bot.telegram.handlers.admin import allow_command, deny_command, stats_command
@@ -41,6 +47,7 @@ from bot.telegram.handlers.start import (
     settings_command,
     start_command,
 )
+from bot.telegram.handlers.video import video_button
 
 
 def register_handlers(app: BotApplication) -> None:
@@ -112,4 +119,6 @@ def register_buttons(app: BotApplication) -> None:
     )
     app.add_handler(CallbackQueryHandler(close_defaults, pattern=pattern(defaults, "x")))
     app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern(defaults, "lang")))
+    video = pattern(Scope.VIDEO, *VIDEO_CODES)
+    app.add_handler(CallbackQueryHandler(video_button, pattern=video))
     app.add_handler(CallbackQueryHandler(expired_button))

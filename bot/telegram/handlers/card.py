@@ -24,7 +24,7 @@ async def generate(update: Update, context: BotContext) -> None:
     if claimed is None:
         await query.answer(t._("This video is already on its way."))
     elif isinstance(claimed, LimitReached):
-        await query.answer(await _limit_text(context, t, claimed, record), show_alert=True)
+        await query.answer(await limit_text(context, t, claimed, record), show_alert=True)
     elif claimed.state is TaskState.QUEUED:
         await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
     else:
@@ -105,7 +105,7 @@ def _card_action(query: CallbackQuery) -> SettingAction | CardEdit | None:
     return action if isinstance(action, SettingAction | CardEdit) else None
 
 
-async def _limit_text(
+async def limit_text(
     context: BotContext, t: Translator, verdict: LimitReached, record: TaskRecord
 ) -> str:
     limits = context.services.generation.settings.limits

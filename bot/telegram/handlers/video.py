@@ -1,0 +1,114 @@
+"""The buttons under a delivered video: 🔁 Again, ✏️ Edit, 🎲 ×3. Each opens a new card from
+the kept photo (no re-upload) in reply to that video; Again and ×3 start at once."""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, Message, Update
+
+from bot.domain.access import LimitReached
+from bot.domain.actions import EditAgain, MakeVariations, VideoAction
+from bot.domain.records import TaskRecord, TaskState
+from bot.i18n import Translator
+from bot.telegram.callback_data import Scope, decode
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.card import expired_button, limit_text
+from bot.telegram.handlers.common import pressed
+
+
+async def video_button(update: Update, context: BotContext) -> None:
+    query = pressed(update)
+    decoded = decode(query.data)
+    if decoded is None or decoded[0] is not Scope.VIDEO or query.message is None:
+        await expired_button(update, context)
+        return
+    action: VideoAction = decoded[1]  # type: ignore[assignment]
+    t = await context.translator(update)
+    drafts = context.services.drafts
+    source = await drafts.kept(action.task_id)
+    if source is None:
+        await query.answer(_not_kept(t, context), show_alert=True)
+        return
+    if source.user_id != query.from_user.id:
+        await query.answer(t._("This video belongs to someone else."), show_alert=True)
+        return
+    if isinstance(action, EditAgain):
+        await query.answer()
+        if await _new_card(query, context, t, source, keep_seed=True) is None:
+            await query.answer(_not_kept(t, context), show_alert=True)
+        return
+    wanted = action.count if isinstance(action, MakeVariations) else 1
+    room = await drafts.room(source.user_id, source.settings.duration)
+    if room == 0:
+        verdict = await _refusal(context, source)
+        await query.answer(await limit_text(context, t, verdict, source), show_alert=True)
+        return
+    await _start(query, context, t, source, min(wanted, room), wanted)
+
+
+async def _start(
+    query: CallbackQuery,
+    context: BotContext,
+    t: Translator,
+    source: TaskRecord,
+    count: int,
+    wanted: int,
+) -> None:
+    """`count` new tasks from `source`, each with its own seed, submitted or put in line."""
+    generation = context.services.generation
+    if count < wanted:
+        await query.answer(
+            t._(
+                "Starting {count} of {wanted}: your limits allow no more right now.",
+                count=count,
+                wanted=wanted,
+            ),
+            show_alert=True,
+        )
+    else:
+        await query.answer(t._("Starting…"))
+    for _ in range(count):
+        record = await _new_card(query, context, t, source, keep_seed=False)
+        if record is None:
+            return
+        claimed = await generation.claim(record)
+        if isinstance(claimed, TaskRecord) and claimed.state is TaskState.SUBMITTING:
+            await generation.submit(claimed)
+
+
+async def _new_card(
+    query: CallbackQuery,
+    context: BotContext,
+    t: Translator,
+    source: TaskRecord,
+    *,
+    keep_seed: bool,
+) -> TaskRecord | None:
+    video = query.message
+    assert isinstance(video, Message)
+    placeholder = await video.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
+    record = await context.services.drafts.reopen(
+        source,
+        card_message_id=placeholder.message_id,
+        reply_to=video.message_id,
+        keep_seed=keep_seed,
+    )
+    if record is None:
+        await placeholder.edit_text(_not_kept(t, context))
+    return record
+
+
+async def _refusal(context: BotContext, source: TaskRecord) -> LimitReached:
+    """Why the user's own limits leave no room: in flight already, or today's allowance."""
+    limits = context.services.generation.settings.limits
+    left = await context.services.drafts.quota_left(source.user_id)
+    if limits.has_quota and left is not None and left < source.settings.duration:
+        return LimitReached.DAILY_QUOTA
+    return LimitReached.USER_ACTIVE
+
+
+def _not_kept(t: Translator, context: BotContext) -> str:
+    return t.ngettext(
+        "This video is older than {n} day: its photo is no longer kept. Send the photo again.",
+        "This video is older than {n} days: its photo is no longer kept. Send the photo again.",
+        context.services.config.retention_days,
+    )

@@ -1,0 +1,120 @@
+"""The buttons under a delivered video: Again, Edit, ×3, from the kept photo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.harness import GENERATE, World, open_card, wait_card
+
+
+def video_message(world: World, chat_id: int, n: int = 0) -> dict[str, Any]:
+    return [m for m in world.telegram.bot_messages(chat_id) if "video" in m][n]
+
+
+async def first_video(world: World, user: dict, caption: str = "the cat waves") -> dict:
+    tg = world.telegram
+    card = await open_card(world, user, caption=caption)
+    tg.press(user, card, tg.buttons(card)["1080p"])
+    await wait_card(world, card, "1080p ·")
+    tg.press(user, card, tg.buttons(card)[GENERATE])
+    await wait_card(world, card, "Done")
+    return video_message(world, user["id"])
+
+
+async def answer_to(world: World, user: dict, message: dict, label: str) -> str:
+    """Press a button and return the text of the bot's answer to that press."""
+    tg = world.telegram
+    query_id = tg.press(user, message, tg.buttons(message)[label])
+    [answer] = await tg.wait_for_call(
+        "answerCallbackQuery", where=lambda c: c.params.get("callback_query_id") == query_id
+    )
+    return str(answer.params.get("text", ""))
+
+
+def without_seed(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k != "seed"}
+
+
+async def test_again_makes_the_same_video_with_a_new_seed(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        video = await first_video(world, ann)
+        assert list(tg.buttons(video)) == ["🔁 Again", "✏️ Edit", "🎲 ×3"]
+        tg.press(ann, video, tg.buttons(video)["🔁 Again"])
+        await tg.wait_for(lambda: len([m for m in tg.bot_messages(1001) if "video" in m]) == 2)
+    first, again = (s.body for s in api.accepted())
+    assert without_seed(first) == without_seed(again)  # the same photo and settings
+    assert first["resolution"] == "1080p" and first["seed"] != again["seed"]
+    assert len(api.submissions) == 2  # started by itself, once
+    second = video_message(world, 1001, 1)
+    assert second["reply_to_message"]["message_id"] == video["message_id"]
+    assert f"Seed: {again['seed']}" in second["caption"]
+    assert len(tg.calls_to("getFile")) == 1  # the photo was never downloaded again
+
+
+async def test_edit_opens_a_card_with_the_prompt_settings_and_seed(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot():
+        video = await first_video(world, ann, caption="a fox jumps")
+        seed = api.accepted()[0].body["seed"]
+        tg.press(ann, video, tg.buttons(video)["✏️ Edit"])
+        card = await tg.wait_for(
+            lambda: next(
+                (
+                    m
+                    for m in tg.bot_messages(1001)
+                    if m.get("reply_markup")
+                    and (m.get("reply_to_message") or {}).get("message_id") == video["message_id"]
+                    and GENERATE in tg.buttons(m)
+                ),
+                None,
+            )
+        )
+        assert "a fox jumps" in card["text"] and "1080p" in card["text"]
+        assert f"Seed: {seed}" in card["text"]
+        assert len(api.submissions) == 1  # a card to change, nothing started
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+    assert api.accepted()[1].body["seed"] == seed  # the same video can be made again
+
+
+async def test_three_variations_each_with_its_own_seed(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot(max_active_tasks_per_user=5):
+        video = await first_video(world, ann)
+        tg.press(ann, video, tg.buttons(video)["🎲 ×3"])
+        await api.wait_for(lambda: len(api.accepted()) == 4)
+        await tg.wait_for(lambda: len([m for m in tg.bot_messages(1001) if "video" in m]) == 4)
+    seeds = [s.body["seed"] for s in api.accepted()]
+    assert len(set(seeds)) == 4
+
+
+async def test_variations_stay_within_the_users_limit(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot(max_active_tasks_per_user=2):
+        video = await first_video(world, ann)
+        api.hold_new_tasks = True
+        assert "Starting 2 of 3" in await answer_to(world, ann, video, "🎲 ×3")
+        await api.wait_for(lambda: len(api.accepted()) == 3)
+        refused = await answer_to(world, ann, video, "🔁 Again")  # two in flight: refused
+        assert "already have 2 videos in progress" in refused
+    assert len(api.submissions) == 3
+
+
+async def test_someone_elses_video_and_a_photo_no_longer_kept_are_said(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    ann, bob = tg.user(1001), tg.user(1002)
+    async with world.bot():
+        video = await first_video(world, ann)
+        assert "belongs to someone else" in await answer_to(world, bob, video, "🔁 Again")
+        for kept in (world.config.data_dir / "images").iterdir():
+            kept.unlink()  # past RETENTION_DAYS: swept
+        tg.press(ann, video, tg.buttons(video)["✏️ Edit"])
+        await tg.wait_for(
+            lambda: any("no longer kept" in m.get("text", "") for m in tg.bot_messages(1001))
+        )
+    assert len(api.submissions) == 1
