@@ -169,6 +169,7 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
             BotCommand("settings", t._("Default resolution, duration and sound")),
             BotCommand("cancel", t._("Drop unfinished cards")),
             BotCommand("language", t._("Choose the bot's language")),
+            BotCommand("history", t._("Your videos, to get one again")),
             BotCommand("seed", t._("Fix the seed, or make it random again")),
             BotCommand("negative", t._("What the video should avoid")),
             BotCommand("help", t._("How to make a video")),

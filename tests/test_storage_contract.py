@@ -183,3 +183,47 @@ async def test_pruned_history_leaves_the_stats_totals_alone(
     )
     assert after.charged_seconds == before.charged_seconds
     await storage.close()
+
+
+@pytest.mark.parametrize("backend", PERSISTENT)
+async def test_history_lists_generations_newest_first_and_survives_a_restart(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    storage = await open_backend(backend, tmp_path, request)
+    now = 1_700_000_000.0
+    made = [
+        make_record("d0", user_id=7, created_at=now - 50),  # a draft never generated: none
+        make_record("q1", user_id=7, state=TaskState.QUEUED, created_at=now - 40),
+        make_record("f2", user_id=7, state=TaskState.FAILED, attempt=1, created_at=now - 30),
+        make_record("x9", user_id=8, state=TaskState.RUNNING, attempt=1, created_at=now - 5),
+    ]
+    for n in range(6):
+        made.append(
+            make_record(
+                f"v{n}",
+                user_id=7,
+                state=TaskState.RUNNING,
+                attempt=1,
+                apimart_task_id=f"a{n}",
+                created_at=now - 20 + n,
+            )
+        )
+    for record in made:
+        await storage.add_task(record)
+    for n in range(6):  # delivered: the ended ones leave the live set
+        await storage.update_task(
+            f"v{n}", state=TaskState.DONE, video_file_id=f"file{n}", finished_at=now
+        )
+    await storage.close()
+    storage = await open_backend(backend, tmp_path, request)
+    try:
+        page, total = await storage.history(7, 0, 5)
+        assert total == 8
+        assert [e.id for e in page] == ["v5", "v4", "v3", "v2", "v1"]
+        assert page[0].delivered and page[0].video_file_id == "file5" and page[0].charged
+        rest, _ = await storage.history(7, 5, 5)
+        assert [e.id for e in rest] == ["v0", "f2", "q1"]
+        assert not rest[1].delivered and rest[2].state is TaskState.QUEUED
+        assert (await storage.history(8, 0, 5))[1] == 1
+    finally:
+        await storage.close()

@@ -161,6 +161,21 @@ VideoAction = MakeAgain | EditAgain | MakeVariations
 
 
 @dataclass(frozen=True)
+class HistoryPage:
+    page: int
+
+
+@dataclass(frozen=True)
+class OpenHistory:
+    """A line of /history: re-send its video, or offer to make it again."""
+
+    task_id: str
+
+
+HistoryAction = HistoryPage | OpenHistory
+
+
+@dataclass(frozen=True)
 class CloseDefaults:
     pass
 
@@ -179,4 +194,5 @@ Action = (
     | CloseDefaults
     | ChooseLanguage
     | VideoAction
+    | HistoryAction
 )

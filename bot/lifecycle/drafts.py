@@ -23,6 +23,7 @@ from bot.domain.actions import (
     ShowPage,
 )
 from bot.domain.caption_flags import CaptionFlags
+from bot.domain.history import PAGE_SIZE, HistoryEntry
 from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
 from bot.domain.usage import start_of_day
@@ -137,6 +138,10 @@ class DraftService:
         await self.ending.messenger.show_card(record)
         task_log(log, record).info("card %s from task %s", card_message_id, source.id)
         return record
+
+    async def history_page(self, user_id: int, page: int) -> tuple[list[HistoryEntry], int]:
+        """One page of the user's generations, newest first, and how many there are."""
+        return await self.ending.storage.history(user_id, page * PAGE_SIZE, PAGE_SIZE)
 
     async def room(self, user_id: int, duration: int) -> int:
         """How many more videos of `duration` seconds this user's own limits allow now

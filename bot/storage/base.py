@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.domain.access import AccessLists
+from bot.domain.history import HistoryEntry
 from bot.domain.records import (
     ACTIVE_STATES,
     ENDED_STATES,
@@ -49,6 +50,12 @@ class Storage(Protocol):
 
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         """The task whose card is this message."""
+
+    async def history(
+        self, user_id: int, offset: int, limit: int
+    ) -> tuple[list[HistoryEntry], int]:
+        """A page of the user's generations, newest first, and how many there are in all
+        (within RETENTION_DAYS; a draft never generated is none)."""
 
     async def tasks_in(
         self,

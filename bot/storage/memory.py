@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.access import AccessLists
+from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, stats_of, usage_of
 from bot.storage.base import belongs, changed, may_take, soundtracks_in_use
@@ -34,6 +35,14 @@ class MemoryStorage:
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         return self._tasks.get(task_id)
+
+    async def history(
+        self, user_id: int, offset: int, limit: int
+    ) -> tuple[list[HistoryEntry], int]:
+        mine = [
+            entry_of(r) for r in self._tasks.values() if r.user_id == user_id and in_history(r)
+        ]
+        return newest_first(mine)[offset : offset + limit], len(mine)
 
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         return next(

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from bot.domain.access import AccessLists
+from bot.domain.history import HistoryEntry, entry_of, in_history
 from bot.domain.pricing import price_kind
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, start_of_day
@@ -150,6 +151,21 @@ class PostgresStorage:
     async def get_task(self, task_id: str) -> TaskRecord | None:
         data = await self._pool.fetchval("SELECT data FROM tasks WHERE id = $1", task_id)
         return TaskRecord.from_dict(data) if data else None
+
+    async def history(
+        self, user_id: int, offset: int, limit: int
+    ) -> tuple[list[HistoryEntry], int]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT data FROM tasks WHERE user_id = $1 AND state <> 'draft' "
+                "ORDER BY created_at DESC, id DESC",
+                user_id,
+            )
+        # Filtered here: "ever submitted" lives in the JSON (attempt), and one user's list
+        # is short (RETENTION_DAYS of their own videos).
+        records = [TaskRecord.from_dict(row["data"]) for row in rows]
+        mine = [entry_of(record) for record in records if in_history(record)]
+        return mine[offset : offset + limit], len(mine)
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         return await self.get_task(task_id)  # ended tasks stay in the table until pruned

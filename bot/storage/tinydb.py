@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.domain.access import AccessLists
+from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, stats_of
 from bot.storage.base import Snapshot, belongs, changed, may_take, soundtracks_in_use
@@ -89,6 +90,8 @@ class TinyDBStorage:
         self._users: dict[int, UserProfile] = {}
         self._tasks: dict[str, TaskRecord] = {}  # live
         self._recent: dict[str, TaskRecord] = {}  # ended in the last RECENT_DAYS
+        # /history of ended tasks within RETENTION_DAYS, small entries: user -> id -> entry
+        self._history: dict[int, dict[str, HistoryEntry]] = defaultdict(dict)
         self._cards: dict[tuple[int, int], str] = {}
         self._access = AccessLists()
         self._charged: dict[str, Counter[str]] = {}  # day -> user id -> seconds
@@ -108,6 +111,16 @@ class TinyDBStorage:
 
     async def get_task(self, task_id: str) -> TaskRecord | None:
         return self._tasks.get(task_id) or self._recent.get(task_id)
+
+    async def history(
+        self, user_id: int, offset: int, limit: int
+    ) -> tuple[list[HistoryEntry], int]:
+        live = [
+            entry_of(r) for r in self._tasks.values() if r.user_id == user_id and in_history(r)
+        ]
+        ended = [e for e in self._history.get(user_id, {}).values() if e.id not in self._tasks]
+        mine = newest_first([*live, *ended])
+        return mine[offset : offset + limit], len(mine)
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         found = await self.get_task(task_id)
@@ -229,6 +242,10 @@ class TinyDBStorage:
         gone = [p for p in history.glob("*.jsonl") if p.stem < oldest_kept]
         for path in gone:
             path.unlink(missing_ok=True)
+        cutoff = now - self.retention_days * 86400
+        for entries in self._history.values():
+            for task_id in [i for i, e in entries.items() if e.created_at < cutoff]:
+                del entries[task_id]
         self._forget_old(now)
         await self._commit({STATE_FILE})
         return len(gone)
@@ -276,6 +293,7 @@ class TinyDBStorage:
         """An ended task leaves the live set: its row goes to the day's history file."""
         self._tasks.pop(record.id, None)
         self._recent[record.id] = record
+        self._remember_history(record)
         today = day_of(self.clock())
         if self._archived.day != today:
             self._archived = self._archived.on(today)
@@ -348,6 +366,7 @@ class TinyDBStorage:
         charged = (state.get("charged") or {}).get("1") or {}
         self._charged = {day: Counter(c) for day, c in charged.items()}
         self._archived = Stats.from_dict((state.get("archived") or {}).get("1"))
+        self._load_history()
         self._load_recent()
 
     def _migrate(self, legacy: Path) -> None:
@@ -377,6 +396,16 @@ class TinyDBStorage:
                 if self._cards.get((record.chat_id, record.card_message_id or 0)) == task_id:
                     del self._cards[(record.chat_id, record.card_message_id or 0)]
         self._charged = {day: c for day, c in self._charged.items() if day in recent}
+
+    def _remember_history(self, record: TaskRecord) -> None:
+        if in_history(record):
+            self._history[record.user_id][record.id] = entry_of(record)
+
+    def _load_history(self) -> None:
+        """/history's entries from every kept day file (once, at start-up)."""
+        for path in sorted((self.root / "history").glob("*.jsonl")):
+            for row in read_lines(path):
+                self._remember_history(TaskRecord.from_dict(row))
 
     def _load_recent(self) -> None:
         """The last days' history, and the rule that history wins: a live copy of a task

@@ -22,9 +22,11 @@ from bot.domain.actions import (
     CloseDefaults,
     EditAgain,
     Generate,
+    HistoryPage,
     MakeAgain,
     MakeVariations,
     Noop,
+    OpenHistory,
     Page,
     RandomSeed,
     RemoveSoundtrack,
@@ -47,6 +49,7 @@ class Scope(StrEnum):
     CARD = "c"
     DEFAULTS = "s"
     VIDEO = "v"  # a delivered video: the value names its task
+    HISTORY = "h"  # a /history message
 
 
 _TASK_ID = re.compile(r"^[0-9a-f]{8,32}$")
@@ -96,6 +99,13 @@ _CODECS = (
     _Codec("again", MakeAgain, lambda a: a.task_id, _task(MakeAgain)),
     _Codec("edit", EditAgain, lambda a: a.task_id, _task(EditAgain)),
     _Codec("x3", MakeVariations, lambda a: a.task_id, _task(MakeVariations)),
+    _Codec(
+        "pg",
+        HistoryPage,
+        lambda a: str(a.page),
+        lambda v: HistoryPage(int(v)) if v.isdigit() and int(v) < 10_000 else None,
+    ),
+    _Codec("open", OpenHistory, lambda a: a.task_id, _task(OpenHistory)),
     _Codec("res", SetResolution, lambda a: a.resolution.removesuffix("p"), _read_resolution),
     _Codec("dur", SetDuration, lambda a: str(a.seconds), _read_duration),
     _Codec(
@@ -142,10 +152,13 @@ _SCOPE_ONLY: dict[type, Scope] = {
     MakeAgain: Scope.VIDEO,
     EditAgain: Scope.VIDEO,
     MakeVariations: Scope.VIDEO,
+    HistoryPage: Scope.HISTORY,
+    OpenHistory: Scope.HISTORY,
 }
 SETTING_CODES = ("res", "dur", "aud", "ext", "shot", "wm", "seed", "neg")
 CARD_EDIT_CODES = ("page", "tpl", "snd")
 VIDEO_CODES = ("again", "edit", "x3")
+HISTORY_CODES = ("pg", "open")
 
 
 def encode(scope: Scope, action: Action) -> str:

@@ -601,6 +601,12 @@ class FakeTelegram:
     async def _m_sendVideo(self, params: dict, files: dict) -> dict:
         chat = self._target_chat(params)
         video = files.get("video")
+        file_id = params.get("video")
+        if video is None and isinstance(file_id, str):  # a video Telegram already has
+            stored_video = self.files.get(file_id)
+            if stored_video is None:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            video = stored_video.data
         if video is None:
             raise ApiError(400, "Bad Request: there is no video in the request")
         if len(video) > UPLOAD_LIMIT:

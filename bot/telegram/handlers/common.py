@@ -85,6 +85,11 @@ def help_text(t: Translator) -> str:
             ),
             "",
             t._(
+                "🔁 Under every video: <b>Again</b> (a new seed), <b>Edit</b> (a card to change "
+                "it) and <b>×3</b> (three variations). /history lists your videos."
+            ),
+            "",
+            t._(
                 "/settings: your default settings\n/language: the bot's language\n"
                 "/seed 42: fix the seed (/seed alone: random)\n/negative text: what to avoid "
                 "(/negative alone: clear)\n/cancel: drop unfinished cards\n/help: this message"

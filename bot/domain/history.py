@@ -1,0 +1,60 @@
+"""A user's past generations, as /history lists them: small, so a big history fits in memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.notices import Notice
+from bot.domain.records import TaskRecord, TaskState
+from bot.domain.settings import GenerationSettings
+
+PAGE_SIZE = 5
+PROMPT_EXCERPT = 60
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    id: str
+    user_id: int
+    created_at: float
+    prompt: str
+    settings: GenerationSettings
+    state: TaskState
+    notice: Notice | None
+    seed: int | None
+    template: str | None
+    video_file_id: str | None
+    charged: bool
+
+    @property
+    def delivered(self) -> bool:
+        return self.state is TaskState.DONE and self.video_file_id is not None
+
+
+def entry_of(record: TaskRecord) -> HistoryEntry:
+    prompt = record.prompt
+    if len(prompt) > PROMPT_EXCERPT:
+        prompt = prompt[: PROMPT_EXCERPT - 1].rstrip() + "…"
+    return HistoryEntry(
+        id=record.id,
+        user_id=record.user_id,
+        created_at=record.created_at,
+        prompt=prompt,
+        settings=record.settings,
+        state=record.state,
+        notice=record.notice,
+        seed=record.seed_used,
+        template=record.template,
+        video_file_id=record.video_file_id,
+        charged=record.apimart_task_id is not None,
+    )
+
+
+def in_history(record: TaskRecord) -> bool:
+    """A generation the user asked for: submitted at least once, or waiting in line (a card
+    dropped or closed before its Generate is no generation)."""
+    return record.attempt > 0 or record.state is TaskState.QUEUED
+
+
+def newest_first(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    return sorted(entries, key=lambda e: (e.created_at, e.id), reverse=True)

@@ -1,0 +1,109 @@
+"""/history: the user's generations, five a page; a delivered one comes again at once by its
+Telegram file id (no download, no generation), any other offers to make it again."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import Forbidden
+
+from bot.domain.actions import HistoryPage, MakeAgain, OpenHistory
+from bot.domain.records import TaskState
+from bot.i18n import Translator
+from bot.telegram.callback_data import Scope, decode, encode
+from bot.telegram.cards import video_caption
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.card import expired_button
+from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.history_view import history_keyboard, history_text
+from bot.telegram.keyboards import video_keyboard
+
+
+async def history_command(update: Update, context: BotContext) -> None:
+    """In a group: in private when the user has a chat with the bot, else in the group; only
+    the caller's own videos either way."""
+    sender = incoming(update)
+    t = await context.translator(update)
+    text, markup = await _page(context, t, sender.user.id, 0)
+    message = sender.message
+    if message.chat.type == ChatType.PRIVATE:
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        return
+    try:
+        await context.bot.send_message(
+            sender.user.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+    except Forbidden:  # never started the bot in private
+        await message.reply_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=True
+        )
+        return
+    await reply(message, t._("📬 I sent your history to you in a private message."))
+
+
+async def history_button(update: Update, context: BotContext) -> None:
+    query = pressed(update)
+    decoded = decode(query.data)
+    message = query.message
+    if decoded is None or decoded[0] is not Scope.HISTORY or not isinstance(message, Message):
+        await expired_button(update, context)
+        return
+    t = await context.translator(update)
+    if not _for_presser(message, query.from_user.id):
+        await query.answer(t._("This list belongs to someone else."), show_alert=True)
+        return
+    action = decoded[1]
+    if isinstance(action, HistoryPage):
+        await query.answer()
+        text, markup = await _page(context, t, query.from_user.id, action.page)
+        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    elif isinstance(action, OpenHistory):
+        await _open(update, context, t, message, action.task_id)
+
+
+async def _open(
+    update: Update, context: BotContext, t: Translator, message: Message, task_id: str
+) -> None:
+    query = pressed(update)
+    record = await context.services.drafts.kept(task_id)
+    if record is None or record.user_id != query.from_user.id:
+        await query.answer(t._("This video is no longer in your history."), show_alert=True)
+        return
+    await query.answer()
+    if record.state is TaskState.DONE and record.video_file_id:
+        await context.bot.send_video(
+            message.chat.id,
+            record.video_file_id,
+            caption=video_caption(t, record),
+            reply_markup=video_keyboard(t, record),
+        )
+        return
+    again = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("🔁 Again"), callback_data=encode(Scope.VIDEO, MakeAgain(record.id))
+                )
+            ]
+        ]
+    )
+    await message.reply_text(
+        t._("This one has no video to send again. Make it again with the same photo?"),
+        reply_markup=again,
+    )
+
+
+async def _page(
+    context: BotContext, t: Translator, user_id: int, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    entries, total = await context.services.drafts.history_page(user_id, page)
+    prices = context.services.prices.current
+    return history_text(t, entries, page, total, prices), history_keyboard(entries, page, total)
+
+
+def _for_presser(message: Message, user_id: int) -> bool:
+    """A history in a private chat is its chat's; in a group, the caller's it answered."""
+    if message.chat.type == ChatType.PRIVATE:
+        return message.chat.id == user_id
+    asked = message.reply_to_message
+    return asked is not None and asked.from_user is not None and asked.from_user.id == user_id

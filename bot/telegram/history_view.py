@@ -1,0 +1,92 @@
+"""/history as the user sees it: a page of their generations and the buttons to use them."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Callable
+
+from babel.dates import format_datetime
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.domain.actions import HistoryPage, OpenHistory
+from bot.domain.history import PAGE_SIZE, HistoryEntry
+from bot.domain.pricing import PriceTable
+from bot.domain.records import TaskState
+from bot.i18n import Translator
+from bot.telegram.callback_data import Scope, encode
+from bot.telegram.cards import effect_name
+from bot.text import escape
+
+_STATUS: dict[TaskState, Callable[[Translator], str]] = {
+    TaskState.DONE: lambda t: t._("✅ delivered"),
+    TaskState.FAILED: lambda t: t._("❌ failed"),
+    TaskState.UNKNOWN: lambda t: t._("❔ outcome unknown"),
+    TaskState.TIMED_OUT: lambda t: t._("⌛ timed out"),
+    TaskState.CANCELLED: lambda t: t._("✖️ stopped"),
+    TaskState.CLOSED: lambda t: t._("✖️ closed"),
+    TaskState.QUEUED: lambda t: t._("⏳ in line"),
+}
+
+
+def pages(total: int) -> int:
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
+def history_text(
+    t: Translator, entries: list[HistoryEntry], page: int, total: int, prices: PriceTable
+) -> str:
+    if not total:
+        return t._("🗂 You have no videos yet. Send a photo with a caption to make one.")
+    lines = [
+        t._(
+            "🗂 <b>Your videos</b> · page {page} of {pages} (times in UTC)",
+            page=page + 1,
+            pages=pages(total),
+        )
+    ]
+    for number, entry in enumerate(entries, start=1):
+        lines += ["", f"<b>{number}.</b> {_line(t, entry, prices)}"]
+    lines += ["", t._("Tap a number: a delivered video comes again at once.")]
+    return "\n".join(lines)
+
+
+def _line(t: Translator, entry: HistoryEntry, prices: PriceTable) -> str:
+    when = datetime.datetime.fromtimestamp(entry.created_at, datetime.UTC)
+    settings = entry.settings
+    parts = [
+        format_datetime(when, "d MMM, HH:mm", tzinfo=datetime.UTC, locale=t.locale),
+        settings.resolution,
+        t._("{n} s", n=settings.duration),
+        "🔊" if settings.audio else "🔇",
+        _STATUS.get(entry.state, lambda t: t._("🎞 in progress"))(t),
+    ]
+    if entry.charged:
+        parts.append(prices.format(prices.price(settings)))
+    about = effect_name(t, entry.template) if entry.template else entry.prompt
+    return " · ".join(parts) + (f"\n<i>{escape(about)}</i>" if about else "")
+
+
+def history_keyboard(
+    entries: list[HistoryEntry], page: int, total: int
+) -> InlineKeyboardMarkup | None:
+    if not total:
+        return None
+    rows = [
+        [
+            _button(str(number), OpenHistory(entry.id))
+            for number, entry in enumerate(entries, start=1)
+        ]
+    ]
+    nav = []
+    if page > 0:
+        nav.append(_button("◂", HistoryPage(page - 1)))
+    if page + 1 < pages(total):
+        nav.append(_button("▸", HistoryPage(page + 1)))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def _button(label: str, action: HistoryPage | OpenHistory) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=encode(Scope.HISTORY, action))
