@@ -172,6 +172,8 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
             BotCommand("history", t._("Your videos, to get one again")),
             BotCommand("seed", t._("Fix the seed, or make it random again")),
             BotCommand("negative", t._("What the video should avoid")),
+            BotCommand("privacy", t._("What the bot keeps about you")),
+            BotCommand("forget", t._("Delete everything the bot keeps about you")),
             BotCommand("help", t._("How to make a video")),
         ]
         language = None if locale == "en" else locale.split("_")[0]

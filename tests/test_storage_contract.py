@@ -227,3 +227,18 @@ async def test_history_lists_generations_newest_first_and_survives_a_restart(
         assert (await storage.history(8, 0, 5))[1] == 1
     finally:
         await storage.close()
+
+
+async def test_forgetting_a_user_keeps_only_their_tasks_in_flight(storage: Storage) -> None:
+    await storage.save_user(UserProfile(7, GenerationSettings(duration=9)))
+    await storage.add_task(make_record("d", user_id=7))
+    await storage.add_task(make_record("r", user_id=7, state=TaskState.RUNNING, attempt=1))
+    await storage.add_task(make_record("x", user_id=7, state=TaskState.RUNNING, attempt=1))
+    await storage.update_task("x", state=TaskState.DONE)
+    await storage.add_task(make_record("o", user_id=8))
+    gone = await storage.forget_user(7)
+    assert {r.id for r in gone} >= {"d", "x"} and "r" not in {r.id for r in gone}
+    assert (await storage.get_user(7)).settings == GenerationSettings()
+    assert await storage.get_task("d") is None and await storage.kept_task("x") is None
+    assert (await storage.get_task("r")) is not None and (await storage.get_task("o")) is not None
+    assert (await storage.history(7, 0, 5))[1] == 1  # the one still running

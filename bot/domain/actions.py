@@ -176,6 +176,11 @@ HistoryAction = HistoryPage | OpenHistory
 
 
 @dataclass(frozen=True)
+class ConfirmForget:
+    confirmed: bool  # False: keep everything
+
+
+@dataclass(frozen=True)
 class CloseDefaults:
     pass
 
@@ -195,4 +200,5 @@ Action = (
     | ChooseLanguage
     | VideoAction
     | HistoryAction
+    | ConfirmForget
 )

@@ -24,7 +24,7 @@ from bot.domain.actions import (
 )
 from bot.domain.caption_flags import CaptionFlags
 from bot.domain.history import PAGE_SIZE, HistoryEntry
-from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
+from bot.domain.records import ACTIVE_STATES, Soundtrack, TaskRecord, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
@@ -56,6 +56,12 @@ class Cancelled:
 
 
 MAX_AT_ONCE = 3  # "×3" variations
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    tasks: int
+    still_running: int
 
 
 @dataclass
@@ -138,6 +144,25 @@ class DraftService:
         await self.ending.messenger.show_card(record)
         task_log(log, record).info("card %s from task %s", card_message_id, source.id)
         return record
+
+    async def forget(self, user_id: int) -> Forgotten:
+        """/forget: everything kept about the user goes (profile, cards, history, photos,
+        soundtracks); videos still being made stay until they are delivered."""
+        profile = await self.ending.storage.get_user(user_id)
+        if profile.soundtrack is not None:
+            self.ending.files.delete_soundtrack(profile.soundtrack.file)
+        gone = await self.ending.storage.forget_user(user_id)
+        for record in gone:
+            self.ending.files.forget_photo(record)
+            self.ending.files.delete_soundtrack(record.soundtrack_file)
+        running = await self.ending.storage.tasks_in(ACTIVE_STATES, user_id=user_id)
+        log.info(
+            "user %s: forgot %s tasks, %s still in flight",
+            user_id,
+            len({r.id for r in gone}),
+            len(running),
+        )
+        return Forgotten(len({r.id for r in gone}), len(running))
 
     async def history_page(self, user_id: int, page: int) -> tuple[list[HistoryEntry], int]:
         """One page of the user's generations, newest first, and how many there are."""

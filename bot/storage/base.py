@@ -44,6 +44,10 @@ class Storage(Protocol):
 
     async def get_task(self, task_id: str) -> TaskRecord | None: ...
 
+    async def forget_user(self, user_id: int) -> list[TaskRecord]:
+        """Delete the user's profile, quota counters and every task of theirs not in flight
+        (history and backups included); returns the deleted tasks, whose files go too."""
+
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         """Like get_task, ended tasks included for as long as RETENTION_DAYS keeps them
         (slower: for a button under an old video, never for the lifecycle)."""

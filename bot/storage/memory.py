@@ -36,6 +36,17 @@ class MemoryStorage:
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         return self._tasks.get(task_id)
 
+    async def forget_user(self, user_id: int) -> list[TaskRecord]:
+        gone = [
+            r
+            for r in self._tasks.values()
+            if r.user_id == user_id and r.state not in ACTIVE_STATES
+        ]
+        for record in gone:
+            del self._tasks[record.id]
+        self._users.pop(user_id, None)
+        return gone
+
     async def history(
         self, user_id: int, offset: int, limit: int
     ) -> tuple[list[HistoryEntry], int]:

@@ -167,6 +167,17 @@ class PostgresStorage:
         mine = [entry_of(record) for record in records if in_history(record)]
         return mine[offset : offset + limit], len(mine)
 
+    async def forget_user(self, user_id: int) -> list[TaskRecord]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                "DELETE FROM tasks WHERE user_id = $1 AND NOT (state = ANY($2::text[])) "
+                "RETURNING data",
+                user_id,
+                _ACTIVE,
+            )
+            await connection.execute("DELETE FROM users WHERE user_id = $1", user_id)
+        return [TaskRecord.from_dict(row["data"]) for row in rows]
+
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         return await self.get_task(task_id)  # ended tasks stay in the table until pruned
 

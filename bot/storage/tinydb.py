@@ -35,6 +35,7 @@ from bot.storage.base import Snapshot, belongs, changed, may_take, soundtracks_i
 from bot.storage.files import (
     AtomicJSONStorage,
     append_lines,
+    backup_path,
     read_lines,
     repair_file,
     write_atomically,
@@ -121,6 +122,45 @@ class TinyDBStorage:
         ended = [e for e in self._history.get(user_id, {}).values() if e.id not in self._tasks]
         mine = newest_first([*live, *ended])
         return mine[offset : offset + limit], len(mine)
+
+    async def forget_user(self, user_id: int) -> list[TaskRecord]:
+        await self._commit(set())  # every pending history line on disk before the rewrite
+        gone = [
+            r for r in self._all_kept() if r.user_id == user_id and r.state not in ACTIVE_STATES
+        ]
+        files = {STATE_FILE, user_shard(user_id)}
+        for record in gone:
+            self._tasks.pop(record.id, None)
+            self._recent.pop(record.id, None)
+            self._cards.pop((record.chat_id, record.card_message_id or 0), None)
+            files.add(task_shard(record.id))
+        self._users.pop(user_id, None)
+        self._history.pop(user_id, None)
+        for counter in self._charged.values():
+            counter.pop(str(user_id), None)
+        gone += self._forget_in_history(user_id)
+        # Twice: the second write makes each file's backup the version without the user.
+        await self._commit(files)
+        await self._commit(files)
+        return gone
+
+    def _forget_in_history(self, user_id: int) -> list[TaskRecord]:
+        """Rewrite the day files without the user's rows; returns the tasks taken out."""
+        gone: list[TaskRecord] = []
+        for path in sorted((self.root / "history").glob("*.jsonl")):
+            rows = list(read_lines(path))
+            mine = [row for row in rows if row.get("user_id") == user_id]
+            if not mine:
+                continue
+            gone += [TaskRecord.from_dict(row) for row in mine]
+            kept = "".join(
+                json.dumps(row, ensure_ascii=False) + "\n"
+                for row in rows
+                if row.get("user_id") != user_id
+            )
+            write_atomically(path, kept)
+            backup_path(path).unlink(missing_ok=True)
+        return gone
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         found = await self.get_task(task_id)

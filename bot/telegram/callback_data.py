@@ -20,6 +20,7 @@ from bot.domain.actions import (
     ChooseLanguage,
     ClearNegative,
     CloseDefaults,
+    ConfirmForget,
     EditAgain,
     Generate,
     HistoryPage,
@@ -50,6 +51,7 @@ class Scope(StrEnum):
     DEFAULTS = "s"
     VIDEO = "v"  # a delivered video: the value names its task
     HISTORY = "h"  # a /history message
+    FORGET = "f"  # the /forget confirmation
 
 
 _TASK_ID = re.compile(r"^[0-9a-f]{8,32}$")
@@ -106,6 +108,7 @@ _CODECS = (
         lambda v: HistoryPage(int(v)) if v.isdigit() and int(v) < 10_000 else None,
     ),
     _Codec("open", OpenHistory, lambda a: a.task_id, _task(OpenHistory)),
+    _Codec("forget", ConfirmForget, lambda a: "1" if a.confirmed else "0", _flag(ConfirmForget)),
     _Codec("res", SetResolution, lambda a: a.resolution.removesuffix("p"), _read_resolution),
     _Codec("dur", SetDuration, lambda a: str(a.seconds), _read_duration),
     _Codec(
@@ -154,11 +157,13 @@ _SCOPE_ONLY: dict[type, Scope] = {
     MakeVariations: Scope.VIDEO,
     HistoryPage: Scope.HISTORY,
     OpenHistory: Scope.HISTORY,
+    ConfirmForget: Scope.FORGET,
 }
 SETTING_CODES = ("res", "dur", "aud", "ext", "shot", "wm", "seed", "neg")
 CARD_EDIT_CODES = ("page", "tpl", "snd")
 VIDEO_CODES = ("again", "edit", "x3")
 HISTORY_CODES = ("pg", "open")
+FORGET_CODES = ("forget",)
 
 
 def encode(scope: Scope, action: Action) -> str:

@@ -14,6 +14,7 @@ from telegram.ext import (
 from bot.domain.soundtrack import AUDIO_LINK
 from bot.telegram.callback_data import (
     CARD_EDIT_CODES,
+    FORGET_CODES,
     HISTORY_CODES,
     SETTING_CODES,
     VIDEO_CODES,
@@ -41,6 +42,7 @@ from bot.telegram.handlers.defaults import change_default, choose_language, clos
 from bot.telegram.handlers.errors import log_error
 from bot.telegram.handlers.history import history_button, history_command
 from bot.telegram.handlers.photo import edit_caption, receive_image, video_command
+from bot.telegram.handlers.privacy import forget_button, forget_command, privacy_command
 from bot.telegram.handlers.replies import reply_to_card, text_without_photo, unusable_message
 from bot.telegram.handlers.start import (
     cancel_command,
@@ -65,6 +67,8 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("negative", negative_command))
     app.add_handler(CommandHandler("video", video_command))
     app.add_handler(CommandHandler("history", history_command))
+    app.add_handler(CommandHandler("privacy", privacy_command))
+    app.add_handler(CommandHandler("forget", forget_command))
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CommandHandler("allow", allow_command))
     app.add_handler(CommandHandler("deny", deny_command))
@@ -122,6 +126,9 @@ def register_buttons(app: BotApplication) -> None:
     )
     app.add_handler(CallbackQueryHandler(close_defaults, pattern=pattern(defaults, "x")))
     app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern(defaults, "lang")))
+    app.add_handler(
+        CallbackQueryHandler(forget_button, pattern=pattern(Scope.FORGET, *FORGET_CODES))
+    )
     history = pattern(Scope.HISTORY, *HISTORY_CODES)
     app.add_handler(CallbackQueryHandler(history_button, pattern=history))
     video = pattern(Scope.VIDEO, *VIDEO_CODES)

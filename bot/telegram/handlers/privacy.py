@@ -1,0 +1,102 @@
+"""/privacy says what the bot keeps and for how long; /forget (confirmed) deletes it."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+
+from bot.domain.actions import ConfirmForget
+from bot.telegram.callback_data import Scope, decode, encode
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.card import expired_button
+from bot.telegram.handlers.common import incoming, pressed, reply
+
+
+async def privacy_command(update: Update, context: BotContext) -> None:
+    t = await context.translator(update)
+    days = context.services.config.retention_days
+    await reply(
+        incoming(update).message,
+        "\n".join(
+            [
+                t._("🔒 <b>What this bot keeps about you</b>"),
+                "",
+                t.ngettext(
+                    "• Your photos (converted to JPEG), for Again, Edit and /history: {n} day.",
+                    "• Your photos (converted to JPEG), for Again, Edit and /history: {n} days.",
+                    days,
+                ),
+                t.ngettext(
+                    "• Your videos' prompts, settings and status (/history): {n} day.",
+                    "• Your videos' prompts, settings and status (/history): {n} days.",
+                    days,
+                ),
+                t._("• A soundtrack you send: until the video it is for is made."),
+                t._("• Your default settings and language: until you use /forget."),
+                t._(
+                    "• The videos themselves stay on Telegram only; photos and prompts are sent "
+                    "to the video service (apimart) to make them."
+                ),
+                "",
+                t._("/forget deletes all of it now."),
+            ]
+        ),
+    )
+
+
+async def forget_command(update: Update, context: BotContext) -> None:
+    t = await context.translator(update)
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t._("🗑 Delete everything"),
+                    callback_data=encode(Scope.FORGET, ConfirmForget(True)),
+                ),
+                InlineKeyboardButton(
+                    t._("Keep it"), callback_data=encode(Scope.FORGET, ConfirmForget(False))
+                ),
+            ]
+        ]
+    )
+    await incoming(update).message.reply_text(
+        t._(
+            "Delete your settings, cards, history and photos? Videos already in the chat "
+            "stay there. This cannot be undone."
+        ),
+        reply_markup=buttons,
+        do_quote=True,
+    )
+
+
+async def forget_button(update: Update, context: BotContext) -> None:
+    query = pressed(update)
+    decoded = decode(query.data)
+    message = query.message
+    if (
+        decoded is None
+        or not isinstance(decoded[1], ConfirmForget)
+        or not isinstance(message, Message)
+    ):
+        await expired_button(update, context)
+        return
+    t = await context.translator(update)
+    asked = message.reply_to_message
+    if asked is None or asked.from_user is None or asked.from_user.id != query.from_user.id:
+        await query.answer(t._("This question was for someone else."), show_alert=True)
+        return
+    await query.answer()
+    if not decoded[1].confirmed:
+        await message.edit_text(t._("Nothing was deleted."))
+        return
+    forgotten = await context.services.drafts.forget(query.from_user.id)
+    text = t._("🗑 Done: the bot keeps nothing about you any more.")
+    if forgotten.still_running:
+        text = t.ngettext(
+            "🗑 Done. {n} video is still being made: it arrives as usual and stays in "
+            "/history until you use /forget again.",
+            "🗑 Done. {n} videos are still being made: they arrive as usual and stay in "
+            "/history until you use /forget again.",
+            forgotten.still_running,
+        )
+    await message.edit_text(text, parse_mode=ParseMode.HTML)
