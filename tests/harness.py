@@ -145,3 +145,13 @@ async def generating_card(world: World, user: dict, caption: str | None = "the c
     tg.press(user, card, tg.buttons(card)[GENERATE])
     await wait_card(world, card, "Generating")
     return card
+
+
+async def message_with(world: World, chat_id: int, fragment: str, timeout: float = 10.0) -> dict:
+    """Wait for the bot's first message in the chat whose text contains `fragment`."""
+    tg = world.telegram
+
+    def found() -> dict | None:
+        return next((m for m in tg.bot_messages(chat_id) if fragment in m.get("text", "")), None)
+
+    return await tg.wait_for(found, timeout)

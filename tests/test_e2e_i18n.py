@@ -69,7 +69,10 @@ async def test_command_menu_is_registered_per_language(world: World) -> None:
         "settings",
         "cancel",
         "language",
+        "history",
         "seed",
         "negative",
+        "privacy",
+        "forget",
         "help",
     ]

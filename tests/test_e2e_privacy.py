@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import GENERATE, World, open_card, wait_card
+from tests.harness import GENERATE, World, message_with, open_card, wait_card
 
 ANN = 987654321
 SECRET = "zebra crossing at dawn"
@@ -19,11 +19,7 @@ def everything_on_disk(data_dir: Path) -> str:
 async def confirm_forget(world: World, user: dict, answer: str = "🗑 Delete everything") -> str:
     tg = world.telegram
     tg.send_text(user, "/forget")
-    question = await tg.wait_for(
-        lambda: next(
-            (m for m in tg.bot_messages(user["id"]) if "cannot be undone" in m.get("text", "")), None
-        )
-    )
+    question = await message_with(world, user["id"], "cannot be undone")
     tg.press(user, question, tg.buttons(question)[answer])
     done = await tg.wait_for(
         lambda: (
@@ -41,9 +37,7 @@ async def test_forget_leaves_nothing_of_the_user_in_storage(world: World) -> Non
     data_dir = world.config.data_dir
     async with world.bot(retention_days=30):
         tg.send_text(ann, "/privacy")
-        privacy = await tg.wait_for(
-            lambda: next((m for m in tg.bot_messages(ANN) if "keeps about you" in m.get("text", "")), None)
-        )
+        privacy = await message_with(world, ANN, "keeps about you")
         assert "30 days" in privacy["text"] and "/forget" in privacy["text"]
         for caption in (SECRET, SECRET + " again"):
             card = await open_card(world, ann, caption=caption)

@@ -38,7 +38,7 @@ async def send(bot: StubBot, tmp_path: Path) -> int:
 
 async def test_a_refused_video_falls_back_to_the_link(tmp_path: Path) -> None:
     bot = StubBot(BadRequest("Wrong file identifier/http url specified"))
-    assert await send(bot, tmp_path) == 77 and bot.links == 1
+    assert (await send(bot, tmp_path)).message_id == 77 and bot.links == 1
 
 
 @pytest.mark.parametrize(
