@@ -18,6 +18,7 @@ from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.deliver import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.prices import Prices
@@ -106,13 +107,19 @@ async def start_services(app: BotApplication) -> None:
     prices = Prices(config.prices)
     if config.refresh_prices:
         await prices.refresh(client)
+    billing = (
+        Billing(storage, prices, config.credits_per_usd, config.welcome_credits)
+        if config.billing_on
+        else None
+    )
     generation = GenerationService(
         storage=storage,
         api=client,
-        messenger=TelegramMessenger(app.bot, catalogues, prices),
+        messenger=TelegramMessenger(app.bot, catalogues, prices, billing),
         scheduler=scheduler,
         files=task_files(config.data_dir),
         settings=settings,
+        billing=billing,
     )
     audio_server = None
     # Also the /healthz endpoint in webhook mode (PTB's webhook server has no custom routes).
@@ -137,6 +144,7 @@ async def start_services(app: BotApplication) -> None:
         ),
         audio_server=audio_server,
         prices=prices,
+        billing=billing,
     )
     await generation.sweep_soundtracks()
     await generation.resume()
@@ -176,6 +184,13 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
             BotCommand("forget", t._("Delete everything the bot keeps about you")),
             BotCommand("help", t._("How to make a video")),
         ]
+        config = app.bot_data.config
+        if config is not None and config.billing_on:
+            commands[-1:-1] = [
+                BotCommand("buy", t._("Buy credits with Telegram Stars")),
+                BotCommand("balance", t._("Your credits and their last movements")),
+                BotCommand("paysupport", t._("Questions about a payment")),
+            ]
         language = None if locale == "en" else locale.split("_")[0]
         await app.bot.set_my_commands(commands, language_code=language)
 

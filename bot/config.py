@@ -54,6 +54,17 @@ class Config:
     # What a second of video costs, by kind (see bot/domain/pricing.py); the card shows it.
     prices: PriceTable = field(default_factory=PriceTable)
     refresh_prices: bool = True  # ask the provider's pricing endpoint at start-up and daily
+    # BILLING=stars: users pay for videos with credits bought with Telegram Stars.
+    billing: str = "off"
+    credits_per_usd: int = 100  # credits per unit of PRICE_CURRENCY
+    star_packs: tuple[int, ...] = (50, 200, 500)  # Stars per pack offered by /buy
+    credits_per_star: int = 1
+    welcome_credits: int = 0  # a one-time free trial per user
+    paysupport_contact: str = ""  # who answers payment questions (/paysupport)
+
+    @property
+    def billing_on(self) -> bool:
+        return self.billing == "stars"
 
     @property
     def bot_api_base_url(self) -> str:
@@ -121,10 +132,34 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         webhook_port=_port(get, "WEBHOOK_PORT", 8443),
         prices=_prices(get),
         refresh_prices=get("REFRESH_PRICES").lower() not in ("0", "false", "no", "off"),
+        billing=_billing(get),
+        credits_per_usd=_count(get, "CREDITS_PER_USD", 100, minimum=1),
+        star_packs=_packs(get),
+        credits_per_star=_count(get, "CREDITS_PER_STAR", 1, minimum=1),
+        welcome_credits=_count(get, "WELCOME_CREDITS", 0),
+        paysupport_contact=get("PAYSUPPORT_CONTACT"),
     )
 
 
 Getter = Callable[[str], str]
+
+
+def _billing(get: Getter) -> str:
+    value = (get("BILLING") or "off").lower()
+    if value not in ("off", "stars"):
+        raise ConfigError("BILLING must be off or stars")
+    return value
+
+
+def _packs(get: Getter) -> tuple[int, ...]:
+    text = get("STAR_PACKS") or "50,200,500"
+    try:
+        packs = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise ConfigError("STAR_PACKS is a comma list of Star amounts, e.g. 50,200,500") from None
+    if not packs or not all(1 <= p <= 10000 for p in packs):
+        raise ConfigError("STAR_PACKS: each pack is 1 to 10000 Stars")
+    return packs
 
 
 def _prices(get: Getter) -> PriceTable:

@@ -51,6 +51,7 @@ class LimitReached(StrEnum):
     USER_ACTIVE = "user_active"
     DAILY_QUOTA = "daily_quota"
     GLOBAL_ACTIVE = "global_active"
+    NO_CREDITS = "no_credits"  # BILLING=stars: the balance does not cover the price
 
 
 @dataclass(frozen=True)

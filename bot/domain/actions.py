@@ -176,6 +176,11 @@ HistoryAction = HistoryPage | OpenHistory
 
 
 @dataclass(frozen=True)
+class BuyPack:
+    stars: int
+
+
+@dataclass(frozen=True)
 class ConfirmForget:
     confirmed: bool  # False: keep everything
 
@@ -201,4 +206,5 @@ Action = (
     | VideoAction
     | HistoryAction
     | ConfirmForget
+    | BuyPack
 )

@@ -107,6 +107,7 @@ class TaskRecord:
     poll_failures: int = 0
     queued_at: float | None = None  # when Generate put it in line (fair order across users)
     queue_position: int = 0  # tasks ahead of it in line, as its card last said
+    reservation: str | None = None  # the ledger ref of the credits it holds (BILLING=stars)
     # The secret path apimart calls back on when the task ends (webhook completion).
     callback_token: str | None = None
     # Which bot process works on this task, until when (several replicas share one database).

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.domain.notices import Notice
 from bot.domain.records import ENDED_STATES, TaskRecord, TaskState
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.failures import OUTCOMES, Failure
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import Messenger
@@ -28,6 +29,7 @@ class TaskEnding:
     files: TaskFiles
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], float] = time.time
+    billing: Billing | None = None  # BILLING=stars: credits move with the task's state
     # When each kind of admin alert was last sent: one alert per problem, not one per user.
     _alerted: dict[Notice, float] = field(default_factory=dict)
 
@@ -58,6 +60,8 @@ class TaskEnding:
         )
         if updated is None:
             return None
+        if self.billing is not None:
+            await self.billing.settle(updated)
         if state in ENDED_STATES:
             self.files.drop(updated)
         if redraw:
@@ -72,6 +76,8 @@ class TaskEnding:
             record.id, state=TaskState.DRAFT, notice=notice, error=error
         )
         if updated is not None:
+            if self.billing is not None:
+                await self.billing.settle(updated)
             await self.messenger.show_card(updated)
         return updated
 

@@ -60,15 +60,8 @@ class Line:
         return None
 
     async def _back_to_card(self, record: TaskRecord) -> None:
-        ending = self.submitter.ending
-        back = await ending.storage.update_task(
-            record.id,
-            expect={TaskState.QUEUED},
-            state=TaskState.DRAFT,
-            notice=Notice.QUOTA_LEFT_BEHIND,
-        )
-        if back is not None:
-            await ending.messenger.show_card(back)
+        """Its turn came past the day's allowance: the card comes back, saying so."""
+        await self.submitter.ending.back_to_draft(record, Notice.QUOTA_LEFT_BEHIND)
 
     async def _show_places(self) -> None:
         ending = self.submitter.ending

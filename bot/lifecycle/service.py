@@ -15,6 +15,7 @@ from pathlib import Path
 from bot.domain.access import LimitReached, Limits
 from bot.domain.poll_schedule import FIRST_PROBE
 from bot.domain.records import ENDED_STATES, RETRYABLE_STATES, TaskRecord, TaskState
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.deliver import TELEGRAM_UPLOAD_LIMIT, Deliverer
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
@@ -65,10 +66,11 @@ class GenerationService:
         files: TaskFiles,
         settings: LifecycleSettings | None = None,
         clock: Callable[[], float] = time.time,
+        billing: Billing | None = None,
     ) -> None:
         settings = settings or LifecycleSettings()
         self.settings = settings
-        self.ending = TaskEnding(storage, messenger, files, settings.admin_ids, clock)
+        self.ending = TaskEnding(storage, messenger, files, settings.admin_ids, clock, billing)
         self.deliverer = Deliverer(self.ending, api, settings.upload_limit)
         self.submitter = Submitter(
             self.ending,
@@ -157,6 +159,8 @@ class GenerationService:
     async def resume(self) -> int:
         """After a restart: take this owner's tasks and any nobody holds, settle interrupted
         submits, poll the rest again at a bounded rate, and start whoever waits in line."""
+        if self.ending.billing is not None:
+            await self.ending.billing.reconcile(self.ending.storage.kept_task)
         resumed = await self._take_over(include_own=True)
         await self.line.advance()
         return resumed

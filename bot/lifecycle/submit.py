@@ -96,16 +96,23 @@ class Submitter:
                 duration=current.settings.duration,
                 usage=usage,
             )
-            if verdict is LimitReached.GLOBAL_ACTIVE or (
+            joins_line = verdict is LimitReached.GLOBAL_ACTIVE or (
                 verdict is None and not from_queue and await storage.tasks_in({TaskState.QUEUED})
-            ):
-                return current if from_queue else await self._enqueue(current)
-            if verdict is not None:
+            )
+            if joins_line and from_queue:
+                return current  # still full: it keeps its place
+            if verdict is not None and not joins_line:
                 task_log(log, current).info("refused, %s", verdict)
                 return verdict
-            return await storage.update_task(
+            reservation = await self._reserve(current)
+            if reservation is None:
+                return LimitReached.NO_CREDITS
+            if joins_line:
+                return await self._enqueue(current, reservation)
+            claimed = await storage.update_task(
                 current.id,
                 expect={current.state},
+                reservation=reservation or None,
                 state=TaskState.SUBMITTING,
                 attempt=current.attempt + 1,
                 seed_used=seed_for(current),
@@ -118,8 +125,24 @@ class Submitter:
                 lease_until=self.ending.clock() + self.lease_seconds,
                 callback_token=secrets.token_urlsafe(24) if self.callback_base else None,
             )
+            if claimed is None and reservation and self.ending.billing is not None:
+                await self.ending.billing.release(current, reservation)  # lost the race
+            return claimed
 
-    async def _enqueue(self, current: TaskRecord) -> TaskRecord | None:
+    async def _reserve(self, current: TaskRecord) -> str | None:
+        """The credits of this attempt (BILLING=stars): its ledger ref, "" when nothing is
+        to be held (billing off, an admin), None when the balance is too small."""
+        billing = self.ending.billing
+        if billing is None or current.user_id in self.ending.admin_ids:
+            return ""
+        ref = f"{current.id}:{current.attempt + 1}"
+        if current.reservation == ref:
+            return ref  # held since it joined the line
+        if current.state is TaskState.UNKNOWN and current.reservation:
+            await billing.spend(current)  # tried again: the unknown attempt counts as made
+        return ref if await billing.reserve(current, ref) else None
+
+    async def _enqueue(self, current: TaskRecord, reservation: str = "") -> TaskRecord | None:
         storage, now = self.ending.storage, self.ending.clock()
         line = await storage.tasks_in({TaskState.QUEUED})
         joining = replace(current, state=TaskState.QUEUED, queued_at=now)
@@ -129,6 +152,7 @@ class Submitter:
             state=TaskState.QUEUED,
             queued_at=now,
             queue_position=fair_order([*line, joining]).index(joining),
+            reservation=reservation or None,
             notice=None,
             error="",
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from bot.domain.access import AccessLists
+from bot.domain.billing import Movement
 from bot.domain.history import HistoryEntry
 from bot.domain.records import (
     ACTIVE_STATES,
@@ -47,6 +48,15 @@ class Storage(Protocol):
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
         """Delete the user's profile, quota counters and every task of theirs not in flight
         (history and backups included); returns the deleted tasks, whose files go too."""
+
+    async def ledger_apply(self, movement: Movement) -> bool:
+        """Add the movement if `bot.domain.billing.admissible` allows it against the user's
+        ledger and no row anywhere has its (reason, ref): atomically, across processes."""
+
+    async def ledger(self, user_id: int) -> list[Movement]: ...
+
+    async def ledger_rows(self) -> list[Movement]:
+        """Every movement of every user (for /stats)."""
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         """Like get_task, ended tasks included for as long as RETENTION_DAYS keeps them

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.access import AccessLists
+from bot.domain.billing import Movement, admissible
 from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, stats_of, usage_of
@@ -20,6 +21,8 @@ class MemoryStorage:
         self._users: dict[int, UserProfile] = {}
         self._tasks: dict[str, TaskRecord] = {}
         self._access = AccessLists()
+        self._ledger: list[Movement] = []
+        self._ledger_keys: set[tuple[str, str]] = set()
 
     async def get_user(self, user_id: int) -> UserProfile:
         return self._users.get(user_id) or UserProfile(user_id)
@@ -35,6 +38,21 @@ class MemoryStorage:
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         return self._tasks.get(task_id)
+
+    async def ledger_apply(self, movement: Movement) -> bool:
+        if movement.key in self._ledger_keys or not admissible(
+            await self.ledger(movement.user_id), movement
+        ):
+            return False
+        self._ledger.append(movement)
+        self._ledger_keys.add(movement.key)
+        return True
+
+    async def ledger(self, user_id: int) -> list[Movement]:
+        return [m for m in self._ledger if m.user_id == user_id]
+
+    async def ledger_rows(self) -> list[Movement]:
+        return list(self._ledger)
 
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
         gone = [

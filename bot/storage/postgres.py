@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from bot.domain.access import AccessLists
+from bot.domain.billing import Movement, Reason, admissible
 from bot.domain.history import HistoryEntry, entry_of, in_history
 from bot.domain.pricing import price_kind
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
@@ -48,6 +49,19 @@ MIGRATIONS = (
     CREATE INDEX tasks_finished ON tasks (finished_at) WHERE finished_at IS NOT NULL;
     CREATE TABLE access (id INT PRIMARY KEY, allowed BIGINT[] NOT NULL, denied BIGINT[] NOT NULL);
     CREATE TABLE archived_totals (id INT PRIMARY KEY, data JSONB NOT NULL);
+    """,
+    """
+    CREATE TABLE ledger (
+        seq BIGSERIAL PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        amount BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        stars BIGINT NOT NULL DEFAULT 0,
+        UNIQUE (reason, ref)
+    );
+    CREATE INDEX ledger_user ON ledger (user_id);
     """,
 )
 _ACTIVE = [s.value for s in ACTIVE_STATES]
@@ -166,6 +180,42 @@ class PostgresStorage:
         records = [TaskRecord.from_dict(row["data"]) for row in rows]
         mine = [entry_of(record) for record in records if in_history(record)]
         return mine[offset : offset + limit], len(mine)
+
+    async def ledger_apply(self, movement: Movement) -> bool:
+        async with self._pool.acquire() as connection, connection.transaction():
+            # One movement of a user at a time, whichever process: the rules read the
+            # user's ledger and must see every row added before this one.
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", movement.user_id)
+            mine = await self._ledger_of(connection, movement.user_id)
+            if not admissible(mine, movement):
+                return False
+            inserted = await connection.fetchval(
+                "INSERT INTO ledger (user_id, amount, reason, ref, at, stars) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reason, ref) DO NOTHING "
+                "RETURNING seq",
+                movement.user_id,
+                movement.amount,
+                movement.reason.value,
+                movement.ref,
+                movement.at,
+                movement.stars,
+            )
+            return inserted is not None
+
+    async def ledger(self, user_id: int) -> list[Movement]:
+        async with self._pool.acquire() as connection:
+            return await self._ledger_of(connection, user_id)
+
+    async def ledger_rows(self) -> list[Movement]:
+        rows = await self._pool.fetch("SELECT * FROM ledger ORDER BY seq")
+        return [_movement(row) for row in rows]
+
+    @staticmethod
+    async def _ledger_of(connection: asyncpg.Connection, user_id: int) -> list[Movement]:
+        rows = await connection.fetch(
+            "SELECT * FROM ledger WHERE user_id = $1 ORDER BY seq", user_id
+        )
+        return [_movement(row) for row in rows]
 
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
         async with self._pool.acquire() as connection, connection.transaction():
@@ -386,6 +436,12 @@ class PostgresStorage:
             """,
             *_row(record),
         )
+
+
+def _movement(row: asyncpg.Record) -> Movement:
+    return Movement(
+        row["user_id"], row["amount"], Reason(row["reason"]), row["ref"], row["at"], row["stars"]
+    )
 
 
 def _count_group(stats: Stats, row: asyncpg.Record) -> None:

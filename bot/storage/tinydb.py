@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.domain.access import AccessLists
+from bot.domain.billing import Movement, admissible
 from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, stats_of
@@ -47,6 +48,7 @@ T = TypeVar("T")
 SCHEMA = 2
 USER_SHARDS = 32
 TASK_SHARDS = 16
+LEDGER_FILE = "ledger.jsonl"
 RECENT_DAYS = 2  # ended tasks still found by id and card, for late presses and replies
 LEGACY_FILE = "bot.json"  # schema 1: everything in one file
 DB_DIR = "db"
@@ -93,6 +95,9 @@ class TinyDBStorage:
         self._recent: dict[str, TaskRecord] = {}  # ended in the last RECENT_DAYS
         # /history of ended tasks within RETENTION_DAYS, small entries: user -> id -> entry
         self._history: dict[int, dict[str, HistoryEntry]] = defaultdict(dict)
+        # Credits (BILLING=stars): an append-only file of movements, kept in memory.
+        self._ledger: dict[int, list[Movement]] = {}
+        self._ledger_keys: set[tuple[str, str]] = set()
         self._cards: dict[tuple[int, int], str] = {}
         self._access = AccessLists()
         self._charged: dict[str, Counter[str]] = {}  # day -> user id -> seconds
@@ -104,6 +109,7 @@ class TinyDBStorage:
             self._migrate(legacy)
         else:
             self._load()
+        self._load_ledger()
 
     # -- reads: from memory, never waiting --------------------------------------------------
 
@@ -122,6 +128,29 @@ class TinyDBStorage:
         ended = [e for e in self._history.get(user_id, {}).values() if e.id not in self._tasks]
         mine = newest_first([*live, *ended])
         return mine[offset : offset + limit], len(mine)
+
+    async def ledger_apply(self, movement: Movement) -> bool:
+        # Checked and appended with no await in between: one process, one event loop.
+        mine = self._ledger.get(movement.user_id, [])
+        if movement.key in self._ledger_keys or not admissible(mine, movement):
+            return False
+        append_lines(self.root / LEDGER_FILE, [json.dumps(movement.to_dict())])
+        self._ledger.setdefault(movement.user_id, []).append(movement)
+        self._ledger_keys.add(movement.key)
+        return True
+
+    async def ledger(self, user_id: int) -> list[Movement]:
+        return list(self._ledger.get(user_id, []))
+
+    async def ledger_rows(self) -> list[Movement]:
+        return [m for rows in self._ledger.values() for m in rows]
+
+    def _load_ledger(self) -> None:
+        for row in read_lines(self.root / LEDGER_FILE):
+            movement = Movement.from_dict(row)
+            if movement.key not in self._ledger_keys:
+                self._ledger.setdefault(movement.user_id, []).append(movement)
+                self._ledger_keys.add(movement.key)
 
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
         await self._commit(set())  # every pending history line on disk before the rewrite

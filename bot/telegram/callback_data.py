@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.domain.actions import (
     Action,
+    BuyPack,
     Cancel,
     ChooseEffect,
     ChooseLanguage,
@@ -52,6 +53,7 @@ class Scope(StrEnum):
     VIDEO = "v"  # a delivered video: the value names its task
     HISTORY = "h"  # a /history message
     FORGET = "f"  # the /forget confirmation
+    BUY = "b"  # a pack of /buy
 
 
 _TASK_ID = re.compile(r"^[0-9a-f]{8,32}$")
@@ -108,6 +110,12 @@ _CODECS = (
         lambda v: HistoryPage(int(v)) if v.isdigit() and int(v) < 10_000 else None,
     ),
     _Codec("open", OpenHistory, lambda a: a.task_id, _task(OpenHistory)),
+    _Codec(
+        "pack",
+        BuyPack,
+        lambda a: str(a.stars),
+        lambda v: BuyPack(int(v)) if v.isdigit() and 0 < int(v) <= 100_000 else None,
+    ),
     _Codec("forget", ConfirmForget, lambda a: "1" if a.confirmed else "0", _flag(ConfirmForget)),
     _Codec("res", SetResolution, lambda a: a.resolution.removesuffix("p"), _read_resolution),
     _Codec("dur", SetDuration, lambda a: str(a.seconds), _read_duration),
@@ -158,12 +166,14 @@ _SCOPE_ONLY: dict[type, Scope] = {
     HistoryPage: Scope.HISTORY,
     OpenHistory: Scope.HISTORY,
     ConfirmForget: Scope.FORGET,
+    BuyPack: Scope.BUY,
 }
 SETTING_CODES = ("res", "dur", "aud", "ext", "shot", "wm", "seed", "neg")
 CARD_EDIT_CODES = ("page", "tpl", "snd")
 VIDEO_CODES = ("again", "edit", "x3")
 HISTORY_CODES = ("pg", "open")
 FORGET_CODES = ("forget",)
+BUY_CODES = ("pack",)
 
 
 def encode(scope: Scope, action: Action) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.domain.actions import Page
 from bot.domain.notices import Notice
@@ -66,10 +67,29 @@ def defaults_text(t: Translator, settings: GenerationSettings) -> str:
     )
 
 
-def card_text(t: Translator, record: TaskRecord, prices: PriceTable | None = None) -> str:
+@dataclass(frozen=True)
+class CardCredits:
+    price: int
+    balance: int
+
+
+def card_text(
+    t: Translator,
+    record: TaskRecord,
+    prices: PriceTable | None = None,
+    credits: CardCredits | None = None,
+) -> str:
     lines = [t._("🎬 <b>Your video</b>"), *_prompt_lines(t, record)]
     lines.append(escape(settings_line(t, record.settings)))
-    if prices is not None and record.state is TaskState.DRAFT:
+    if credits is not None:
+        lines.append(
+            t._(
+                "💰 Price in credits: {price} · your balance: {balance}",
+                price=credits.price,
+                balance=credits.balance,
+            )
+        )
+    elif prices is not None and record.state is TaskState.DRAFT:
         # Recomputed on every redraw, so every change of setting shows its price at once.
         amount = prices.format(prices.price(record.settings))
         lines.append(t._("💰 Estimated cost: {amount}", amount=amount))

@@ -12,6 +12,7 @@ from bot.admin import AdminService
 from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.i18n import Catalogues, Translator
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.service import GenerationService
@@ -32,6 +33,7 @@ class Services:
     admin: AdminService
     audio_server: AudioServer | None = None
     prices: Prices = field(default_factory=Prices)
+    billing: Billing | None = None  # BILLING=stars
     first_replies: FirstReplies = field(default_factory=FirstReplies)
     albums: Albums = field(default_factory=Albums)
 

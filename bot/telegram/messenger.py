@@ -12,13 +12,14 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from bot.domain.notices import Notice
-from bot.domain.records import TaskRecord
+from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Catalogues
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError, SentVideo
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.tasklog import task_log
 from bot.mp4 import VideoMeta
-from bot.telegram.cards import card_text, link_text, video_caption
+from bot.telegram.cards import CardCredits, card_text, link_text, video_caption
 from bot.telegram.keyboards import card_keyboard, video_keyboard
 from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError
 
@@ -34,11 +35,16 @@ def is_not_modified(error: BadRequest) -> bool:
 
 class TelegramMessenger:
     def __init__(
-        self, bot: ExtBot[str], catalogues: Catalogues, prices: Prices | None = None
+        self,
+        bot: ExtBot[str],
+        catalogues: Catalogues,
+        prices: Prices | None = None,
+        billing: Billing | None = None,
     ) -> None:
         self._bot = bot
         self._catalogues = catalogues
         self._prices = prices
+        self._billing = billing
 
     async def show_card(self, record: TaskRecord) -> None:
         # Only the newest redraw of a card matters: a quicker press replaces a waiting one.
@@ -60,7 +66,12 @@ class TelegramMessenger:
             await self._bot.edit_message_text(
                 chat_id=record.chat_id,
                 message_id=record.card_message_id,
-                text=card_text(t, record, self._prices.current if self._prices else None),
+                text=card_text(
+                    t,
+                    record,
+                    self._prices.current if self._prices else None,
+                    await self._credits(record),
+                ),
                 parse_mode=ParseMode.HTML,
                 reply_markup=card_keyboard(t, record),
                 rate_limit_args=rate_limit_args,
@@ -73,6 +84,13 @@ class TelegramMessenger:
             if not (isinstance(exc, BadRequest) and is_not_modified(exc)):
                 task_log(log, record).warning("card not updated: %s", exc)
         return True
+
+    async def _credits(self, record: TaskRecord) -> CardCredits | None:
+        """With BILLING=stars, a draft shows its price in credits next to the balance."""
+        if self._billing is None or record.state is not TaskState.DRAFT:
+            return None
+        account = await self._billing.account(record.user_id)
+        return CardCredits(self._billing.price(record.settings), account.balance)
 
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
         t = self._catalogues.translator(record.language)

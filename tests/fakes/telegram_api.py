@@ -127,6 +127,9 @@ class FakeTelegram:
         self.blocked_chats: set[int] = set()
         self.flood_calls = 0  # the next N method calls get 429 Too Many Requests
         self.flood_limits: FloodLimits | None = None  # Telegram's flood control, when set
+        # Telegram Stars: pre-checkout answers by query id, charges paid and refunded.
+        self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
         self._flood: _FloodControl | None = None
         self.webhook: dict[str, Any] | None = None
         self.chats: dict[int, dict[str, Any]] = {}
@@ -542,6 +545,91 @@ class FakeTelegram:
             "file_size": len(stored.data),
             "file_path": stored.path,
         }
+
+    async def _m_sendInvoice(self, params: dict, files: dict) -> dict:
+        chat = self._target_chat(params)
+        prices = _json(params.get("prices")) or []
+        payload = str(params.get("payload", ""))
+        if params.get("currency") != "XTR":
+            raise ApiError(400, "Bad Request: CURRENCY_INVALID")
+        if params.get("provider_token"):
+            raise ApiError(400, "Bad Request: PAYMENT_PROVIDER_INVALID")  # Stars: none
+        if len(prices) != 1 or int(prices[0].get("amount", 0)) <= 0:
+            raise ApiError(400, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID")
+        if not 1 <= len(payload.encode()) <= 128:
+            raise ApiError(400, "Bad Request: INVOICE_PAYLOAD_INVALID")
+        message = self._bot_message(chat, params)
+        message["invoice"] = {
+            "title": params.get("title"),
+            "description": params.get("description"),
+            "start_parameter": "",
+            "currency": "XTR",
+            "total_amount": int(prices[0]["amount"]),
+        }
+        message["_payload"] = payload
+        return self._store(message)
+
+    async def _m_answerPreCheckoutQuery(self, params: dict, files: dict) -> bool:
+        query_id = str(params.get("pre_checkout_query_id"))
+        ok = _json(params.get("ok"))
+        if query_id not in self.pre_checkout_answers or self.pre_checkout_answers[query_id]:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired")
+        if not ok and not params.get("error_message"):
+            raise ApiError(400, "Bad Request: ERROR_MESSAGE_EMPTY")
+        self.pre_checkout_answers[query_id] = {
+            "ok": bool(ok),
+            "error": params.get("error_message"),
+        }
+        return True
+
+    async def _m_refundStarPayment(self, params: dict, files: dict) -> bool:
+        charge = self.charges.get(str(params.get("telegram_payment_charge_id")))
+        if charge is None or int(params.get("user_id", 0)) != charge["user_id"]:
+            raise ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
+        if charge["refunded"]:
+            raise ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+        charge["refunded"] = True
+        return True
+
+    # -- paying (what Telegram does when a user pays an invoice) ---------------------------
+    def pre_checkout(self, user: dict, invoice: dict, *, payload: str | None = None) -> str:
+        """The user taps Pay: Telegram asks the bot first (it has 10 seconds to answer)."""
+        stored = self.messages[(invoice["chat"]["id"], invoice["message_id"])]
+        query_id = f"pcq{next(self._next_file)}"
+        self.pre_checkout_answers[query_id] = {}
+        self._push(
+            {
+                "pre_checkout_query": {
+                    "id": query_id,
+                    "from": user,
+                    "currency": "XTR",
+                    "total_amount": stored["invoice"]["total_amount"],
+                    "invoice_payload": stored["_payload"] if payload is None else payload,
+                }
+            }
+        )
+        return query_id
+
+    async def checkout_answer(self, query_id: str) -> dict[str, Any]:
+        return await self.wait_for(lambda: self.pre_checkout_answers.get(query_id) or None)
+
+    def paid(self, user: dict, invoice: dict, charge_id: str) -> dict:
+        """The Stars are taken: the bot gets a successful_payment message (Telegram may
+        deliver the same update again; a test replays it by calling this again)."""
+        stored = self.messages[(invoice["chat"]["id"], invoice["message_id"])]
+        amount = stored["invoice"]["total_amount"]
+        self.charges.setdefault(
+            charge_id, {"user_id": user["id"], "amount": amount, "refunded": False}
+        )
+        message = self._user_message(user, invoice["chat"]["id"], None)
+        message["successful_payment"] = {
+            "currency": "XTR",
+            "total_amount": amount,
+            "invoice_payload": stored["_payload"],
+            "telegram_payment_charge_id": charge_id,
+            "provider_payment_charge_id": "",
+        }
+        return self._push_message(message)
 
     async def _m_answerCallbackQuery(self, params: dict, files: dict) -> bool:
         query_id = str(params.get("callback_query_id"))

@@ -7,12 +7,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
 
 from bot.domain.soundtrack import AUDIO_LINK
 from bot.telegram.callback_data import (
+    BUY_CODES,
     CARD_EDIT_CODES,
     FORGET_CODES,
     HISTORY_CODES,
@@ -30,6 +32,16 @@ from bot.telegram.handlers.advanced import (
     receive_audio_link,
     refuse_voice,
     seed_command,
+)
+from bot.telegram.handlers.billing import (
+    balance_command,
+    buy_button,
+    buy_command,
+    grant_command,
+    paysupport_command,
+    pre_checkout,
+    refund_command,
+    successful_payment,
 )
 from bot.telegram.handlers.card import (
     cancel_card,
@@ -57,6 +69,9 @@ from bot.telegram.handlers.video import video_button
 def register_handlers(app: BotApplication) -> None:
     # The access gate runs before everything (group -1) and stops refused updates there.
     app.add_handler(TypeHandler(Update, check_access), group=-1)
+    # Payments before anything else: Stars already taken are credited, whatever follows.
+    app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, successful_payment))
+    app.add_handler(PreCheckoutQueryHandler(pre_checkout))
     # Commands first: "/help" must never be taken for a prompt.
     app.add_handler(CommandHandler("start", start_command))
     app.add_handler(CommandHandler("help", help_command))
@@ -69,6 +84,11 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("history", history_command))
     app.add_handler(CommandHandler("privacy", privacy_command))
     app.add_handler(CommandHandler("forget", forget_command))
+    app.add_handler(CommandHandler("buy", buy_command))
+    app.add_handler(CommandHandler("balance", balance_command))
+    app.add_handler(CommandHandler("paysupport", paysupport_command))
+    app.add_handler(CommandHandler("grant", grant_command))
+    app.add_handler(CommandHandler("refund", refund_command))
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CommandHandler("allow", allow_command))
     app.add_handler(CommandHandler("deny", deny_command))
@@ -129,6 +149,7 @@ def register_buttons(app: BotApplication) -> None:
     app.add_handler(
         CallbackQueryHandler(forget_button, pattern=pattern(Scope.FORGET, *FORGET_CODES))
     )
+    app.add_handler(CallbackQueryHandler(buy_button, pattern=pattern(Scope.BUY, *BUY_CODES)))
     history = pattern(Scope.HISTORY, *HISTORY_CODES)
     app.add_handler(CallbackQueryHandler(history_button, pattern=history))
     video = pattern(Scope.VIDEO, *VIDEO_CODES)

@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 async def check_access(update: Update, context: BotContext) -> None:
     """Refuse politely (with the user's id, to pass to the operator) and stop the update."""
     user, chat = update.effective_user, update.effective_chat
-    if user is None:
-        return
+    if user is None or _payment(update):
+        return  # Stars already paid are always credited
     if await context.services.admin.may_use(user.id, chat.id if chat else user.id):
         return
     log.info("refused user %s in chat %s", user.id, chat.id if chat else None)
@@ -38,6 +38,13 @@ async def check_access(update: Update, context: BotContext) -> None:
             ),
         )
     raise ApplicationHandlerStop
+
+
+def _payment(update: Update) -> bool:
+    message = update.effective_message
+    return update.pre_checkout_query is not None or (
+        message is not None and message.successful_payment is not None
+    )
 
 
 def _addressed_to_bot(update: Update) -> bool:

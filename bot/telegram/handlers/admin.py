@@ -12,7 +12,7 @@ from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
 
 
-async def _admin_translator(update: Update, context: BotContext) -> Translator | None:
+async def admin_translator(update: Update, context: BotContext) -> Translator | None:
     """The translator for an admin, or None (after saying so) for anyone else."""
     t = await context.translator(update)
     sender = incoming(update)
@@ -24,7 +24,7 @@ async def _admin_translator(update: Update, context: BotContext) -> Translator |
 
 async def stats_command(update: Update, context: BotContext) -> None:
     """Users, tasks by state, seconds generated, failures and an estimate of the spend."""
-    t = await _admin_translator(update, context)
+    t = await admin_translator(update, context)
     if t is None:
         return
     stats = await context.services.admin.stats()
@@ -41,8 +41,30 @@ async def stats_command(update: Update, context: BotContext) -> None:
         ),
         t._("Failures by reason: {counts}", counts=escape(counts(stats.failures))),
         t._("Estimated spend: {amount}", amount=prices.format(stats.spend(prices))),
+        *await ledger_lines(t, context),
     ]
     await reply(incoming(update).message, "\n".join(lines))
+
+
+async def ledger_lines(t: Translator, context: BotContext) -> list[str]:
+    """With BILLING=stars: Stars received, credits spent, returned and outstanding."""
+    billing = context.services.billing
+    if billing is None:
+        return []
+    totals = await billing.totals()
+    return [
+        t._(
+            "Stars received: {received} (refunded: {refunded})",
+            received=totals.stars_received,
+            refunded=totals.stars_refunded,
+        ),
+        t._(
+            "Credits spent: {spent}, returned: {returned}, outstanding: {outstanding}",
+            spent=totals.credits_spent,
+            returned=totals.credits_returned,
+            outstanding=totals.outstanding,
+        ),
+    ]
 
 
 def counts(counter: Counter[str]) -> str:
@@ -60,7 +82,7 @@ async def deny_command(update: Update, context: BotContext) -> None:
 
 
 async def _change_access(update: Update, context: BotContext, *, allow: bool) -> None:
-    t = await _admin_translator(update, context)
+    t = await admin_translator(update, context)
     if t is None:
         return
     args = context.args or []

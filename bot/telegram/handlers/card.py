@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 
 from bot.domain.access import LimitReached
 from bot.domain.actions import CardEdit, SettingAction
@@ -10,6 +10,7 @@ from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Translator
 from bot.telegram.callback_data import Scope, decode
 from bot.telegram.context import BotContext
+from bot.telegram.handlers.billing import offer_packs
 from bot.telegram.handlers.common import pressed
 
 
@@ -20,11 +21,15 @@ async def generate(update: Update, context: BotContext) -> None:
         return
     query, record, t = found
     generation = context.services.generation
+    if context.services.billing is not None:
+        await context.services.billing.welcome(record.user_id)
     claimed = await generation.claim(record)
     if claimed is None:
         await query.answer(t._("This video is already on its way."))
     elif isinstance(claimed, LimitReached):
         await query.answer(await limit_text(context, t, claimed, record), show_alert=True)
+        if claimed is LimitReached.NO_CREDITS and isinstance(query.message, Message):
+            await offer_packs(query.message, t, context)
     elif claimed.state is TaskState.QUEUED:
         await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
     else:
@@ -114,6 +119,13 @@ async def limit_text(
             "You already have {n} video in progress. Wait for it to finish.",
             "You already have {n} videos in progress. Wait for one to finish.",
             limits.max_active_per_user,
+        )
+    billing = context.services.billing
+    if verdict is LimitReached.NO_CREDITS and billing is not None:
+        return t._(
+            "Not enough credits: this video costs {price}, your balance is {balance}.",
+            price=billing.price(record.settings),
+            balance=(await billing.account(record.user_id)).balance,
         )
     if verdict is LimitReached.DAILY_QUOTA:
         left = await context.services.drafts.quota_left(record.user_id) or 0

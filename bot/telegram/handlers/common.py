@@ -39,7 +39,7 @@ async def reply(message: Message, text: str) -> None:
     await message.reply_text(text, parse_mode=ParseMode.HTML, do_quote=True)
 
 
-def help_text(t: Translator) -> str:
+def help_text(t: Translator, billing_on: bool = False) -> str:
     return "\n".join(
         [
             t._("🎬 <b>Turn a photo into a short video</b>"),
@@ -93,6 +93,18 @@ def help_text(t: Translator) -> str:
                 "/settings: your default settings\n/language: the bot's language\n"
                 "/seed 42: fix the seed (/seed alone: random)\n/negative text: what to avoid "
                 "(/negative alone: clear)\n/cancel: drop unfinished cards\n/help: this message"
+            ),
+            *(
+                [
+                    "",
+                    t._(
+                        "💳 Videos are paid with credits bought with Telegram Stars (/buy, "
+                        "/balance). Credits are for this bot only; a video that fails gives its "
+                        "credits back. Questions: /paysupport."
+                    ),
+                ]
+                if billing_on
+                else []
             ),
         ]
     )

@@ -28,7 +28,7 @@ async def start_command(update: Update, context: BotContext) -> None:
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain everything the bot does."""
     t = await context.translator(update)
-    await reply(incoming(update).message, help_text(t))
+    await reply(incoming(update).message, help_text(t, context.services.config.billing_on))
 
 
 async def settings_command(update: Update, context: BotContext) -> None:
