@@ -59,3 +59,28 @@ async def test_migrate_to_postgres_copies_everything_and_keeps_the_stats(
         assert [r.id for r in await target.take_leases("p1", NOW + 30, NOW)] == ["live"]
     finally:
         await target.close()
+
+
+async def test_two_replicas_cannot_credit_one_charge_twice_or_overspend(
+    postgres_server: object,
+) -> None:
+    """Two bot processes on one database: the same payment and two reservations at once."""
+    import asyncio as aio
+
+    from bot.domain.billing import Movement, Reason
+
+    url = await fresh_database(postgres_server)
+    first, second = await PostgresStorage.connect(url), await PostgresStorage.connect(url)
+    try:
+        paid = Movement(5, 30, Reason.PURCHASE, "charge-x", stars=30)
+        results = await aio.gather(*(s.ledger_apply(paid) for s in (first, second) * 5))
+        assert results.count(True) == 1
+        holds = [Movement(5, -20, Reason.RESERVE, f"t{n}:1") for n in range(6)]
+        held = await aio.gather(
+            *(s.ledger_apply(h) for s, h in zip((first, second) * 3, holds, strict=True))
+        )
+        assert held.count(True) == 1  # 30 credits: one hold of 20, never two
+        assert sum(m.amount for m in await first.ledger(5)) == 10
+    finally:
+        await first.close()
+        await second.close()
