@@ -339,3 +339,29 @@ async def test_housekeeping_sweeps_photos_past_the_retention_only(tmp_path: Path
         os.utime(images / name, (month_ago, month_ago))
     await life.generation.housekeeping()
     assert sorted(p.name for p in images.iterdir()) == sorted(["new.jpg", live.image_file])
+
+
+async def test_credits_held_in_line_return_when_the_card_comes_back_and_hold_again(
+    tmp_path: Path,
+) -> None:
+    from bot.domain.billing import Movement, Reason
+
+    life = build_lifecycle(
+        tmp_path, Limits(daily_seconds_per_user=5, max_active_total=1), billing=True
+    )
+    await life.storage.ledger_apply(Movement(1, 100, Reason.GRANT, "g"))
+    await add(
+        life, make_record("r", user_id=9, state=TaskState.RUNNING, apimart_task_id="x"), tmp_path
+    )
+    queued = await add(life, make_record("q"), tmp_path)
+    in_line = await life.generation.claim(queued)
+    assert isinstance(in_line, TaskRecord) and in_line.state is TaskState.QUEUED
+    account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
+    assert (account.balance, account.reserved) == (75, 25)
+    await life.generation.ending.back_to_draft(in_line, Notice.QUOTA_LEFT_BEHIND)
+    account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
+    assert (account.balance, account.reserved) == (100, 0)
+    again = await life.generation.claim(queued)  # pressed again: a new hold, not refused
+    assert isinstance(again, TaskRecord) and again.state is TaskState.QUEUED
+    account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
+    assert (account.balance, account.reserved) == (75, 25)

@@ -18,7 +18,7 @@ class Reason(StrEnum):
     PURCHASE = "purchase"  # +credits for Stars; ref: telegram_payment_charge_id
     WELCOME = "welcome"  # +WELCOME_CREDITS once; ref: "welcome:<user>"
     GRANT = "grant"  # +/- by an admin; ref: unique
-    RESERVE = "reserve"  # -price when a task is submitted or queued; ref: "<task>:<attempt>"
+    RESERVE = "reserve"  # -price when a task is submitted or queued; ref: "<task>:<attempt>:…"
     RELEASE = "release"  # +the reservation back (failed, refused, cancelled in line…)
     SPEND = "spend"  # 0: the reservation became the price of a delivered video
     REFUND = "refund"  # -the credits of a purchase whose Stars went back; ref: charge id

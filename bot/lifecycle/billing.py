@@ -101,7 +101,7 @@ class Billing:
         settled = {m.ref for m in rows if m.reason in (Reason.RELEASE, Reason.SPEND)}
         fixed = 0
         for held in (m for m in rows if m.reason is Reason.RESERVE and m.ref not in settled):
-            task_id = held.ref.rpartition(":")[0]
+            task_id = held.ref.split(":")[0]
             record = await find_task(task_id)
             if record is None:  # the task is gone: nothing was made for these credits
                 fixed += await self.release(_placeholder(held), held.ref)
@@ -155,7 +155,7 @@ class Billing:
 def _placeholder(held: Movement) -> TaskRecord:
     """Enough of a task to log and release a reservation whose task no longer exists."""
     return TaskRecord(
-        id=held.ref.rpartition(":")[0],
+        id=held.ref.split(":")[0],
         user_id=held.user_id,
         chat_id=held.user_id,
         source_message_id=0,

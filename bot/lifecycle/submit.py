@@ -135,11 +135,12 @@ class Submitter:
         billing = self.ending.billing
         if billing is None or current.user_id in self.ending.admin_ids:
             return ""
-        ref = f"{current.id}:{current.attempt + 1}"
-        if current.reservation == ref:
-            return ref  # held since it joined the line
+        if current.state is TaskState.QUEUED and current.reservation:
+            return current.reservation  # held since it joined the line
         if current.state is TaskState.UNKNOWN and current.reservation:
             await billing.spend(current)  # tried again: the unknown attempt counts as made
+        # One ref per hold: a card back from the line (or refused) may be pressed again.
+        ref = f"{current.id}:{current.attempt + 1}:{secrets.token_hex(3)}"
         return ref if await billing.reserve(current, ref) else None
 
     async def _enqueue(self, current: TaskRecord, reservation: str = "") -> TaskRecord | None:

@@ -94,7 +94,11 @@ class TinyDBStorage:
         self._tasks: dict[str, TaskRecord] = {}  # live
         self._recent: dict[str, TaskRecord] = {}  # ended in the last RECENT_DAYS
         # /history of ended tasks within RETENTION_DAYS, small entries: user -> id -> entry
-        self._history: dict[int, dict[str, HistoryEntry]] = defaultdict(dict)
+        # Built from the day files at the first /history, not at start-up (it costs a read
+        # of the whole history): None until then; entries archived meanwhile wait aside.
+        self._history: dict[int, dict[str, HistoryEntry]] | None = None
+        self._history_since: list[HistoryEntry] | None = None
+        self._history_built: asyncio.Future[None] | None = None
         # Credits (BILLING=stars): an append-only file of movements, kept in memory.
         self._ledger: dict[int, list[Movement]] = {}
         self._ledger_keys: set[tuple[str, str]] = set()
@@ -125,7 +129,8 @@ class TinyDBStorage:
         live = [
             entry_of(r) for r in self._tasks.values() if r.user_id == user_id and in_history(r)
         ]
-        ended = [e for e in self._history.get(user_id, {}).values() if e.id not in self._tasks]
+        index = await self._history_index()
+        ended = [e for e in index.get(user_id, {}).values() if e.id not in self._tasks]
         mine = newest_first([*live, *ended])
         return mine[offset : offset + limit], len(mine)
 
@@ -164,7 +169,8 @@ class TinyDBStorage:
             self._cards.pop((record.chat_id, record.card_message_id or 0), None)
             files.add(task_shard(record.id))
         self._users.pop(user_id, None)
-        self._history.pop(user_id, None)
+        if self._history is not None:
+            self._history.pop(user_id, None)
         for counter in self._charged.values():
             counter.pop(str(user_id), None)
         gone += self._forget_in_history(user_id)
@@ -312,7 +318,7 @@ class TinyDBStorage:
         for path in gone:
             path.unlink(missing_ok=True)
         cutoff = now - self.retention_days * 86400
-        for entries in self._history.values():
+        for entries in (self._history or {}).values():
             for task_id in [i for i, e in entries.items() if e.created_at < cutoff]:
                 del entries[task_id]
         self._forget_old(now)
@@ -435,7 +441,6 @@ class TinyDBStorage:
         charged = (state.get("charged") or {}).get("1") or {}
         self._charged = {day: Counter(c) for day, c in charged.items()}
         self._archived = Stats.from_dict((state.get("archived") or {}).get("1"))
-        self._load_history()
         self._load_recent()
 
     def _migrate(self, legacy: Path) -> None:
@@ -467,14 +472,38 @@ class TinyDBStorage:
         self._charged = {day: c for day, c in self._charged.items() if day in recent}
 
     def _remember_history(self, record: TaskRecord) -> None:
-        if in_history(record):
-            self._history[record.user_id][record.id] = entry_of(record)
+        if not in_history(record):
+            return
+        if self._history is not None:
+            self._history.setdefault(record.user_id, {})[record.id] = entry_of(record)
+        elif self._history_since is not None:  # being built: added once it is
+            self._history_since.append(entry_of(record))
 
-    def _load_history(self) -> None:
-        """/history's entries from every kept day file (once, at start-up)."""
+    async def _history_index(self) -> dict[int, dict[str, HistoryEntry]]:
+        if self._history is not None:
+            return self._history
+        if self._history_built is None:
+            self._history_built = asyncio.get_running_loop().create_future()
+            self._history_since = []
+            await self._commit(set())  # every archived task in its day file first
+            index = await asyncio.to_thread(self._scan_history)
+            for entry in self._history_since:
+                index.setdefault(entry.user_id, {})[entry.id] = entry
+            self._history, self._history_since = index, None
+            self._history_built.set_result(None)
+        await self._history_built
+        assert self._history is not None
+        return self._history
+
+    def _scan_history(self) -> dict[int, dict[str, HistoryEntry]]:
+        """/history's entries from every kept day file."""
+        index: dict[int, dict[str, HistoryEntry]] = {}
         for path in sorted((self.root / "history").glob("*.jsonl")):
             for row in read_lines(path):
-                self._remember_history(TaskRecord.from_dict(row))
+                record = TaskRecord.from_dict(row)
+                if in_history(record):
+                    index.setdefault(record.user_id, {})[record.id] = entry_of(record)
+        return index
 
     def _load_recent(self) -> None:
         """The last days' history, and the rule that history wins: a live copy of a task

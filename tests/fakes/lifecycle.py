@@ -10,8 +10,10 @@ from bot.apimart import ApimartError, GenerationRequest, TaskStatus
 from bot.domain.access import Limits
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.ports import SentVideo
+from bot.lifecycle.prices import Prices
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
 from bot.mp4 import VideoMeta
 from bot.storage.memory import MemoryStorage
@@ -106,7 +108,11 @@ class Lifecycle:
 
 
 def build_lifecycle(
-    tmp_path: Path, limits: Limits | None = None, admin_ids: frozenset[int] = frozenset()
+    tmp_path: Path,
+    limits: Limits | None = None,
+    admin_ids: frozenset[int] = frozenset(),
+    *,
+    billing: bool = False,
 ) -> Lifecycle:
     now = [1_000_000.0]
     clock: Callable[[], float] = lambda: now[0]  # noqa: E731
@@ -121,6 +127,7 @@ def build_lifecycle(
         files=task_files(tmp_path),
         settings=settings,
         clock=clock,
+        billing=Billing(storage, Prices(), clock=clock) if billing else None,
     )
     drafts = DraftService(generation.ending, settings.limits, clock)
     return Lifecycle(generation, drafts, storage, api, messenger, scheduler, now)
