@@ -176,3 +176,19 @@ def test_a_damaged_file_stops_start_up_and_repair_restores_its_backup(tmp_path: 
     assert "restored from" in repair(tmp_path)
     assert asyncio.run(storage_at(tmp_path).get_user(1)).language == "ru"  # one write back
     assert "nothing to repair" in repair(tmp_path)
+
+
+def test_a_history_row_reads_as_the_entry_its_record_would_give() -> None:
+    from bot.domain.history import entry_from_row, entry_of
+    from bot.domain.records import TaskState
+
+    done = make_record(
+        "h1",
+        state=TaskState.DONE,
+        attempt=1,
+        apimart_task_id="a",
+        video_file_id="F",
+        prompt="p" * 90,
+    )
+    assert entry_from_row(done.to_dict()) == entry_of(done)
+    assert entry_from_row(make_record("d0").to_dict()) is None  # a draft never generated

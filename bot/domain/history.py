@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
@@ -47,6 +48,30 @@ def entry_of(record: TaskRecord) -> HistoryEntry:
         template=record.template,
         video_file_id=record.video_file_id,
         charged=record.apimart_task_id is not None,
+    )
+
+
+def entry_from_row(row: dict[str, Any]) -> HistoryEntry | None:
+    """The entry of a stored task row, without building the whole record (a big history
+    is read this way once); None for a row that is no generation."""
+    state = TaskState(row.get("state", "draft"))
+    if not (int(row.get("attempt") or 0) > 0 or state is TaskState.QUEUED):
+        return None
+    prompt = str(row.get("prompt") or "")
+    if len(prompt) > PROMPT_EXCERPT:
+        prompt = prompt[: PROMPT_EXCERPT - 1].rstrip() + "…"
+    return HistoryEntry(
+        id=str(row["id"]),
+        user_id=int(row["user_id"]),
+        created_at=float(row.get("created_at") or 0.0),
+        prompt=prompt,
+        settings=GenerationSettings.from_dict(row.get("settings")),
+        state=state,
+        notice=Notice.parse(row.get("notice")),
+        seed=row.get("seed_used"),
+        template=row.get("template"),
+        video_file_id=row.get("video_file_id"),
+        charged=row.get("apimart_task_id") is not None,
     )
 
 

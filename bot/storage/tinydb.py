@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, admissible
-from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
+from bot.domain.history import HistoryEntry, entry_from_row, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.usage import Stats, Usage, day_of, stats_of
 from bot.storage.base import Snapshot, belongs, changed, may_take, soundtracks_in_use
@@ -500,9 +500,9 @@ class TinyDBStorage:
         index: dict[int, dict[str, HistoryEntry]] = {}
         for path in sorted((self.root / "history").glob("*.jsonl")):
             for row in read_lines(path):
-                record = TaskRecord.from_dict(row)
-                if in_history(record):
-                    index.setdefault(record.user_id, {})[record.id] = entry_of(record)
+                entry = entry_from_row(row)
+                if entry is not None:
+                    index.setdefault(entry.user_id, {})[entry.id] = entry
         return index
 
     def _load_recent(self) -> None:
