@@ -167,3 +167,18 @@ async def test_admins_grant_refund_unspent_credits_and_see_the_totals(world: Wor
     ]
     assert "Stars received: 250 (refunded: 200)" in stats["text"]
     assert "Credits spent: 25" in stats["text"]
+
+
+async def test_help_states_the_terms_and_paysupport_answers(world: World) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot(**STARS, paysupport_contact="@operator"):
+        tg.send_text(ann, "/help")
+        help_text = await message_with(world, 1001, "Telegram Stars")
+        tg.send_text(ann, "/paysupport")
+        support = await message_with(world, 1001, "Payment questions")
+    assert "/paysupport" in help_text["text"] and "/buy" in help_text["text"]
+    assert "@operator" in support["text"]
+    async with world.bot():  # BILLING=off: no terms, nothing to buy
+        tg.send_text(ann, "/buy")
+        await message_with(world, 1001, "nothing to buy")
