@@ -45,9 +45,9 @@ def help_text(t: Translator, billing_on: bool = False) -> str:
             t._("🎬 <b>Turn a photo into a short video</b>"),
             "",
             t._(
-                "1. Send a photo (or an image file: JPG, PNG, WEBP, BMP) with a caption that "
-                "describes the motion, e.g. <i>the cat turns its head, camera slowly zooms "
-                "in</i>."
+                "1. Send a photo (or an image file: JPG, PNG, WEBP, BMP, HEIC) with a caption "
+                "that describes the motion, e.g. <i>the cat turns its head, camera slowly "
+                "zooms in</i>."
             ),
             t._(
                 "2. Pick resolution, duration (2–15 s) and sound on the card, then tap "

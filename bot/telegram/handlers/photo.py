@@ -197,7 +197,8 @@ async def _prepared_image(
 
 def _not_an_image(t: Translator) -> str:
     return t._(
-        "⚠️ That file is not an image I can use. Send a photo or a JPG, PNG, WEBP or BMP file."
+        "⚠️ That file is not an image I can use. Send a photo or a JPG, PNG, WEBP, BMP or HEIC "
+        "file."
     )
 
 
