@@ -108,7 +108,15 @@ async def start_services(app: BotApplication) -> None:
     if config.refresh_prices:
         await prices.refresh(client)
     billing = (
-        Billing(storage, prices, config.credits_per_usd, config.welcome_credits)
+        Billing(
+            storage,
+            prices,
+            config.credits_per_usd,
+            config.welcome_credits,
+            secret=config.telegram_bot_token,
+            star_packs=config.star_packs,
+            credits_per_star=config.credits_per_star,
+        )
         if config.billing_on
         else None
     )

@@ -89,27 +89,18 @@ async def test_random_bot_operations_keep_balances_exact_through_the_lifecycle(
     from bot.apimart import ApimartInvalidRequestError, TaskStatus
     from bot.domain.records import TaskState
     from bot.lifecycle.billing import Billing
-    from bot.lifecycle.prices import Prices
-    from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
+    from bot.lifecycle.service import GenerationService
     from tests.factories import make_record
-    from tests.fakes.lifecycle import FakeVideoApi, ManualScheduler, RecordingMessenger
+    from tests.fakes.lifecycle import FakeVideoApi, ManualScheduler, build_lifecycle
 
     rng = random.Random(7)
-    api, messenger, scheduler = FakeVideoApi(), RecordingMessenger(), ManualScheduler()
+    api, scheduler = FakeVideoApi(), ManualScheduler()
     storage: Storage = await open_backend(backend, tmp_path / "db", request)
 
     def service(store: Storage) -> tuple[GenerationService, Billing]:
-        billing = Billing(store, Prices())
-        generation = GenerationService(
-            storage=store,
-            api=api,
-            messenger=messenger,
-            scheduler=scheduler,
-            files=task_files(tmp_path),
-            settings=LifecycleSettings(),
-            billing=billing,
-        )
-        return generation, billing
+        life = build_lifecycle(tmp_path, storage=store, api=api, scheduler=scheduler, billing=True)
+        assert life.generation.ending.billing is not None
+        return life.generation, life.generation.ending.billing
 
     generation, billing = service(storage)
     images = tmp_path / "images"

@@ -134,6 +134,14 @@ def credits_for(price: float, credits_per_unit: int) -> int:
 # -- invoices: a payload the bot can verify later (pre-checkout, successful payment) ----------
 
 
+@dataclass(frozen=True)
+class Invoice:
+    user_id: int
+    stars: int
+    credits: int
+    payload: str
+
+
 def invoice_payload(secret: str, user_id: int, stars: int, credits: int) -> str:
     body = f"{user_id}:{stars}:{credits}"
     return f"{body}:{_signature(secret, body)}"

@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
+from bot.text import truncate
 
 PAGE_SIZE = 5
 PROMPT_EXCERPT = 60
@@ -33,14 +34,11 @@ class HistoryEntry:
 
 
 def entry_of(record: TaskRecord) -> HistoryEntry:
-    prompt = record.prompt
-    if len(prompt) > PROMPT_EXCERPT:
-        prompt = prompt[: PROMPT_EXCERPT - 1].rstrip() + "…"
     return HistoryEntry(
         id=record.id,
         user_id=record.user_id,
         created_at=record.created_at,
-        prompt=prompt,
+        prompt=truncate(record.prompt, PROMPT_EXCERPT),
         settings=record.settings,
         state=record.state,
         notice=record.notice,
@@ -55,16 +53,13 @@ def entry_from_row(row: dict[str, Any]) -> HistoryEntry | None:
     """The entry of a stored task row, without building the whole record (a big history
     is read this way once); None for a row that is no generation."""
     state = TaskState(row.get("state", "draft"))
-    if not (int(row.get("attempt") or 0) > 0 or state is TaskState.QUEUED):
+    if not _is_generation(int(row.get("attempt") or 0), state):
         return None
-    prompt = str(row.get("prompt") or "")
-    if len(prompt) > PROMPT_EXCERPT:
-        prompt = prompt[: PROMPT_EXCERPT - 1].rstrip() + "…"
     return HistoryEntry(
         id=str(row["id"]),
         user_id=int(row["user_id"]),
         created_at=float(row.get("created_at") or 0.0),
-        prompt=prompt,
+        prompt=truncate(str(row.get("prompt") or ""), PROMPT_EXCERPT),
         settings=GenerationSettings.from_dict(row.get("settings")),
         state=state,
         notice=Notice.parse(row.get("notice")),
@@ -78,7 +73,11 @@ def entry_from_row(row: dict[str, Any]) -> HistoryEntry | None:
 def in_history(record: TaskRecord) -> bool:
     """A generation the user asked for: submitted at least once, or waiting in line (a card
     dropped or closed before its Generate is no generation)."""
-    return record.attempt > 0 or record.state is TaskState.QUEUED
+    return _is_generation(record.attempt, record.state)
+
+
+def _is_generation(attempt: int, state: TaskState) -> bool:
+    return attempt > 0 or state is TaskState.QUEUED
 
 
 def newest_first(entries: list[HistoryEntry]) -> list[HistoryEntry]:

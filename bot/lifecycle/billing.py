@@ -11,7 +11,17 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.domain.billing import Account, LedgerTotals, Movement, Reason, account_of, credits_for
+from bot.domain.billing import (
+    Account,
+    Invoice,
+    LedgerTotals,
+    Movement,
+    Reason,
+    account_of,
+    credits_for,
+    invoice_payload,
+    read_payload,
+)
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
@@ -29,6 +39,39 @@ class Billing:
     credits_per_usd: int = 100
     welcome_credits: int = 0
     clock: Callable[[], float] = time.time
+    secret: str = ""  # signs invoice payloads (the bot token: it never leaves the bot)
+    star_packs: tuple[int, ...] = (50, 200, 500)
+    credits_per_star: int = 1
+
+    def offers(self) -> list[tuple[int, int]]:
+        """(Stars, credits) of every pack /buy offers."""
+        return [(stars, stars * self.credits_per_star) for stars in self.star_packs]
+
+    def invoice(self, user_id: int, stars: int) -> Invoice | None:
+        """The invoice of a pack on offer, with a payload only this bot can make."""
+        if stars not in self.star_packs:
+            return None
+        credits = stars * self.credits_per_star
+        payload = invoice_payload(self.secret, user_id, stars, credits)
+        return Invoice(user_id, stars, credits, payload)
+
+    def before_payment(
+        self, payload: str, user_id: int, currency: str, total: int
+    ) -> Invoice | None:
+        """Pre-checkout: this bot's untampered invoice, for this user, a pack still on offer,
+        at its price; None otherwise."""
+        invoice = self.paid_invoice(payload, user_id)
+        if invoice is None or currency != "XTR" or total != invoice.stars:
+            return None
+        return invoice if self.invoice(user_id, invoice.stars) == invoice else None
+
+    def paid_invoice(self, payload: str, user_id: int) -> Invoice | None:
+        """A payment already made: this bot's invoice for this user (the offer may have
+        changed since; the Stars are taken, so the credits are due)."""
+        data = read_payload(self.secret, payload)
+        if data is None or data[0] != user_id:
+            return None
+        return Invoice(*data, payload)
 
     def price(self, settings: GenerationSettings) -> int:
         return credits_for(self.prices.current.price(settings), self.credits_per_usd)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.domain.access import Limits
+from bot.domain.access import LimitReached, Limits
 from bot.domain.actions import (
     CardEdit,
     ChooseEffect,
@@ -56,6 +56,12 @@ class Cancelled:
 
 
 MAX_AT_ONCE = 3  # "×3" variations
+
+
+@dataclass(frozen=True)
+class Room:
+    count: int
+    refused: LimitReached = LimitReached.USER_ACTIVE  # the limit to name when count is 0
 
 
 @dataclass(frozen=True)
@@ -168,17 +174,20 @@ class DraftService:
         """One page of the user's generations, newest first, and how many there are."""
         return await self.ending.storage.history(user_id, page * PAGE_SIZE, PAGE_SIZE)
 
-    async def room(self, user_id: int, duration: int) -> int:
+    async def room(self, user_id: int, duration: int) -> Room:
         """How many more videos of `duration` seconds this user's own limits allow now
-        (a full bot does not count: those wait in line)."""
+        (a full bot does not count: those wait in line), and which limit says no."""
         if user_id in self.ending.admin_ids:
-            return MAX_AT_ONCE
+            return Room(MAX_AT_ONCE)
         usage = await self.ending.storage.usage(user_id, start_of_day(self.clock()))
         room = self.limits.max_active_per_user - usage.user_active
+        refused = LimitReached.USER_ACTIVE
         if self.limits.has_quota:
             left = self.limits.daily_seconds_per_user - usage.used_today
+            if left < duration:
+                refused = LimitReached.DAILY_QUOTA
             room = min(room, left // duration)
-        return max(0, min(room, MAX_AT_ONCE))
+        return Room(max(0, min(room, MAX_AT_ONCE)), refused)
 
     async def recaption(
         self, user_id: int, chat_id: int, photo_message_id: int, flags: CaptionFlags

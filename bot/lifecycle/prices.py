@@ -21,7 +21,6 @@ class PricingApi(Protocol):
 class Prices:
     configured: PriceTable = field(default_factory=PriceTable)
     current: PriceTable = field(init=False)
-    source: str = "configuration"
 
     def __post_init__(self) -> None:
         self.current = self.configured
@@ -33,8 +32,8 @@ class Prices:
             log.warning("pricing endpoint unavailable (%s): prices from the configuration", exc)
             table = None
         if table is None:
-            self.current, self.source = self.configured, "configuration"
+            self.current = self.configured
             return
         if table != self.current:
             log.info("prices from the provider: %s %s", dict(table.per_second), table.currency)
-        self.current, self.source = table, "provider"
+        self.current = table

@@ -6,11 +6,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.actions import (
     Action,
+    BuyPack,
     Cancel,
     ChooseEffect,
     ChooseLanguage,
     ClearNegative,
     CloseDefaults,
+    ConfirmForget,
     EditAgain,
     Generate,
     MakeAgain,
@@ -186,6 +188,37 @@ def video_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup:
                 _button(t._("🔁 Again"), VIDEO, MakeAgain(record.id)),
                 _button(t._("✏️ Edit"), VIDEO, EditAgain(record.id)),
                 _button(t._("🎲 ×3"), VIDEO, MakeVariations(record.id)),
+            ]
+        ]
+    )
+
+
+def again_keyboard(t: Translator, task_id: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(t._("🔁 Again"), VIDEO, MakeAgain(task_id))]])
+
+
+def packs_keyboard(t: Translator, offers: list[tuple[int, int]]) -> InlineKeyboardMarkup:
+    """/buy: one button per pack, Stars → credits."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    t._("⭐ {stars} → +{credits}", stars=stars, credits=credits),
+                    Scope.BUY,
+                    BuyPack(stars),
+                )
+            ]
+            for stars, credits in offers
+        ]
+    )
+
+
+def forget_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(t._("🗑 Delete everything"), Scope.FORGET, ConfirmForget(True)),
+                _button(t._("Keep it"), Scope.FORGET, ConfirmForget(False)),
             ]
         ]
     )

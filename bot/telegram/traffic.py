@@ -75,7 +75,7 @@ class TrafficShaper(BaseRateLimiter[str]):
     ) -> JSON:
         if not is_counted(endpoint):
             return await callback(*args, **kwargs)
-        chat = _chat_key(data.get("chat_id"))
+        chat = _number(data.get("chat_id"))
         if rate_limit_args == DROPPABLE:
             slots = self.take_now(chat)
             if slots is None:
@@ -186,13 +186,14 @@ def _decrement(counter: Counter[Any], key: object) -> None:
 
 
 def _message_key(data: dict[str, Any]) -> tuple[int, int] | None:
-    chat, message = _chat_key(data.get("chat_id")), _chat_key(data.get("message_id"))
+    chat, message = _number(data.get("chat_id")), _number(data.get("message_id"))
     return None if chat is None or message is None else (chat, message)
 
 
-def _chat_key(chat_id: object) -> int | None:
-    """Chats by number; an @username (never used by this bot) counts only overall."""
+def _number(value: object) -> int | None:
+    """A chat or message id as a number; None for an @username (never used by this bot),
+    which then counts only overall."""
     try:
-        return int(str(chat_id))
+        return int(str(value))
     except ValueError:
         return None

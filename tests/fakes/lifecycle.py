@@ -16,6 +16,7 @@ from bot.lifecycle.ports import SentVideo
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
 from bot.mp4 import VideoMeta
+from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from tests.fakes.mp4 import make_mp4
 
@@ -93,7 +94,7 @@ class ManualScheduler:
 class Lifecycle:
     generation: GenerationService
     drafts: DraftService
-    storage: MemoryStorage
+    storage: Storage
     api: FakeVideoApi
     messenger: RecordingMessenger
     scheduler: ManualScheduler
@@ -113,11 +114,16 @@ def build_lifecycle(
     admin_ids: frozenset[int] = frozenset(),
     *,
     billing: bool = False,
+    storage: Storage | None = None,
+    api: FakeVideoApi | None = None,
+    scheduler: ManualScheduler | None = None,
 ) -> Lifecycle:
+    """A lifecycle on in-memory fakes; pass `storage`, `api` and `scheduler` to build a
+    second one on the same ones (a restart)."""
     now = [1_000_000.0]
     clock: Callable[[], float] = lambda: now[0]  # noqa: E731
-    storage, api = MemoryStorage(), FakeVideoApi()
-    messenger, scheduler = RecordingMessenger(), ManualScheduler()
+    storage, api = storage or MemoryStorage(), api or FakeVideoApi()
+    messenger, scheduler = RecordingMessenger(), scheduler or ManualScheduler()
     settings = LifecycleSettings(limits=limits or Limits(), admin_ids=admin_ids)
     generation = GenerationService(
         storage=storage,

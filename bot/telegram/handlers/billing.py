@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message, Update
+from telegram import LabeledPrice, Message, Update
 from telegram.error import TelegramError
 
 from bot.domain.actions import BuyPack
-from bot.domain.billing import Movement, Reason, invoice_payload, read_payload
+from bot.domain.billing import Movement, Reason
 from bot.i18n import Translator
 from bot.lifecycle.billing import Billing
-from bot.telegram.callback_data import Scope, decode, encode
+from bot.telegram.callback_data import decode
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.admin import admin_translator
 from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.keyboards import packs_keyboard
 from bot.text import escape
 
 log = logging.getLogger(__name__)
@@ -25,29 +26,10 @@ def _billing(context: BotContext) -> Billing | None:
     return context.services.billing
 
 
-def packs_keyboard(t: Translator, context: BotContext) -> InlineKeyboardMarkup:
-    config = context.services.config
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t._(
-                        "⭐ {stars} → +{credits}",
-                        stars=stars,
-                        credits=stars * config.credits_per_star,
-                    ),
-                    callback_data=encode(Scope.BUY, BuyPack(stars)),
-                )
-            ]
-            for stars in config.star_packs
-        ]
-    )
-
-
-async def offer_packs(message: Message, t: Translator, context: BotContext) -> None:
+async def offer_packs(message: Message, t: Translator, billing: Billing) -> None:
     await message.reply_text(
         t._("💳 Credits are bought with Telegram Stars. Choose a pack:"),
-        reply_markup=packs_keyboard(t, context),
+        reply_markup=packs_keyboard(t, billing.offers()),
         do_quote=True,
     )
 
@@ -55,10 +37,11 @@ async def offer_packs(message: Message, t: Translator, context: BotContext) -> N
 async def buy_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
     message = incoming(update).message
-    if _billing(context) is None:
+    billing = _billing(context)
+    if billing is None:
         await reply(message, t._("Videos are free in this bot: there is nothing to buy."))
         return
-    await offer_packs(message, t, context)
+    await offer_packs(message, t, billing)
 
 
 async def buy_button(update: Update, context: BotContext) -> None:
@@ -66,27 +49,23 @@ async def buy_button(update: Update, context: BotContext) -> None:
     query = pressed(update)
     t = await context.translator(update)
     decoded = decode(query.data)
-    config = context.services.config
-    if (
-        _billing(context) is None
-        or decoded is None
-        or not isinstance(decoded[1], BuyPack)
-        or decoded[1].stars not in config.star_packs
-    ):
+    billing = _billing(context)
+    invoice = None
+    if billing is not None and decoded is not None and isinstance(decoded[1], BuyPack):
+        invoice = billing.invoice(query.from_user.id, decoded[1].stars)
+    if invoice is None:
         await query.answer(t._("This offer has expired. Use /buy again."), show_alert=True)
         return
-    stars = decoded[1].stars
-    credits = stars * config.credits_per_star
     await query.answer()
-    title = t._("Credits: {credits}", credits=credits)
+    title = t._("Credits: {credits}", credits=invoice.credits)
     await context.bot.send_invoice(
         chat_id=query.from_user.id if query.message is None else query.message.chat.id,
         title=title,
         description=t._("Credits for making videos with this bot."),
-        payload=invoice_payload(config.telegram_bot_token, query.from_user.id, stars, credits),
+        payload=invoice.payload,
         provider_token="",
         currency="XTR",
-        prices=[LabeledPrice(title, stars)],
+        prices=[LabeledPrice(title, invoice.stars)],
     )
 
 
@@ -95,22 +74,14 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     for a pack on offer, at its price."""
     query = update.pre_checkout_query
     assert query is not None
-    t = await context.translator(update)
-    config = context.services.config
-    data = read_payload(config.telegram_bot_token, query.invoice_payload)
-    valid = (
-        _billing(context) is not None
-        and data is not None
-        and data[0] == query.from_user.id
-        and data[1] in config.star_packs
-        and data[2] == data[1] * config.credits_per_star
-        and query.currency == "XTR"
-        and query.total_amount == data[1]
-    )
-    if valid:
+    billing = _billing(context)
+    if billing is not None and billing.before_payment(
+        query.invoice_payload, query.from_user.id, query.currency, query.total_amount
+    ):
         await query.answer(ok=True)
         return
     log.warning("user %s: pre-checkout refused (payload not ours or changed)", query.from_user.id)
+    t = await context.translator(update)
     await query.answer(
         ok=False, error_message=t._("This invoice is not valid. Use /buy for a new one.")
     )
@@ -122,22 +93,28 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     payment = sender.message.successful_payment
     billing = _billing(context)
     assert payment is not None
-    data = read_payload(context.services.config.telegram_bot_token, payment.invoice_payload)
-    if billing is None or data is None or data[0] != sender.user.id:
+    invoice = billing.paid_invoice(payment.invoice_payload, sender.user.id) if billing else None
+    if billing is None or invoice is None:
         log.error("user %s: a payment with a payload not ours: %s", sender.user.id, payment)
         return
     charge = payment.telegram_payment_charge_id
-    if not await billing.purchase(sender.user.id, charge, payment.total_amount, data[2]):
+    if not await billing.purchase(sender.user.id, charge, payment.total_amount, invoice.credits):
         log.info("user %s: payment %s already credited", sender.user.id, charge)
         return
-    log.info("user %s: +%s credits for %s Stars (%s)", sender.user.id, data[2], data[1], charge)
+    log.info(
+        "user %s: +%s credits for %s Stars (%s)",
+        sender.user.id,
+        invoice.credits,
+        invoice.stars,
+        charge,
+    )
     t = await context.translator(update)
     account = await billing.account(sender.user.id)
     await reply(
         sender.message,
         t._(
             "✅ Credits added: {credits}. Your balance: {balance}.",
-            credits=data[2],
+            credits=invoice.credits,
             balance=account.balance,
         ),
     )

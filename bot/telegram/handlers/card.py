@@ -20,16 +20,17 @@ async def generate(update: Update, context: BotContext) -> None:
     if found is None:
         return
     query, record, t = found
-    generation = context.services.generation
-    if context.services.billing is not None:
-        await context.services.billing.welcome(record.user_id)
+    generation, billing = context.services.generation, context.services.billing
+    if billing is not None:
+        await billing.welcome(record.user_id)
     claimed = await generation.claim(record)
     if claimed is None:
         await query.answer(t._("This video is already on its way."))
     elif isinstance(claimed, LimitReached):
         await query.answer(await limit_text(context, t, claimed, record), show_alert=True)
-        if claimed is LimitReached.NO_CREDITS and isinstance(query.message, Message):
-            await offer_packs(query.message, t, context)
+        out_of_credits = claimed is LimitReached.NO_CREDITS
+        if billing is not None and out_of_credits and isinstance(query.message, Message):
+            await offer_packs(query.message, t, billing)
     elif claimed.state is TaskState.QUEUED:
         await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
     else:

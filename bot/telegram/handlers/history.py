@@ -3,20 +3,20 @@ Telegram file id (no download, no generation), any other offers to make it again
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import Forbidden
 
-from bot.domain.actions import HistoryPage, MakeAgain, OpenHistory
+from bot.domain.actions import HistoryPage, OpenHistory
 from bot.domain.records import TaskState
 from bot.i18n import Translator
-from bot.telegram.callback_data import Scope, decode, encode
+from bot.telegram.callback_data import Scope, decode
 from bot.telegram.cards import video_caption
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import incoming, pressed, reply
 from bot.telegram.history_view import history_keyboard, history_text
-from bot.telegram.keyboards import video_keyboard
+from bot.telegram.keyboards import again_keyboard, video_keyboard
 
 
 async def history_command(update: Update, context: BotContext) -> None:
@@ -78,18 +78,9 @@ async def _open(
             reply_markup=video_keyboard(t, record),
         )
         return
-    again = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t._("🔁 Again"), callback_data=encode(Scope.VIDEO, MakeAgain(record.id))
-                )
-            ]
-        ]
-    )
     await message.reply_text(
         t._("This one has no video to send again. Make it again with the same photo?"),
-        reply_markup=again,
+        reply_markup=again_keyboard(t, record.id),
     )
 
 

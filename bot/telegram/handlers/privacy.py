@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 
 from bot.domain.actions import ConfirmForget
-from bot.telegram.callback_data import Scope, decode, encode
+from bot.telegram.callback_data import decode
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.keyboards import forget_keyboard
 
 
 async def privacy_command(update: Update, context: BotContext) -> None:
@@ -46,25 +47,12 @@ async def privacy_command(update: Update, context: BotContext) -> None:
 
 async def forget_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t._("🗑 Delete everything"),
-                    callback_data=encode(Scope.FORGET, ConfirmForget(True)),
-                ),
-                InlineKeyboardButton(
-                    t._("Keep it"), callback_data=encode(Scope.FORGET, ConfirmForget(False))
-                ),
-            ]
-        ]
-    )
     await incoming(update).message.reply_text(
         t._(
             "Delete your settings, cards, history and photos? Videos already in the chat "
             "stay there. This cannot be undone."
         ),
-        reply_markup=buttons,
+        reply_markup=forget_keyboard(t),
         do_quote=True,
     )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from telegram import CallbackQuery, Message, Update
 
-from bot.domain.access import LimitReached
 from bot.domain.actions import EditAgain, MakeVariations, VideoAction
 from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Translator
@@ -38,11 +37,10 @@ async def video_button(update: Update, context: BotContext) -> None:
         return
     wanted = action.count if isinstance(action, MakeVariations) else 1
     room = await drafts.room(source.user_id, source.settings.duration)
-    if room == 0:
-        verdict = await _refusal(context, source)
-        await query.answer(await limit_text(context, t, verdict, source), show_alert=True)
+    if room.count == 0:
+        await query.answer(await limit_text(context, t, room.refused, source), show_alert=True)
         return
-    await _start(query, context, t, source, min(wanted, room), wanted)
+    await _start(query, context, t, source, min(wanted, room.count), wanted)
 
 
 async def _start(
@@ -95,15 +93,6 @@ async def _new_card(
     if record is None:
         await placeholder.edit_text(_not_kept(t, context))
     return record
-
-
-async def _refusal(context: BotContext, source: TaskRecord) -> LimitReached:
-    """Why the user's own limits leave no room: in flight already, or today's allowance."""
-    limits = context.services.generation.settings.limits
-    left = await context.services.drafts.quota_left(source.user_id)
-    if limits.has_quota and left is not None and left < source.settings.duration:
-        return LimitReached.DAILY_QUOTA
-    return LimitReached.USER_ACTIVE
 
 
 def _not_kept(t: Translator, context: BotContext) -> str:
