@@ -110,16 +110,15 @@ class Billing:
         return released
 
     async def spend(self, record: TaskRecord, ref: str | None = None) -> bool:
+        """The hold becomes the price (the ledger refuses it without a hold, or twice)."""
         ref = ref or record.reservation
-        if await self._reserve_of(record.user_id, ref) is None or ref is None:
-            return False
-        return await self._apply(record.user_id, 0, Reason.SPEND, ref)
+        return ref is not None and await self._apply(record.user_id, 0, Reason.SPEND, ref)
 
-    async def settle(self, record: TaskRecord) -> None:
-        """After the task's state changed: spend or return what it holds (a no-op when
-        nothing is held, or when it was settled already)."""
+    async def settle(self, record: TaskRecord) -> bool:
+        """After the task's state changed: spend or return what it holds. False when nothing
+        moved (nothing held, settled already, or a state that settles nothing)."""
         if not record.reservation:
-            return
+            return False
         state = record.state
         charged = state is TaskState.DONE or (
             state in (TaskState.CANCELLED, TaskState.CLOSED)
@@ -127,15 +126,16 @@ class Billing:
             and (state is TaskState.CANCELLED or record.notice is Notice.UNREACHABLE)
         )
         if charged:
-            await self.spend(record)
-        elif state in (
+            return await self.spend(record)
+        if state in (
             TaskState.FAILED,
             TaskState.TIMED_OUT,
             TaskState.DRAFT,
             TaskState.CANCELLED,
             TaskState.CLOSED,
         ):
-            await self.release(record)
+            return await self.release(record)
+        return False
 
     async def reconcile(self, find_task: Callable[[str], Awaitable[TaskRecord | None]]) -> int:
         """At start-up: settle every reservation a crash left open (a task that failed or
@@ -151,9 +151,7 @@ class Billing:
             elif record.reservation != held.ref:  # a later attempt followed: this one ran
                 fixed += await self.spend(record, held.ref)
             else:
-                before = await self.account(record.user_id)
-                await self.settle(record)
-                fixed += (await self.account(record.user_id)) != before
+                fixed += await self.settle(record)
         if fixed:
             log.info("settled %s reservations left open by a stop", fixed)
         return fixed
