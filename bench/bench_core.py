@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from bot.domain.records import TaskRecord, TaskState
+from bot.domain.transitions import Progressed
 from bot.images import prepare_image
 from bot.storage.tinydb import TinyDBStorage
 
@@ -57,7 +58,9 @@ async def bench_storage(task_counts: tuple[int, ...] = (100, 10_000, 100_000)) -
             timings = []
             for n in range(50):
                 start = time.perf_counter()
-                await storage.update_task(f"t{n}", progress=n + 1)
+                await storage.update_task(
+                    f"t{n}", Progressed(api_status="processing", progress=n + 1)
+                )
                 timings.append(time.perf_counter() - start)
             history = sum(p.stat().st_size for p in (Path(tmp) / "db").rglob("*.jsonl"))
             print(

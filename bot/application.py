@@ -10,18 +10,19 @@ import os
 import secrets
 import socket
 
-from telegram import BotCommand, Update
-from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram import Update
+from telegram.constants import FileSizeLimit, ParseMode
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 
+from bot.adapters.apimart_video import ApimartVideoApi
 from bot.admin import AdminService
 from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues
 from bot.lifecycle.billing import Billing
-from bot.lifecycle.deliver import LOCAL_UPLOAD_LIMIT, TELEGRAM_UPLOAD_LIMIT
-from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.prices import Prices
+from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
@@ -29,12 +30,18 @@ from bot.storage.tinydb import TinyDBStorage
 from bot.telegram.audio_server import AudioServer
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.flood_rules import FloodRules
-from bot.telegram.handlers import register_handlers
+from bot.telegram.handlers import COMMANDS, register_handlers
 from bot.telegram.jobs import JobQueueScheduler
 from bot.telegram.messenger import TelegramMessenger
+from bot.telegram.payments.stars import StarsShop
+from bot.telegram.routing import command_menu
 from bot.telegram.traffic import TrafficShaper
 
 log = logging.getLogger(__name__)
+
+# The largest video a bot may upload (PTB's decimal MB); past it, the user gets a link.
+TELEGRAM_UPLOAD_LIMIT = FileSizeLimit.FILESIZE_UPLOAD
+LOCAL_UPLOAD_LIMIT = FileSizeLimit.FILESIZE_UPLOAD_LOCAL_MODE  # a self-hosted Bot API server
 
 
 def build_application(config: Config, flood_rules: FloodRules | None = None) -> BotApplication:
@@ -45,6 +52,8 @@ def build_application(config: Config, flood_rules: FloodRules | None = None) -> 
         .base_url(config.bot_api_base_url)
         .base_file_url(config.bot_file_base_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        # Every text is HTML unless a call says otherwise (video captions are plain text).
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
         .rate_limiter(TrafficShaper(flood_rules))
         # Submitting and uploading take seconds: one user's wait must not block the others.
         .concurrent_updates(True)
@@ -102,27 +111,25 @@ async def start_services(app: BotApplication) -> None:
     storage = await open_storage(config)
     catalogues = Catalogues.load()
     client = ApimartClient(api_key=config.apimart_api_key, base_url=config.apimart_base_url)
+    video = ApimartVideoApi(client)
     settings = lifecycle_settings(config)
     scheduler = JobQueueScheduler(app.job_queue)
     prices = Prices(config.prices)
     if config.refresh_prices:
-        await prices.refresh(client)
+        await prices.refresh(video)
     billing = (
-        Billing(
-            storage,
-            prices,
-            config.credits_per_usd,
-            config.welcome_credits,
-            secret=config.telegram_bot_token,
-            star_packs=config.star_packs,
-            credits_per_star=config.credits_per_star,
-        )
+        Billing(storage, prices, config.credits_per_usd, config.welcome_credits)
+        if config.billing_on
+        else None
+    )
+    shop = (
+        StarsShop(config.telegram_bot_token, config.star_packs, config.credits_per_star)
         if config.billing_on
         else None
     )
     generation = GenerationService(
         storage=storage,
-        api=client,
+        api=video,
         messenger=TelegramMessenger(app.bot, catalogues, prices, billing),
         scheduler=scheduler,
         files=task_files(config.data_dir),
@@ -139,13 +146,17 @@ async def start_services(app: BotApplication) -> None:
             on_callback=generation.hint,
         )
         await audio_server.start()
+    profiles = Profiles(storage)
     app.bot_data.services = Services(
         config=config,
         storage=storage,
         client=client,
+        video=video,
         catalogues=catalogues,
         generation=generation,
-        drafts=DraftService(generation.ending, settings.limits),
+        drafts=generation.drafts(settings.limits, profiles),
+        profiles=profiles,
+        privacy=generation.privacy(),
         admin=AdminService(
             storage,
             AccessPolicy(config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids),
@@ -153,6 +164,7 @@ async def start_services(app: BotApplication) -> None:
         audio_server=audio_server,
         prices=prices,
         billing=billing,
+        shop=shop,
     )
     await generation.sweep_soundtracks()
     await generation.resume()
@@ -178,27 +190,10 @@ async def stop_services(app: BotApplication) -> None:
 
 async def register_commands(app: BotApplication, catalogues: Catalogues) -> None:
     """The command menu, once per language, so users see it in theirs."""
+    config = app.bot_data.config
+    billing_on = config is not None and config.billing_on
     for locale in catalogues.locales:
-        t = catalogues.translator(locale)
-        commands = [
-            BotCommand("start", t._("Start and see what the bot does")),
-            BotCommand("settings", t._("Default resolution, duration and sound")),
-            BotCommand("cancel", t._("Drop unfinished cards")),
-            BotCommand("language", t._("Choose the bot's language")),
-            BotCommand("history", t._("Your videos, to get one again")),
-            BotCommand("seed", t._("Fix the seed, or make it random again")),
-            BotCommand("negative", t._("What the video should avoid")),
-            BotCommand("privacy", t._("What the bot keeps about you")),
-            BotCommand("forget", t._("Delete everything the bot keeps about you")),
-            BotCommand("help", t._("How to make a video")),
-        ]
-        config = app.bot_data.config
-        if config is not None and config.billing_on:
-            commands[-1:-1] = [
-                BotCommand("buy", t._("Buy credits with Telegram Stars")),
-                BotCommand("balance", t._("Your credits and their last movements")),
-                BotCommand("paysupport", t._("Questions about a payment")),
-            ]
+        commands = command_menu(catalogues.translator(locale), COMMANDS, billing_on)
         language = None if locale == "en" else locale.split("_")[0]
         await app.bot.set_my_commands(commands, language_code=language)
 

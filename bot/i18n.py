@@ -31,6 +31,11 @@ def locales_dir() -> Path:
     return PACKAGED_LOCALES
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalogue; it is translated where it is shown."""
+    return message
+
+
 # Telegram sends IETF tags (pt-br, zh-hans); catalogues use gettext names.
 _ALIASES = {
     "zh": "zh_Hans",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -20,6 +21,9 @@ MAX_ENCODED_BYTES = 10 * 1024 * 1024
 TARGET_LONG_SIDE = 2560
 # Refuse decompression bombs before they are decoded.
 MAX_PIXELS = 80_000_000
+# JPEG qualities tried in turn; at the last one the image shrinks by this factor until it fits.
+QUALITIES = (92, 82, 72)
+SHRINK_STEP = 0.8
 
 
 class ImageError(Exception):
@@ -31,15 +35,44 @@ class NotAnImageError(ImageError):
 
 
 class ImageTooSmallError(ImageError):
-    def __init__(self, width: int, height: int) -> None:
-        super().__init__(f"image is {width}x{height}, each side must be at least {MIN_SIDE}px")
+    """A side is shorter than MIN_SIDE, or would have to become shorter to fit the API."""
+
+    def __init__(
+        self, width: int, height: int, reason: str = f"each side must be at least {MIN_SIDE}px"
+    ) -> None:
+        super().__init__(f"image is {width}x{height}, {reason}")
         self.width = width
         self.height = height
+
+
+class ImageTooNarrowError(ImageTooSmallError):
+    """So long and narrow that no size keeps every side within MIN_SIDE..MAX_SIDE."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(
+            width,
+            height,
+            f"its long side cannot be brought within {MAX_SIDE}px "
+            f"without a side below {MIN_SIDE}px",
+        )
 
 
 class ImageTooLargeError(NotAnImageError):
     def __init__(self, width: int, height: int) -> None:
         super().__init__(f"image is {width}x{height}, too many pixels to process")
+
+
+class ImageTooHeavyError(NotAnImageError):
+    """Not even the smallest allowed encoding fits the API's byte limit."""
+
+    def __init__(self, width: int, height: int, limit: int) -> None:
+        super().__init__(
+            f"image is {width}x{height}, no JPEG of it with every side at least {MIN_SIDE}px "
+            f"fits in {limit} bytes as a data URL"
+        )
+        self.width = width
+        self.height = height
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -52,8 +85,17 @@ class PreparedImage:
         return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode("ascii")
 
 
-def prepare_image(raw: bytes) -> PreparedImage:
-    """Decode, orient, flatten to RGB, bound the size, and encode as JPEG."""
+def prepare_image(raw: bytes, *, max_encoded_bytes: int = MAX_ENCODED_BYTES) -> PreparedImage:
+    """Decode, orient, check the sides, flatten to RGB, bound the size, and encode as JPEG
+    whose data URL is at most `max_encoded_bytes` long."""
+    image = _decode(raw)
+    _check_sides(*image.size)
+    image = _fit_long_side(_flatten(image), TARGET_LONG_SIDE)
+    return _encode_within(image, max_encoded_bytes)
+
+
+def _decode(raw: bytes) -> Image.Image:
+    """The image, oriented as it is displayed, fully loaded; anything else: NotAnImageError."""
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             if probe.width * probe.height > MAX_PIXELS:
@@ -63,22 +105,37 @@ def prepare_image(raw: bytes) -> PreparedImage:
             image.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise NotAnImageError(str(exc)) from exc
+    return image
 
-    if min(image.size) < MIN_SIDE:
-        raise ImageTooSmallError(*image.size)
-    image = _flatten(image)
-    image = _fit_long_side(image, TARGET_LONG_SIDE)
-    quality = 92
+
+def _check_sides(width: int, height: int) -> None:
+    """Refuse an image that no resize can bring within the API's MIN_SIDE..MAX_SIDE."""
+    if min(width, height) < MIN_SIDE:
+        raise ImageTooSmallError(width, height)
+    if max(_fitted_size((width, height), MAX_SIDE)) > MAX_SIDE:
+        raise ImageTooNarrowError(width, height)
+
+
+def _encode_within(image: Image.Image, limit: int) -> PreparedImage:
+    for candidate, quality in _attempts(image):
+        jpeg = _encode(candidate, quality)
+        if _encoded_size(jpeg) <= limit:
+            return PreparedImage(jpeg, candidate.width, candidate.height)
+    raise ImageTooHeavyError(image.width, image.height, limit)
+
+
+def _attempts(image: Image.Image) -> Iterator[tuple[Image.Image, int]]:
+    """Ever smaller encodings: lower qualities first, then smaller sizes at the lowest one,
+    until a side would go below MIN_SIDE."""
+    *higher, lowest = QUALITIES
+    for quality in higher:
+        yield image, quality
     while True:
-        jpeg = _encode(image, quality)
-        if _encoded_size(jpeg) <= MAX_ENCODED_BYTES:
-            return PreparedImage(jpeg, image.width, image.height)
-        if quality > 70:
-            quality -= 10
-        else:
-            image = _fit_long_side(image, int(max(image.size) * 0.8))
-            if min(image.size) < MIN_SIDE:
-                raise ImageTooSmallError(*image.size)
+        yield image, lowest
+        smaller = _fit_long_side(image, int(max(image.size) * SHRINK_STEP))
+        if smaller.size == image.size:
+            return
+        image = smaller
 
 
 def _flatten(image: Image.Image) -> Image.Image:
@@ -92,11 +149,19 @@ def _flatten(image: Image.Image) -> Image.Image:
 
 
 def _fit_long_side(image: Image.Image, long_side: int) -> Image.Image:
-    if max(image.size) <= long_side:
-        return image
-    scale = long_side / max(image.size)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS)
+    size = _fitted_size(image.size, long_side)
+    return image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
+
+
+def _fitted_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """`size` shrunk, keeping its aspect ratio, until the long side is at most `long_side` or
+    the short side is MIN_SIDE, whichever comes first: a resize never breaks the API's minimum,
+    so the long side may stay above `long_side`."""
+    scale = max(long_side / max(size), MIN_SIDE / min(size))
+    if scale >= 1:
+        return size
+    width, height = size
+    return round(width * scale), round(height * scale)
 
 
 def _encode(image: Image.Image, quality: int) -> bytes:

@@ -1,11 +1,9 @@
-"""Text helpers for Telegram's limits, which count UTF-16 code units."""
+"""Text helpers for Telegram's limits (`telegram.constants.MessageLimit`), which count UTF-16
+code units."""
 
 from __future__ import annotations
 
 import html
-
-MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
 
 
 def utf16_len(text: str) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from bot.apimart import GenerationRequest
 from bot.domain.records import TaskRecord
 from bot.domain.settings import GenerationSettings
+from bot.domain.transitions import Accepted, Claim
 
 
 def make_record(task_id: str = "t1", *, user_id: int = 1, **overrides: Any) -> TaskRecord:
@@ -38,3 +39,21 @@ def make_request(**overrides: Any) -> GenerationRequest:
     }
     values.update(overrides)
     return GenerationRequest(**values)
+
+
+def claim_change(**overrides: Any) -> Claim:
+    """Generate's transition with plain values (for tests that walk a task's states)."""
+    values: dict[str, Any] = {
+        "attempt": 1,
+        "seed_used": 1,
+        "lease_owner": "local",
+        "lease_until": 0.0,
+        "callback_token": None,
+        "reservation": None,
+    }
+    values.update(overrides)
+    return Claim(**values)
+
+
+def accepted_change(api_task_id: str = "api-1", at: float = 0.0) -> Accepted:
+    return Accepted(apimart_task_id=api_task_id, submitted_at=at, shown_view="", shown_at=at)

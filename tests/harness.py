@@ -6,7 +6,7 @@ import io
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +46,45 @@ def make_image(
     return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class ExpectedError:
+    """An error a test provokes on purpose (see `World.expect_error`)."""
+
+    fragment: str
+    strict: bool = True  # it must happen: an opt-out that no longer applies fails too
+
+
 @dataclass
 class World:
     telegram: FakeTelegram
     apimart: FakeApimart
     config: Config
+    expected_errors: list[ExpectedError] = field(default_factory=list)
+
+    def expect_error(self, fragment: str, *, strict: bool = True) -> None:
+        """The test provokes errors containing `fragment`, in `"<method>: <description>"` of
+        the fake Bot API (`"sendVideo: Forbidden: bot was blocked by the user"`) or in
+        `"apimart <METHOD> <path>: <status> <message>"`. Every other error fails the test at
+        teardown (tests/conftest.py); `strict`: so does a fragment that never matched.
+        The marker `@pytest.mark.expected_errors(fragment, ..., strict=True)` does the same."""
+        self.expected_errors.append(ExpectedError(fragment, strict))
+
+    def error_problems(self) -> list[str]:
+        """Errors the fakes answered that the test did not expect, and strict expectations
+        that never happened; empty when all is as expected. Faults a test queued on the fake
+        apimart (`submit_faults`, `status_faults`) are expected by their nature."""
+        seen = [f"{c.method}: {c.error}" for c in self.telegram.errors()]
+        seen += [str(e) for e in self.apimart.errors()]
+        expected = self.expected_errors
+        problems = [
+            f"unexpected error: {s}" for s in seen if not any(e.fragment in s for e in expected)
+        ]
+        problems += [
+            f"expected error never happened: {e.fragment!r}"
+            for e in expected
+            if e.strict and not any(e.fragment in s for s in seen)
+        ]
+        return problems
 
     @asynccontextmanager
     async def bot(

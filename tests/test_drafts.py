@@ -6,9 +6,10 @@ from pathlib import Path
 
 from bot.domain.actions import Page, RemoveSoundtrack, SetAudio, SetResolution, ShowPage
 from bot.domain.caption_flags import parse_caption
-from bot.domain.records import Soundtrack, TaskState
+from bot.domain.records import Soundtrack
 from bot.images import PreparedImage
 from bot.lifecycle.drafts import NewCard
+from tests.factories import accepted_change, claim_change
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
 
 
@@ -51,7 +52,7 @@ async def test_a_setting_press_becomes_the_default_and_redraws(tmp_path: Path) -
     record = await life.storage.get_task(await open_card(life, "x"))
     assert record is not None
     assert await life.drafts.press(record, SetResolution("1080p"))
-    assert (await life.drafts.profile(1)).settings.resolution == "1080p"
+    assert (await life.drafts.profiles.profile(1)).settings.resolution == "1080p"
     assert life.messenger.shown[-1].settings.resolution == "1080p"
     assert await life.drafts.press(record, ShowPage(Page.MORE))
     assert life.messenger.shown[-1].page is Page.MORE
@@ -83,13 +84,13 @@ async def test_a_soundtrack_never_lands_on_a_card_that_left_draft(tmp_path: Path
     """Generate won the race: the card is submitting, so its request must not change."""
     life = build_lifecycle(tmp_path)
     task_id = await open_card(life)
-    await life.storage.update_task(task_id, state=TaskState.SUBMITTING)
+    await life.storage.update_task(task_id, claim_change())
     soundtrack = served(tmp_path, "c" * 32 + ".mp3")
     assert await life.drafts.attach_soundtrack(1, 1, soundtrack) is None
     stored = await life.storage.get_task(task_id)
     assert stored is not None and stored.soundtrack_url is None
     # kept for the user's next photo instead
-    assert (await life.drafts.profile(1)).soundtrack == soundtrack
+    assert (await life.drafts.profiles.profile(1)).soundtrack == soundtrack
 
 
 async def test_a_replaced_soundtrack_is_deleted(tmp_path: Path) -> None:
@@ -105,7 +106,8 @@ async def test_a_replaced_soundtrack_is_deleted(tmp_path: Path) -> None:
 async def test_a_pressed_card_that_left_draft_is_not_changed(tmp_path: Path) -> None:
     life = build_lifecycle(tmp_path)
     task_id = await open_card(life)
-    running = await life.storage.update_task(task_id, state=TaskState.RUNNING)
+    await life.storage.update_task(task_id, claim_change())
+    running = await life.storage.update_task(task_id, accepted_change())
     assert running is not None
     assert not await life.drafts.press(running, SetResolution("720p"))
     assert await life.drafts.set_prompt(running, "new") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.harness import GENERATE, World, free_port, make_image, open_card, wait_card
 
@@ -228,6 +229,9 @@ async def test_bad_audio_is_refused_with_the_reason(world: World) -> None:
     assert "MP3 or WAV file." in texts
 
 
+@pytest.mark.expected_errors(
+    "apimart POST /v1/videos/generations: 400 template melt is not supported",
+)
 async def test_effect_template_is_sent_and_a_refusal_offers_the_way_back(world: World) -> None:
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)
@@ -297,6 +301,7 @@ async def test_the_card_shows_the_price_of_its_settings_and_follows_each_change(
         await press_and_wait(world, ann, card, "🔇 Silent", "Estimated cost: $0.38")
 
 
+@pytest.mark.expected_errors("apimart GET /api/pricing/model: 503")
 async def test_prices_come_from_the_provider_when_its_answer_is_readable(world: World) -> None:
     from tests.test_pricing import PROVIDER_ANSWER
 

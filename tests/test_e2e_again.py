@@ -118,3 +118,21 @@ async def test_someone_elses_video_and_a_photo_no_longer_kept_are_said(world: Wo
             lambda: any("no longer kept" in m.get("text", "") for m in tg.bot_messages(1001))
         )
     assert len(api.submissions) == 1
+
+
+async def test_edit_of_a_photo_no_longer_kept_answers_the_press_once(world: World) -> None:
+    """The new card's placeholder says the photo is gone; the press is answered once, so
+    Telegram refuses nothing (a second answer to one query is an error)."""
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot():
+        video = await first_video(world, ann)
+        for kept in (world.config.data_dir / "images").iterdir():
+            kept.unlink()  # past RETENTION_DAYS: swept
+        query_id = tg.press(ann, video, tg.buttons(video)["✏️ Edit"])
+        await tg.wait_for(
+            lambda: any("no longer kept" in m.get("text", "") for m in tg.bot_messages(1001))
+        )
+    answers = tg.calls_to("answerCallbackQuery")
+    assert [a.params["callback_query_id"] for a in answers].count(query_id) == 1
+    assert tg.errors() == []

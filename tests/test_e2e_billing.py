@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
+
+import pytest
 
 from bot.domain.billing import Movement, Reason
 from bot.domain.records import TaskState
+from bot.domain.transitions import Ended
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.prices import Prices
 from bot.storage.memory import MemoryStorage
+from bot.storage.tinydb import TinyDBStorage
 from tests.factories import make_record
 from tests.harness import GENERATE, World, message_with, open_card, wait_card
 
@@ -132,10 +137,10 @@ async def test_a_failure_interrupted_before_its_refund_is_returned_once_at_start
     storage = MemoryStorage()
     billing = Billing(storage, Prices())
     await storage.ledger_apply(Movement(7, 100, Reason.GRANT, "g1"))
-    record = make_record("t1", user_id=7, attempt=1, reservation="t1:1")
+    record = make_record("t1", user_id=7, attempt=1, reservation="t1:1", state=TaskState.RUNNING)
     assert await billing.reserve(record, "t1:1")
     await storage.add_task(record)
-    await storage.update_task("t1", state=TaskState.FAILED)
+    await storage.update_task("t1", Ended(state=TaskState.FAILED, finished_at=0.0))
     assert (await billing.account(7)).balance == 100 - PRICE  # the refund never happened
     assert await billing.reconcile(storage.kept_task) == 1
     assert await billing.reconcile(storage.kept_task) == 0  # and never twice
@@ -169,6 +174,146 @@ async def test_admins_grant_refund_unspent_credits_and_see_the_totals(world: Wor
     assert "Credits spent: 25" in stats["text"]
 
 
+async def answer(world: World, user: dict, text: str, fragment: str) -> str:
+    """Send `text`; the text of the bot's next message in that chat containing `fragment`."""
+    tg = world.telegram
+    before = len(tg.bot_messages(user["id"]))
+    tg.send_text(user, text)
+    return await tg.wait_for(
+        lambda: next(
+            (
+                m["text"]
+                for m in tg.bot_messages(user["id"])[before:]
+                if fragment in m.get("text", "")
+            ),
+            None,
+        )
+    )
+
+
+async def ledger(world: World) -> list[tuple[Reason, str, int]]:
+    """(reason, ref, amount) of every row, once the bot stopped."""
+    return [
+        (m.reason, m.ref, m.amount)
+        for m in await TinyDBStorage(world.config.data_dir).ledger_rows()
+    ]
+
+
+@pytest.mark.expected_errors("refundStarPayment: Bad Request: CHARGE_ALREADY_REFUNDED")
+async def test_a_refund_whose_answer_times_out_is_pending_and_retried_safely(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review's L1: Telegram refunds, then answers after the bot's read timeout. The
+    credits stay taken back (before, they came back: Stars and credits both kept)."""
+    monkeypatch.setattr("bot.telegram.payments.handlers.REFUND_TIMEOUT", 0.3)
+    tg = world.telegram
+    ann, admin = tg.user(1001), tg.user(1)
+    async with world.bot(**STARS, admin_user_ids=frozenset({1})):
+        await buy(world, ann, "⭐ 50 → +50", "charge-a")
+        await buy(world, ann, "⭐ 200 → +200", "charge-b")
+        tg.refund_delay = 1.0
+        unclear = await answer(world, admin, "/refund charge-b", "No clear answer")
+        assert tg.charges["charge-b"]["refunded"]  # it went through
+        assert await balance(world, ann) == (50, 0)  # taken back, and not given back
+        tg.refund_delay = 0
+        done = await answer(world, admin, "/refund charge-b", "Refunded to 1001")
+        assert await balance(world, ann) == (50, 0)  # not taken back twice
+        stats = await answer(world, admin, "/stats", "Stars received")
+    assert "(Timed out)" in unclear and "sending /refund charge-b again is safe" in unclear
+    assert "credits taken back: 200" in done
+    assert "Stars received: 250 (refunded: 200)" in stats
+    # Telegram's refunded_payment (sent for the bot's own refund too) moved nothing.
+    assert await ledger(world) == [
+        (Reason.PURCHASE, "charge-a", 50),
+        (Reason.PURCHASE, "charge-b", 200),
+        (Reason.REFUND, "charge-b", -200),
+    ]
+    retried = tg.calls_to("refundStarPayment")[-1]  # (the first is still answering)
+    assert retried.error == "Bad Request: CHARGE_ALREADY_REFUNDED"
+    assert not [m for m in tg.bot_messages(1001) if "Stars refunded" in m.get("text", "")]
+
+
+@pytest.mark.expected_errors("refundStarPayment: Bad Request: CHARGE_NOT_FOUND")
+async def test_a_refused_refund_gives_the_credits_back_and_can_be_tried_again(
+    world: World,
+) -> None:
+    tg = world.telegram
+    ann, admin = tg.user(1001), tg.user(1)
+    async with world.bot(**STARS, admin_user_ids=frozenset({1})):
+        await buy(world, ann, "⭐ 50 → +50", "charge-r")
+        tg.refund_errors.append("Bad Request: CHARGE_NOT_FOUND")
+        refused = await answer(world, admin, "/refund charge-r", "refused")
+        assert await balance(world, ann) == (50, 0)
+        stats = await answer(world, admin, "/stats", "Stars received")
+        done = await answer(world, admin, "/refund charge-r", "Refunded to 1001")
+        assert await balance(world, ann) == (0, 0)
+        again = await answer(world, admin, "/stats", "Stars received")
+        tg.send_text(ann, "/balance")
+        movements = await message_with(world, 1001, "refunded to Stars")
+    assert "charge_not_found" in refused.lower() and "credits are back" in refused
+    assert "Stars received: 50 (refunded: 0)" in stats
+    assert "credits taken back: 50" in done
+    assert "Stars received: 50 (refunded: 50)" in again
+    assert "+50 · returned: the refund did not go through" in movements["text"]
+    assert await ledger(world) == [
+        (Reason.PURCHASE, "charge-r", 50),
+        (Reason.REFUND, "charge-r", -50),
+        (Reason.REFUND_UNDONE, "charge-r", 50),
+        (Reason.REFUND, "charge-r#2", -50),
+    ]
+    assert tg.charges["charge-r"]["refunded"]
+
+
+async def test_a_refund_made_outside_the_bot_takes_back_what_is_left_once(
+    world: World,
+) -> None:
+    """refunded_payment: the Stars went back without /refund (Telegram's support, a
+    dispute): the credits follow, as many as are still free, never below zero."""
+    tg = world.telegram
+    ann, bob, admin = tg.user(1001), tg.user(1002, "Bob"), tg.user(1)
+    async with world.bot(**STARS, admin_user_ids=frozenset({1})):
+        await buy(world, ann, "⭐ 50 → +50", "charge-x")
+        await buy(world, bob, "⭐ 50 → +50", "charge-y")
+        tg.refunded("charge-x")
+        told = await message_with(world, 1001, "Stars refunded")
+        tg.refunded("charge-x")  # Telegram delivers the update again
+        assert await balance(world, ann) == (0, 0)
+        card = await open_card(world, bob)  # 25 of Bob's 50 spent
+        tg.press(bob, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+        tg.refunded("charge-y")
+        partly = await message_with(world, 1002, "Stars refunded")
+        assert await balance(world, bob) == (0, 0)
+        refused = await answer(world, admin, "/refund charge-y", "Not refunded")
+        stats = await answer(world, admin, "/stats", "Stars received")
+    async with world.bot(**STARS):  # after a restart too
+        tg.refunded("charge-x")
+        assert await balance(world, ann) == (0, 0)
+    assert "Stars refunded: 50. Credits taken back: 50. Your balance: 0." in told["text"]
+    assert "Stars refunded: 50. Credits taken back: 25. Your balance: 0." in partly["text"]
+    assert "Not refunded" in refused and not tg.calls_to("refundStarPayment")
+    assert "Stars received: 100 (refunded: 100)" in stats
+    told_ann = [m for m in tg.bot_messages(1001) if "Stars refunded" in m.get("text", "")]
+    assert len(told_ann) == 1
+    rows = await ledger(world)
+    assert (Reason.EXTERNAL_REFUND, "charge-x", -50) in rows
+    assert (Reason.EXTERNAL_REFUND, "charge-y", -25) in rows
+    assert sum(r[0] is Reason.EXTERNAL_REFUND for r in rows) == 2
+
+
+async def test_a_denied_user_s_refund_is_taken_back_too(world: World) -> None:
+    """Payment updates pass the access gate: Stars paid are credited and Stars refunded
+    are taken back, whoever the user is now."""
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot(**STARS):
+        await buy(world, ann, "⭐ 50 → +50", "charge-d")
+    async with world.bot(**STARS, allowed_user_ids=frozenset({1})):  # Ann no longer allowed
+        tg.refunded("charge-d")
+        await message_with(world, 1001, "Stars refunded")
+    assert (Reason.EXTERNAL_REFUND, "charge-d", -50) in await ledger(world)
+
+
 async def test_help_states_the_terms_and_paysupport_answers(world: World) -> None:
     tg = world.telegram
     ann = tg.user(1001)
@@ -182,3 +327,34 @@ async def test_help_states_the_terms_and_paysupport_answers(world: World) -> Non
     async with world.bot():  # BILLING=off: no terms, nothing to buy
         tg.send_text(ann, "/buy")
         await message_with(world, 1001, "nothing to buy")
+
+
+@pytest.mark.expected_errors("answerPreCheckoutQuery: Bad Request: query is too old")
+async def test_a_checkout_answered_past_telegrams_ten_seconds_is_refused_and_pays_nothing(
+    world: World,
+) -> None:
+    """Telegram gives a bot 10 s to answer a pre-checkout query, then refuses the answer and
+    drops the payment: a bot that was down meanwhile answers too late, and nothing is paid."""
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot(**STARS):
+        tg.send_text(ann, "/buy")
+        offer = await message_with(world, 1001, "Choose a pack")
+        tg.press(ann, offer, tg.buttons(offer)["⭐ 50 → +50"])
+        invoice = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(1001) if "invoice" in m), None)
+        )
+    late = tg.pre_checkout(ann, invoice)  # the user taps Pay while the bot is down...
+    tg.clock = lambda: time.monotonic() + 10.5  # ...for 10.5 s
+    async with world.bot(**STARS):
+        [refused] = await tg.wait_for(
+            lambda: [c for c in tg.calls_to("answerPreCheckoutQuery") if c.error] or None
+        )
+        assert refused.params["pre_checkout_query_id"] == late
+        assert tg.pre_checkout_answers[late] == {}  # Telegram took no answer: no payment
+        assert await balance(world, ann) == (0, 0)
+        on_time = await tg.checkout_answer(tg.pre_checkout(ann, invoice))  # tapped again
+    assert on_time == {"ok": True, "error": None}
+    assert refused.error == (
+        "Bad Request: query is too old and response timeout expired or query ID is invalid"
+    )

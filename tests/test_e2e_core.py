@@ -6,6 +6,7 @@ import base64
 import io
 import json
 
+import pytest
 from PIL import Image
 
 from tests.harness import (
@@ -353,6 +354,9 @@ async def test_an_edited_caption_changes_the_card_and_opens_no_second_one(world:
     assert len(cards()) == 1 and "too late" not in tg.current(card)["text"]
 
 
+@pytest.mark.expected_errors(
+    "apimart POST /v1/videos/generations: 400 prompt length must not exceed 40",
+)
 async def test_a_prompt_over_the_services_limit_is_said_and_the_card_kept(world: World) -> None:
     tg, api = world.telegram, world.apimart
     api.prompt_limit = 40

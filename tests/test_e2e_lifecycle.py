@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.domain.records import TaskState
 from bot.storage.tinydb import TinyDBStorage
+from tests.factories import claim_change
 from tests.fakes.apimart_api import Fault
 from tests.harness import (
     GENERATE,
@@ -109,6 +112,10 @@ async def test_refused_request_returns_the_card_to_settings_with_the_reason(worl
         assert "injected 400" in text and GENERATE in tg.buttons(card)
 
 
+@pytest.mark.expected_errors(
+    "apimart POST /v1/videos/generations: 401 Invalid API key",
+    "apimart GET /api/pricing/model: 401 Invalid API key",
+)
 async def test_wrong_api_key_tells_the_user_the_service_is_unavailable(world: World) -> None:
     tg = world.telegram
     ann = tg.user(1001)
@@ -156,7 +163,7 @@ async def test_restart_during_submit_is_an_unknown_outcome(world: World) -> None
     # Simulate a crash between "submitting" being stored and the POST's answer.
     storage = TinyDBStorage(world.config.data_dir)
     [record] = await storage.tasks_in({TaskState.DRAFT})
-    await storage.update_task(record.id, state=TaskState.SUBMITTING, attempt=1)
+    await storage.update_task(record.id, claim_change())
     await storage.close()
     async with world.bot():
         await wait_card(world, card, "could not confirm")

@@ -118,3 +118,7 @@ async def test_a_lost_callback_is_caught_by_polling(world: World) -> None:
         api.release(task_id)  # it ends upstream, and no callback ever comes
         await tg.wait_for_call("sendVideo")
         await wait_card(world, card, "Done")
+    # the bot has stopped, every job included: one video, whatever polled meanwhile
+    [video] = tg.calls_to("sendVideo")
+    assert video.error is None and video.params["chat_id"] == "1001"
+    assert video.files["video"] == api.tasks[task_id].video

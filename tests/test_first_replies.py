@@ -33,5 +33,19 @@ async def test_heavy_work_starts_after_the_first_replies() -> None:
 
 async def test_a_stream_of_replies_does_not_starve_heavy_work() -> None:
     gate = FirstReplies()
+    loop = asyncio.get_running_loop()
     async with gate.sending():
-        await asyncio.wait_for(gate.settled(max_wait=0.05), 1)  # returns on its bound
+        started = loop.time()
+        await asyncio.wait_for(gate.settled(max_wait=0.05), 1)
+        waited = loop.time() - started
+    assert 0.04 <= waited < 0.5  # it waited for the reply, then returned on its bound
+
+
+async def test_heavy_work_goes_at_once_when_no_reply_is_pending() -> None:
+    gate = FirstReplies()
+    async with gate.sending():
+        pass
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await gate.settled(max_wait=5)
+    assert loop.time() - started < 0.5

@@ -25,6 +25,8 @@ from bot.domain.notices import Notice
 from bot.domain.poll_schedule import FIRST_PROBE, next_poll_delay
 from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
+from bot.domain.transitions import Ended, TaskChange
+from bot.lifecycle.submit import Claimed, InLine, Refused, Taken
 from tests.factories import make_record
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
 
@@ -43,9 +45,9 @@ async def test_two_cards_pressed_at_once_cannot_both_pass_the_user_limit(tmp_pat
     results = await asyncio.gather(
         life.generation.claim(make_record("a")), life.generation.claim(make_record("b"))
     )
-    claimed = [r for r in results if isinstance(r, TaskRecord)]
+    claimed = [r.record for r in results if isinstance(r, Claimed)]
     assert len(claimed) == 1 and claimed[0].state is TaskState.SUBMITTING
-    assert LimitReached.USER_ACTIVE in results
+    assert Refused(LimitReached.USER_ACTIVE) in results
 
 
 async def test_a_second_press_on_the_same_card_is_not_a_limit(tmp_path: Path) -> None:
@@ -53,7 +55,7 @@ async def test_a_second_press_on_the_same_card_is_not_a_limit(tmp_path: Path) ->
     await add(life, make_record("a"), tmp_path)
     first = await life.generation.claim(make_record("a"))
     second = await life.generation.claim(make_record("a"))
-    assert isinstance(first, TaskRecord) and second is None
+    assert isinstance(first, Claimed) and second == Taken()
 
 
 async def test_quota_counts_tasks_being_submitted_and_spares_admins(tmp_path: Path) -> None:
@@ -62,10 +64,10 @@ async def test_quota_counts_tasks_being_submitted_and_spares_admins(tmp_path: Pa
     await add(life, make_record("b"), tmp_path)
     await add(life, make_record("c", user_id=7), tmp_path)
     await add(life, make_record("d", user_id=7), tmp_path)
-    assert isinstance(await life.generation.claim(make_record("a")), TaskRecord)
-    assert await life.generation.claim(make_record("b")) is LimitReached.DAILY_QUOTA
-    assert isinstance(await life.generation.claim(make_record("c", user_id=7)), TaskRecord)
-    assert isinstance(await life.generation.claim(make_record("d", user_id=7)), TaskRecord)
+    assert isinstance(await life.generation.claim(make_record("a")), Claimed)
+    assert await life.generation.claim(make_record("b")) == Refused(LimitReached.DAILY_QUOTA)
+    assert isinstance(await life.generation.claim(make_record("c", user_id=7)), Claimed)
+    assert isinstance(await life.generation.claim(make_record("d", user_id=7)), Claimed)
 
 
 async def test_submit_poll_deliver_sends_one_video_and_keeps_the_photo(tmp_path: Path) -> None:
@@ -76,8 +78,8 @@ async def test_submit_poll_deliver_sends_one_video_and_keeps_the_photo(tmp_path:
         TaskStatus("api-1", "completed", video_url="https://cdn/v.mp4", seed=9),
     ]
     claimed = await life.generation.claim(record)
-    assert isinstance(claimed, TaskRecord)
-    running = await life.generation.submit(claimed)
+    assert isinstance(claimed, Claimed)
+    running = await life.generation.submit(claimed.record)
     assert running is not None and running.state is TaskState.RUNNING
     assert life.scheduler.due == {"a": FIRST_PROBE}  # adaptive: an early first look
     await life.run_polls()
@@ -125,8 +127,8 @@ async def test_each_submit_failure_has_its_state_and_notice(
     record = await add(life, make_record("a"), tmp_path)
     life.api.submit_error = error
     claimed = await life.generation.claim(record)
-    assert isinstance(claimed, TaskRecord)
-    await life.generation.submit(claimed)
+    assert isinstance(claimed, Claimed)
+    await life.generation.submit(claimed.record)
     stored = await life.storage.get_task("a")
     assert stored is not None
     assert (stored.state, stored.notice, stored.error) == (state, notice, error_text)
@@ -205,9 +207,11 @@ async def test_a_poll_that_changed_nothing_writes_nothing(tmp_path: Path) -> Non
     writes: list[str] = []
     update = life.storage.update_task
 
-    async def counting(task_id: str, **kwargs: object) -> TaskRecord | None:
+    async def counting(
+        task_id: str, change: TaskChange, *, expect_version: int | None = None
+    ) -> TaskRecord | None:
         writes.append(task_id)
-        return await update(task_id, **kwargs)  # type: ignore[arg-type]
+        return await update(task_id, change, expect_version=expect_version)
 
     life.storage.update_task = counting  # type: ignore[method-assign]
     assert await life.generation.poller.step("r") == next_poll_delay(0, 40, None)
@@ -308,16 +312,16 @@ async def test_a_queued_task_whose_turn_comes_past_the_quota_returns_to_its_card
     tmp_path: Path,
 ) -> None:
     life = build_lifecycle(tmp_path, Limits(daily_seconds_per_user=5, max_active_total=1))
-    running = make_record("r", user_id=9, state=TaskState.RUNNING, apimart_task_id="x")
+    running = make_record("r", user_id=9, state=TaskState.DELIVERING, apimart_task_id="x")
     await add(life, running, tmp_path)
     queued = await add(life, make_record("q", settings=GenerationSettings(duration=5)), tmp_path)
     claimed = await life.generation.claim(queued)
-    assert isinstance(claimed, TaskRecord) and claimed.state is TaskState.QUEUED
+    assert isinstance(claimed, InLine)
     # Meanwhile the same user spent the day's allowance elsewhere; then the slot frees.
     await life.storage.add_task(
         make_record("s", state=TaskState.DONE, apimart_task_id="y", submitted_at=life.now[0])
     )
-    await life.storage.update_task("r", state=TaskState.DONE)
+    await life.storage.update_task("r", Ended(state=TaskState.DONE, finished_at=life.now[0]))
     assert await life.generation.advance_line() == 0
     back = await life.storage.get_task("q")
     assert back is not None and back.state is TaskState.DRAFT
@@ -355,13 +359,13 @@ async def test_credits_held_in_line_return_when_the_card_comes_back_and_hold_aga
     )
     queued = await add(life, make_record("q"), tmp_path)
     in_line = await life.generation.claim(queued)
-    assert isinstance(in_line, TaskRecord) and in_line.state is TaskState.QUEUED
+    assert isinstance(in_line, InLine)
     account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
     assert (account.balance, account.reserved) == (75, 25)
-    await life.generation.ending.back_to_draft(in_line, Notice.QUOTA_LEFT_BEHIND)
+    await life.generation.ending.back_to_draft(in_line.record, Notice.QUOTA_LEFT_BEHIND)
     account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
     assert (account.balance, account.reserved) == (100, 0)
     again = await life.generation.claim(queued)  # pressed again: a new hold, not refused
-    assert isinstance(again, TaskRecord) and again.state is TaskState.QUEUED
+    assert isinstance(again, InLine)
     account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
     assert (account.balance, account.reserved) == (75, 25)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from telegram.constants import MessageLimit
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskState
@@ -17,7 +18,7 @@ from bot.i18n import LANGUAGE_NAMES, Catalogues
 from bot.telegram.callback_data import decode
 from bot.telegram.cards import card_text, defaults_text
 from bot.telegram.keyboards import card_keyboard, defaults_keyboard, language_keyboard
-from bot.text import MESSAGE_LIMIT, utf16_len
+from bot.text import utf16_len
 from tests.factories import make_record
 from tests.fakes.telegram_html import parse_html
 
@@ -114,7 +115,7 @@ def all_cards(locale: str) -> list[tuple[str, object]]:
 def test_translated_cards_and_buttons_fit_telegram(locale: str) -> None:
     for text, markup in all_cards(locale):
         plain, _ = parse_html(text)
-        assert 0 < utf16_len(plain) <= MESSAGE_LIMIT
+        assert 0 < utf16_len(plain) <= MessageLimit.MAX_TEXT_LENGTH
         for row in markup.inline_keyboard if markup else []:
             for button in row:
                 assert 0 < utf16_len(button.text) <= MAX_BUTTON_LABEL, button.text

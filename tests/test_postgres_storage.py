@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.domain.access import AccessLists
 from bot.domain.records import TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
+from bot.domain.transitions import Ended
 from bot.storage.migrate import copy_to_postgres
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
@@ -27,10 +28,10 @@ async def test_migrate_to_postgres_copies_everything_and_keeps_the_stats(
     for task_id, finished in (("pruned", old), ("kept", NOW - 60)):
         await source.add_task(
             make_record(
-                task_id, state=TaskState.RUNNING, apimart_task_id=task_id, created_at=finished
+                task_id, state=TaskState.DELIVERING, apimart_task_id=task_id, created_at=finished
             )
         )
-        await source.update_task(task_id, state=TaskState.DONE, finished_at=finished)
+        await source.update_task(task_id, Ended(state=TaskState.DONE, finished_at=finished))
     await source.add_task(
         make_record(
             "live", user_id=3, state=TaskState.RUNNING, apimart_task_id="a", submitted_at=NOW

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import pytest
+from telegram.constants import MessageLimit
 
 from bot.domain.actions import Generate, SetDuration, StepDuration
 from bot.domain.notices import Notice
 from bot.domain.records import TaskState
 from bot.domain.settings import GenerationSettings
 from bot.i18n import Catalogues
-from bot.telegram.callback_data import Scope, decode, encode
+from bot.telegram.callback_data import _CODECS, Scope, decode, encode
 from bot.telegram.cards import card_text, video_caption
+from bot.telegram.handlers import BUTTONS
+from bot.telegram.handlers.card import expired_button
 from bot.telegram.keyboards import card_keyboard, defaults_keyboard
-from bot.text import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
+from bot.text import truncate, utf16_len
 from tests.factories import make_record, make_request
 from tests.fakes.telegram_html import parse_html
 
@@ -72,7 +75,7 @@ def all_buttons(markup) -> list:
 def test_every_card_fits_telegram_limits(state: TaskState) -> None:
     rec = make_record(state=state, prompt="<&>" * 2000, error="x" * 500, notice=Notice.API_FAILED)
     text, _ = parse_html(card_text(T, rec))
-    assert 0 < utf16_len(text) <= MESSAGE_LIMIT
+    assert 0 < utf16_len(text) <= MessageLimit.MAX_TEXT_LENGTH
     markup = card_keyboard(T, rec)
     for button in all_buttons(markup) if markup else []:
         assert 1 <= len(button.callback_data.encode()) <= 64
@@ -109,7 +112,7 @@ def test_defaults_keyboard_uses_its_own_scope() -> None:
 
 def test_caption_is_cut_to_telegram_limit() -> None:
     caption = video_caption(T, make_record(prompt="😀" * 2000))
-    assert utf16_len(caption) <= CAPTION_LIMIT and caption.endswith("…")
+    assert utf16_len(caption) <= MessageLimit.CAPTION_LENGTH and caption.endswith("…")
 
 
 def test_truncate_counts_utf16_units() -> None:
@@ -169,3 +172,14 @@ def test_soundtrack_checks_and_served_names(tmp_path) -> None:
     assert served_path(tmp_path, "../../etc/passwd") is None
     assert served_path(tmp_path, "short.mp3") is None
     assert is_audio_link("https://example.com/a/b.mp3?x=1") and not is_audio_link("hello")
+
+
+def test_every_button_reaches_a_handler_of_its_own() -> None:
+    """Each code, in each scope it belongs to, is taken by a row of the routing table other
+    than the expired one: a new button without a handler fails here."""
+    for codec in _CODECS:
+        for scope in codec.scopes:
+            rows = [
+                b for b in BUTTONS if issubclass(codec.kind, b.kinds) and b.scope in (None, scope)
+            ]
+            assert rows and rows[0].callback is not expired_button, (codec.code, scope)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.domain.access import AccessLists
+from bot.domain.billing import Movement, Reason
 from bot.domain.notices import Notice
 from bot.domain.records import Soundtrack, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
+from bot.domain.transitions import EditCard, Ended
 from bot.storage import Storage
 from bot.storage.memory import MemoryStorage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
-from tests.factories import make_record
+from tests.factories import accepted_change, claim_change, make_record
 from tests.postgres import fresh_database
 
 
@@ -70,19 +73,31 @@ async def test_tasks_are_found_by_id_by_card_and_by_state(storage: Storage) -> N
     assert [r.id for r in await storage.tasks_in({TaskState.RUNNING}, user_id=2)] == ["b"]
 
 
-async def test_update_with_expected_state_is_a_compare_and_set(storage: Storage) -> None:
+async def test_a_transition_is_a_compare_and_set_on_the_states_it_may_leave(
+    storage: Storage,
+) -> None:
     await storage.add_task(make_record("t1"))
-    results = await asyncio.gather(
-        *(
-            storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
-            for _ in range(5)
-        )
-    )
+    results = await asyncio.gather(*(storage.update_task("t1", claim_change()) for _ in range(5)))
     assert sum(r is not None for r in results) == 1
-    assert await storage.update_task("missing", state=TaskState.DONE) is None
-    updated = await storage.update_task("t1", notice=Notice.BUSY, progress=40)
-    assert updated is not None and updated.state is TaskState.SUBMITTING
+    assert await storage.update_task("missing", claim_change()) is None
+    # A card that left DRAFT takes no edit; a submitting one takes its acceptance.
+    assert await storage.update_task("t1", EditCard(notice=Notice.BUSY)) is None
+    updated = await storage.update_task("t1", accepted_change("api-9"))
+    assert updated is not None and updated.state is TaskState.RUNNING
+    assert updated.apimart_task_id == "api-9" and updated.version == 2
     assert await storage.get_task("t1") == updated
+
+
+async def test_a_change_since_the_version_read_refuses_the_transition(storage: Storage) -> None:
+    await storage.add_task(make_record("t1"))
+    read = await storage.get_task("t1")
+    assert read is not None
+    assert await storage.update_task("t1", EditCard(prompt="edited")) is not None
+    assert await storage.update_task("t1", claim_change(), expect_version=read.version) is None
+    current = await storage.get_task("t1")
+    assert current is not None and current.state is TaskState.DRAFT
+    claimed = await storage.update_task("t1", claim_change(), expect_version=current.version)
+    assert claimed is not None and claimed.prompt == "edited"
 
 
 async def test_usage_counts_active_tasks_and_todays_seconds(storage: Storage) -> None:
@@ -169,10 +184,10 @@ async def test_pruned_history_leaves_the_stats_totals_alone(
     now = 20_000 * 86400.0
     for n, finished in enumerate((now - 40 * 86400, now - 3600)):
         record = make_record(
-            f"t{n}", state=TaskState.RUNNING, apimart_task_id=f"x{n}", created_at=finished
+            f"t{n}", state=TaskState.DELIVERING, apimart_task_id=f"x{n}", created_at=finished
         )
         await storage.add_task(record)
-        await storage.update_task(record.id, state=TaskState.DONE, finished_at=finished)
+        await storage.update_task(record.id, Ended(state=TaskState.DONE, finished_at=finished))
     before = await storage.stats(now)
     assert before.total["done"] == 2 and sum(before.charged_seconds.values()) > 0
     assert await storage.prune(now) == 1
@@ -202,7 +217,7 @@ async def test_history_lists_generations_newest_first_and_survives_a_restart(
             make_record(
                 f"v{n}",
                 user_id=7,
-                state=TaskState.RUNNING,
+                state=TaskState.DELIVERING,
                 attempt=1,
                 apimart_task_id=f"a{n}",
                 created_at=now - 20 + n,
@@ -212,7 +227,7 @@ async def test_history_lists_generations_newest_first_and_survives_a_restart(
         await storage.add_task(record)
     for n in range(6):  # delivered: the ended ones leave the live set
         await storage.update_task(
-            f"v{n}", state=TaskState.DONE, video_file_id=f"file{n}", finished_at=now
+            f"v{n}", Ended(state=TaskState.DONE, video_file_id=f"file{n}", finished_at=now)
         )
     await storage.close()
     storage = await open_backend(backend, tmp_path, request)
@@ -233,8 +248,8 @@ async def test_forgetting_a_user_keeps_only_their_tasks_in_flight(storage: Stora
     await storage.save_user(UserProfile(7, GenerationSettings(duration=9)))
     await storage.add_task(make_record("d", user_id=7))
     await storage.add_task(make_record("r", user_id=7, state=TaskState.RUNNING, attempt=1))
-    await storage.add_task(make_record("x", user_id=7, state=TaskState.RUNNING, attempt=1))
-    await storage.update_task("x", state=TaskState.DONE)
+    await storage.add_task(make_record("x", user_id=7, state=TaskState.DELIVERING, attempt=1))
+    await storage.update_task("x", Ended(state=TaskState.DONE, finished_at=0.0))
     await storage.add_task(make_record("o", user_id=8))
     gone = await storage.forget_user(7)
     assert {r.id for r in gone} >= {"d", "x"} and "r" not in {r.id for r in gone}
@@ -242,3 +257,33 @@ async def test_forgetting_a_user_keeps_only_their_tasks_in_flight(storage: Stora
     assert await storage.get_task("d") is None and await storage.kept_task("x") is None
     assert (await storage.get_task("r")) is not None and (await storage.get_task("o")) is not None
     assert (await storage.history(7, 0, 5))[1] == 1  # the one still running
+
+
+async def test_a_ledger_key_is_taken_once_whoever_replays_it(storage: Storage) -> None:
+    """One (reason, ref) is one row in the whole ledger: a charge or a task replayed for
+    the same user or for another one (a forged or mixed-up update) moves nothing."""
+    purchase = Movement(1, 50, Reason.PURCHASE, "charge-1", 1.0, stars=50)
+    grant = Movement(2, 10, Reason.GRANT, "grant-1", 2.0)
+    assert await storage.ledger_apply(purchase) and await storage.ledger_apply(grant)
+    assert not await storage.ledger_apply(purchase)  # replayed for its user
+    assert not await storage.ledger_apply(replace(purchase, user_id=2, at=3.0))  # another
+    assert not await storage.ledger_apply(replace(grant, user_id=1, at=4.0))
+    assert await storage.ledger(1) == [purchase] and await storage.ledger(2) == [grant]
+    assert len(await storage.ledger_rows()) == 2
+
+
+@pytest.mark.parametrize("backend", PERSISTENT)
+async def test_ledger_keys_stay_taken_after_a_restart(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    purchase = Movement(1, 50, Reason.PURCHASE, "charge-1", 1.0, stars=50)
+    first = await open_backend(backend, tmp_path, request)
+    assert await first.ledger_apply(purchase)
+    await first.close()
+    second = await open_backend(backend, tmp_path, request)
+    try:
+        assert not await second.ledger_apply(replace(purchase, user_id=2, at=2.0))
+        assert not await second.ledger_apply(purchase)
+        assert await second.ledger_rows() == [purchase]
+    finally:
+        await second.close()

@@ -11,9 +11,10 @@ import pytest
 from bot.domain.notices import Notice
 from bot.domain.records import TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
+from bot.domain.transitions import EditCard, Ended
 from bot.storage import StorageCorruptError
 from bot.storage.tinydb import TinyDBStorage, repair, task_shard, user_shard
-from tests.factories import make_record
+from tests.factories import claim_change, make_record
 
 DAY = 86400.0
 NOW = 20_000 * DAY + 3600  # one o'clock, UTC
@@ -33,7 +34,7 @@ async def test_a_write_rewrites_one_shard_not_the_history(tmp_path: Path) -> Non
         await storage.save_user(UserProfile(n))
         await storage.add_task(make_record(f"t{n}", user_id=n, card_message_id=n))
     before = mtimes(storage.root)
-    await storage.update_task("t7", progress=40)
+    await storage.update_task("t7", EditCard(prompt="a cat"))
     after = mtimes(storage.root)
     changed = {name for name in after if after[name] != before.get(name)}
     assert changed == {task_shard("t7"), task_shard("t7") + ".bak"}
@@ -66,7 +67,7 @@ async def test_an_awaited_write_is_on_disk(tmp_path: Path) -> None:
     """The money-guarding states rely on it: `submitting` is stored before the POST."""
     storage = storage_at(tmp_path)
     await storage.add_task(make_record("t1"))
-    await storage.update_task("t1", expect={TaskState.DRAFT}, state=TaskState.SUBMITTING)
+    await storage.update_task("t1", claim_change())
     shard = json.loads((storage.root / task_shard("t1")).read_text())
     [row] = shard["tasks"].values()
     assert row["state"] == "submitting"
@@ -77,16 +78,24 @@ async def test_ended_tasks_move_to_history_and_stats_survive_pruning(tmp_path: P
     old = NOW - 40 * DAY
     await storage.add_task(
         make_record(
-            "old", created_at=old, state=TaskState.RUNNING, apimart_task_id="x", submitted_at=old
+            "old",
+            created_at=old,
+            state=TaskState.DELIVERING,
+            apimart_task_id="x",
+            submitted_at=old,
         )
     )
-    await storage.update_task("old", state=TaskState.DONE, finished_at=old)
+    await storage.update_task("old", Ended(state=TaskState.DONE, finished_at=old))
     await storage.add_task(
         make_record(
-            "new", created_at=NOW, state=TaskState.RUNNING, apimart_task_id="y", submitted_at=NOW
+            "new",
+            created_at=NOW,
+            state=TaskState.DELIVERING,
+            apimart_task_id="y",
+            submitted_at=NOW,
         )
     )
-    await storage.update_task("new", state=TaskState.DONE, finished_at=NOW)
+    await storage.update_task("new", Ended(state=TaskState.DONE, finished_at=NOW))
     assert [p.name for p in sorted((storage.root / "history").iterdir())] == [
         "2024-08-25.jsonl",
         "2024-10-04.jsonl",
@@ -108,7 +117,9 @@ async def test_history_wins_over_a_stale_live_copy(tmp_path: Path) -> None:
     await storage.add_task(make_record("t1", state=TaskState.DELIVERING, video_url="https://v"))
     shard = storage.root / task_shard("t1")
     stale = shard.read_text()
-    await storage.update_task("t1", state=TaskState.DONE, finished_at=NOW, video_message_id=9)
+    await storage.update_task(
+        "t1", Ended(state=TaskState.DONE, finished_at=NOW, video_message_id=9)
+    )
     shard.write_text(stale)  # what a restored backup looks like
     reopened = storage_at(tmp_path)
     assert await reopened.tasks_in({TaskState.DELIVERING}) == []
@@ -174,7 +185,7 @@ def test_a_damaged_file_stops_start_up_and_repair_restores_its_backup(tmp_path: 
     with pytest.raises(StorageCorruptError, match=user_shard(1)):
         storage_at(tmp_path)
     assert "restored from" in repair(tmp_path)
-    assert asyncio.run(storage_at(tmp_path).get_user(1)).language == "ru"  # one write back
+    assert asyncio.run(storage_at(tmp_path).get_user(1)).language == "uk"  # the last write
     assert "nothing to repair" in repair(tmp_path)
 
 
@@ -192,3 +203,62 @@ def test_a_history_row_reads_as_the_entry_its_record_would_give() -> None:
     )
     assert entry_from_row(done.to_dict()) == entry_of(done)
     assert entry_from_row(make_record("d0").to_dict()) is None  # a draft never generated
+
+
+GARBAGE = b"\x00\xff not json at all {"
+
+
+def test_repair_restores_the_last_write_not_the_one_before(tmp_path: Path) -> None:
+    from bot.storage.files import backup_path, repair_file, write_atomically
+
+    path = tmp_path / "doc.json"
+    write_atomically(path, '{"t": {"1": {"v": "A"}}}')
+    write_atomically(path, '{"t": {"1": {"v": "B"}}}')
+    backup = backup_path(path)
+    assert backup.read_text() == path.read_text()
+    assert backup.stat().st_ino != path.stat().st_ino  # a copy, not a link to the same inode
+    path.write_bytes(GARBAGE)
+    assert backup.read_text() == '{"t": {"1": {"v": "B"}}}'  # damage does not reach it
+    message = repair_file(path)
+    assert message is not None and "as it was last written" in message
+    assert json.loads(path.read_text()) == {"t": {"1": {"v": "B"}}}
+
+
+def test_repair_of_every_file_keeps_the_last_settings_and_delivered_tasks(
+    tmp_path: Path,
+) -> None:
+    """A user's last change survives (audio off stays off), and a task delivered and in
+    history does not come back live from a backup to be delivered again."""
+
+    async def fill() -> None:
+        storage = storage_at(tmp_path)
+        await storage.save_user(UserProfile(1, GenerationSettings().with_audio(True)))
+        await storage.save_user(UserProfile(1, GenerationSettings().with_audio(False)))
+        await storage.add_task(
+            make_record("t1", state=TaskState.DELIVERING, video_url="https://v")
+        )
+        await storage.update_task(
+            "t1", Ended(state=TaskState.DONE, finished_at=NOW, video_message_id=9)
+        )
+        await storage.close()
+
+    asyncio.run(fill())
+    files = sorted((tmp_path / "db").glob("*.json"))
+    assert {user_shard(1), task_shard("t1"), "state.json"} <= {p.name for p in files}
+    for path in files:
+        path.write_bytes(GARBAGE)
+    with pytest.raises(StorageCorruptError):
+        storage_at(tmp_path)
+    report = repair(tmp_path)
+    assert report.count("restored from") == len(files)
+    assert "t1" not in (tmp_path / "db" / task_shard("t1")).read_text()  # no live copy back
+
+    async def check() -> None:
+        reopened = storage_at(tmp_path)
+        assert (await reopened.get_user(1)).settings.audio is False
+        assert await reopened.tasks_in({TaskState.DELIVERING}) == []
+        done = await reopened.get_task("t1")
+        assert done is not None and done.state is TaskState.DONE
+
+    asyncio.run(check())
+    assert "nothing to repair" in repair(tmp_path)

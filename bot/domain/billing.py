@@ -1,14 +1,13 @@
-"""Credits bought with Telegram Stars, as a ledger: every movement is a row, the balance is the
+"""Credits, as a ledger (bought through a payment provider: Telegram Stars today, see
+`bot/telegram/payments/`): every movement is a row, the balance is the
 sum of the rows, and the rules below decide which rows may be added. Storage applies a row
 only when `admissible` says so, atomically, so a charge cannot be counted twice and a
 reservation cannot be both spent and returned, whatever replays or restarts happen."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -21,7 +20,11 @@ class Reason(StrEnum):
     RESERVE = "reserve"  # -price when a task is submitted or queued; ref: "<task>:<attempt>:…"
     RELEASE = "release"  # +the reservation back (failed, refused, cancelled in line…)
     SPEND = "spend"  # 0: the reservation became the price of a delivered video
-    REFUND = "refund"  # -the credits of a purchase whose Stars went back; ref: charge id
+    REFUND = "refund"  # -the credits of a purchase whose Stars go back; ref: see refund_ref
+    REFUND_UNDONE = "refund_undone"  # +a REFUND's credits: Telegram refused it; ref: its ref
+    # -what is still free of a purchase Telegram refunded without the bot asking (a
+    # refunded_payment update): the Stars are gone already; ref: charge id
+    EXTERNAL_REFUND = "external_refund"
 
 
 @dataclass(frozen=True)
@@ -77,28 +80,126 @@ def account_of(movements: Iterable[Movement], recent: int = 10) -> Account:
 def admissible(existing: list[Movement], movement: Movement) -> bool:
     """Whether `movement` may join the ledger of its user, whose movements are `existing`
     (and no other user's row has its key: the storage checks that globally)."""
-    keys = {m.key for m in existing}
-    if movement.key in keys:
+    if movement.key in {m.key for m in existing}:
         return False  # the same reason for the same task or charge: never twice
-    balance = sum(m.amount for m in existing)
-    reason, ref = movement.reason, movement.ref
-    if reason in (Reason.RELEASE, Reason.SPEND):
-        reserve = next((m for m in existing if m.key == (Reason.RESERVE.value, ref)), None)
-        other = Reason.SPEND if reason is Reason.RELEASE else Reason.RELEASE
-        if reserve is None or (other.value, ref) in keys:
-            return False  # nothing held, or already settled the other way
-        return movement.amount == (-reserve.amount if reason is Reason.RELEASE else 0)
-    if reason is Reason.REFUND:
-        purchase = next((m for m in existing if m.key == (Reason.PURCHASE.value, ref)), None)
-        # Only credits still unspent can go back with the Stars.
-        return (
-            purchase is not None
-            and movement.amount == -purchase.amount
-            and (balance >= purchase.amount)
-        )
-    if movement.amount < 0:
-        return balance + movement.amount >= 0  # a reservation, or an admin taking back
-    return True
+    return _RULES.get(movement.reason, _keeps_the_balance)(existing, movement)
+
+
+def _balance(existing: Iterable[Movement]) -> int:
+    return sum(m.amount for m in existing)
+
+
+def _settles_its_hold(existing: list[Movement], movement: Movement) -> bool:
+    """RELEASE gives back exactly what was held; SPEND (0) makes it the price: one or the
+    other, once."""
+    reserve = next((m for m in existing if m.key == (Reason.RESERVE.value, movement.ref)), None)
+    other = Reason.SPEND if movement.reason is Reason.RELEASE else Reason.RELEASE
+    if reserve is None or any(m.key == (other.value, movement.ref) for m in existing):
+        return False  # nothing held, or already settled the other way
+    return movement.amount == (-reserve.amount if movement.reason is Reason.RELEASE else 0)
+
+
+def _refunds_unspent_credits(existing: list[Movement], movement: Movement) -> bool:
+    """Only credits still unspent can go back with the Stars, and only one refund of a
+    charge at a time: another attempt comes after the last one was undone."""
+    charge = refund_charge(movement.ref)
+    purchase = _purchase(existing, charge)
+    if purchase is None or refunded(existing, charge):
+        return False
+    return (
+        movement.ref == next_refund_ref(existing, charge)
+        and (movement.amount, movement.stars) == (-purchase.amount, purchase.stars)
+        and _balance(existing) >= purchase.amount
+    )
+
+
+def _undoes_a_refund(existing: list[Movement], movement: Movement) -> bool:
+    refund = next((m for m in existing if m.key == (Reason.REFUND.value, movement.ref)), None)
+    return (
+        refund is not None
+        and movement.ref not in _undone(existing)
+        and (movement.amount, movement.stars) == (-refund.amount, refund.stars)
+    )
+
+
+def _follows_an_external_refund(existing: list[Movement], movement: Movement) -> bool:
+    """The Stars went back already: whatever of the purchase is still free follows them,
+    never more than the balance (what is spent or held stays spent or held)."""
+    purchase = _purchase(existing, movement.ref)
+    if purchase is None or refunded(existing, movement.ref):
+        return False
+    free = min(purchase.amount, max(_balance(existing), 0))
+    return (movement.amount, movement.stars) == (-free, purchase.stars)
+
+
+def _keeps_the_balance(existing: list[Movement], movement: Movement) -> bool:
+    """Anything else (a purchase, a gift, a hold, an admin's grant) may add freely and take
+    only what the balance has."""
+    return movement.amount >= 0 or _balance(existing) + movement.amount >= 0
+
+
+_RULES: dict[Reason, Callable[[list[Movement], Movement], bool]] = {
+    Reason.RELEASE: _settles_its_hold,
+    Reason.SPEND: _settles_its_hold,
+    Reason.REFUND: _refunds_unspent_credits,
+    Reason.REFUND_UNDONE: _undoes_a_refund,
+    Reason.EXTERNAL_REFUND: _follows_an_external_refund,
+}
+
+
+def refund_ref(charge_id: str, attempt: int) -> str:
+    """The ref of the `attempt`-th REFUND of a charge: the charge id for the first (as before
+    refunds could be undone), "<charge id>#<attempt>" for the next ones."""
+    return charge_id if attempt <= 1 else f"{charge_id}#{attempt}"
+
+
+def next_refund_ref(existing: Iterable[Movement], charge_id: str) -> str:
+    """The ref the next REFUND of this charge takes."""
+    return refund_ref(charge_id, len(_refunds(existing, charge_id)) + 1)
+
+
+def refund_charge(ref: str) -> str:
+    """The charge id of a REFUND's ref (Telegram's charge ids have no "#")."""
+    charge, hash_sign, attempt = ref.rpartition("#")
+    return charge if hash_sign and attempt.isdigit() and int(attempt) > 1 else ref
+
+
+def open_refund(existing: Iterable[Movement], charge_id: str) -> Movement | None:
+    """The REFUND of this charge that is not undone: sent to Telegram, or pending after an
+    unclear answer (a timeout)."""
+    rows = list(existing)
+    undone = _undone(rows)
+    return next((m for m in _refunds(rows, charge_id) if m.ref not in undone), None)
+
+
+def refunded(existing: Iterable[Movement], charge_id: str) -> bool:
+    """Whether this charge's Stars went back, or are going back: an open REFUND, or one
+    Telegram reported."""
+    rows = list(existing)
+    external = (Reason.EXTERNAL_REFUND.value, charge_id)
+    return open_refund(rows, charge_id) is not None or any(m.key == external for m in rows)
+
+
+def _purchase(existing: Iterable[Movement], charge_id: str) -> Movement | None:
+    return next((m for m in existing if m.key == (Reason.PURCHASE.value, charge_id)), None)
+
+
+def _refunds(existing: Iterable[Movement], charge_id: str) -> list[Movement]:
+    return [m for m in existing if m.reason is Reason.REFUND and refund_charge(m.ref) == charge_id]
+
+
+# Before REFUND_UNDONE, a refused refund gave its credits back with a GRANT of this ref.
+_LEGACY_UNDO = "refund-failed:"
+
+
+def _undone(existing: Iterable[Movement]) -> set[str]:
+    """The refs of the REFUNDs that were undone (Telegram refused them)."""
+    return {
+        m.ref if m.reason is Reason.REFUND_UNDONE else m.ref.removeprefix(_LEGACY_UNDO)
+        for m in existing
+        if m.reason is Reason.REFUND_UNDONE
+        or (m.reason is Reason.GRANT and m.ref.startswith(_LEGACY_UNDO))
+    }
 
 
 @dataclass(frozen=True)
@@ -112,53 +213,35 @@ class LedgerTotals:
     @classmethod
     def of(cls, movements: Iterable[Movement]) -> LedgerTotals:
         rows = list(movements)
-        reserves = {m.ref: -m.amount for m in rows if m.reason is Reason.RESERVE}
-        spent = {m.ref for m in rows if m.reason is Reason.SPEND}
-        released = {m.ref for m in rows if m.reason is Reason.RELEASE}
-        held = sum(c for ref, c in reserves.items() if ref not in spent | released)
+        holds = _holds(rows)
         return cls(
-            stars_received=sum(m.stars for m in rows if m.reason is Reason.PURCHASE),
-            stars_refunded=sum(m.stars for m in rows if m.reason is Reason.REFUND),
-            credits_spent=sum(reserves[ref] for ref in spent if ref in reserves),
-            credits_returned=sum(m.amount for m in rows if m.reason is Reason.RELEASE),
-            outstanding=sum(m.amount for m in rows) + held,
+            stars_received=sum(m.stars for m in _of(rows, Reason.PURCHASE)),
+            stars_refunded=_stars_refunded(rows),
+            credits_spent=sum(held for held, end in holds.values() if end is Reason.SPEND),
+            credits_returned=sum(m.amount for m in _of(rows, Reason.RELEASE)),
+            outstanding=_balance(rows) + sum(held for held, end in holds.values() if end is None),
         )
+
+
+def _of(rows: Iterable[Movement], reason: Reason) -> Iterator[Movement]:
+    return (m for m in rows if m.reason is reason)
+
+
+def _holds(rows: list[Movement]) -> dict[str, tuple[int, Reason | None]]:
+    """Every hold's credits and how it ended: SPEND, RELEASE, or None while it is held."""
+    ends = {m.ref: m.reason for m in rows if m.reason in (Reason.SPEND, Reason.RELEASE)}
+    return {m.ref: (-m.amount, ends.get(m.ref)) for m in _of(rows, Reason.RESERVE)}
+
+
+def _stars_refunded(rows: list[Movement]) -> int:
+    """Refunds that went through (not undone because Telegram refused them), and those
+    Telegram made without the bot."""
+    undone = _undone(rows)
+    refunds = sum(m.stars for m in _of(rows, Reason.REFUND) if m.ref not in undone)
+    return refunds + sum(m.stars for m in _of(rows, Reason.EXTERNAL_REFUND))
 
 
 def credits_for(price: float, credits_per_unit: int) -> int:
     """A price in the table's currency as whole credits, never rounded in the user's favour
     below one credit."""
     return max(1, math.ceil(round(price * credits_per_unit, 6)))
-
-
-# -- invoices: a payload the bot can verify later (pre-checkout, successful payment) ----------
-
-
-@dataclass(frozen=True)
-class Invoice:
-    user_id: int
-    stars: int
-    credits: int
-    payload: str
-
-
-def invoice_payload(secret: str, user_id: int, stars: int, credits: int) -> str:
-    body = f"{user_id}:{stars}:{credits}"
-    return f"{body}:{_signature(secret, body)}"
-
-
-def read_payload(secret: str, payload: str) -> tuple[int, int, int] | None:
-    """(user, stars, credits) of a payload this bot signed; None when tampered with."""
-    body, _, signature = payload.rpartition(":")
-    parts = body.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        return None
-    if not hmac.compare_digest(signature, _signature(secret, body)):
-        return None
-    user, stars, credits = map(int, parts)
-    return user, stars, credits
-
-
-def _signature(secret: str, body: str) -> str:
-    key = hashlib.sha256(("invoice:" + secret).encode()).digest()
-    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]

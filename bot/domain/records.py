@@ -113,6 +113,9 @@ class TaskRecord:
     # Which bot process works on this task, until when (several replicas share one database).
     lease_owner: str | None = None
     lease_until: float = 0.0
+    # Raised by every change: a claim that priced and checked one version of the card submits
+    # exactly that one (an edit that lands in between makes the claim look again).
+    version: int = 0
 
     @property
     def generating(self) -> bool:

@@ -1,7 +1,7 @@
-"""Credits (BILLING=stars): what a video costs in credits, and the ledger movements of the
-task lifecycle — reserved when a task is submitted or queued, spent when its video arrives,
-returned when it fails, is refused, times out, is cancelled in line, or ends unknown and is
-not retried. Each movement is keyed by the task's attempt, so none can happen twice."""
+"""Credits (BILLING=stars), whatever the payment provider: what a video costs in credits, and
+the ledger movements of purchases, refunds and the task lifecycle — held when a task is
+submitted or queued, spent when the provider made the video, returned when it did not. Each
+movement is keyed by the task's attempt or the payment's charge, so none can happen twice."""
 
 from __future__ import annotations
 
@@ -13,16 +13,15 @@ from dataclasses import dataclass
 
 from bot.domain.billing import (
     Account,
-    Invoice,
     LedgerTotals,
     Movement,
     Reason,
     account_of,
     credits_for,
-    invoice_payload,
-    read_payload,
+    next_refund_ref,
+    open_refund,
+    refunded,
 )
-from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
 from bot.lifecycle.prices import Prices
@@ -39,39 +38,6 @@ class Billing:
     credits_per_usd: int = 100
     welcome_credits: int = 0
     clock: Callable[[], float] = time.time
-    secret: str = ""  # signs invoice payloads (the bot token: it never leaves the bot)
-    star_packs: tuple[int, ...] = (50, 200, 500)
-    credits_per_star: int = 1
-
-    def offers(self) -> list[tuple[int, int]]:
-        """(Stars, credits) of every pack /buy offers."""
-        return [(stars, stars * self.credits_per_star) for stars in self.star_packs]
-
-    def invoice(self, user_id: int, stars: int) -> Invoice | None:
-        """The invoice of a pack on offer, with a payload only this bot can make."""
-        if stars not in self.star_packs:
-            return None
-        credits = stars * self.credits_per_star
-        payload = invoice_payload(self.secret, user_id, stars, credits)
-        return Invoice(user_id, stars, credits, payload)
-
-    def before_payment(
-        self, payload: str, user_id: int, currency: str, total: int
-    ) -> Invoice | None:
-        """Pre-checkout: this bot's untampered invoice, for this user, a pack still on offer,
-        at its price; None otherwise."""
-        invoice = self.paid_invoice(payload, user_id)
-        if invoice is None or currency != "XTR" or total != invoice.stars:
-            return None
-        return invoice if self.invoice(user_id, invoice.stars) == invoice else None
-
-    def paid_invoice(self, payload: str, user_id: int) -> Invoice | None:
-        """A payment already made: this bot's invoice for this user (the offer may have
-        changed since; the Stars are taken, so the credits are due)."""
-        data = read_payload(self.secret, payload)
-        if data is None or data[0] != user_id:
-            return None
-        return Invoice(*data, payload)
 
     def price(self, settings: GenerationSettings) -> int:
         return credits_for(self.prices.current.price(settings), self.credits_per_usd)
@@ -114,47 +80,68 @@ class Billing:
         ref = ref or record.reservation
         return ref is not None and await self._apply(record.user_id, 0, Reason.SPEND, ref)
 
+    async def holds(self, record: TaskRecord, ref: str) -> bool:
+        """Whether `ref` is a hold of this user that is still open."""
+        rows = await self.storage.ledger(record.user_id)
+        keys = {m.key for m in rows}
+        return (Reason.RESERVE.value, ref) in keys and not any(
+            (reason.value, ref) in keys for reason in (Reason.RELEASE, Reason.SPEND)
+        )
+
     async def settle(self, record: TaskRecord) -> bool:
         """After the task's state changed: spend or return what it holds. False when nothing
-        moved (nothing held, settled already, or a state that settles nothing)."""
+        moved (nothing held, settled already, or a state that settles nothing).
+
+        What the provider billed is spent: a video delivered, and one the API accepted that
+        ended without a video by the user's doing (stopped waiting, bot blocked, chat gone).
+        Only outcomes the provider did not bill (refused, failed, timed out, never submitted)
+        return the credits."""
         if not record.reservation:
             return False
-        state = record.state
-        charged = state is TaskState.DONE or (
-            state in (TaskState.CANCELLED, TaskState.CLOSED)
-            and record.submitted_at is not None
-            and (state is TaskState.CANCELLED or record.notice is Notice.UNREACHABLE)
-        )
-        if charged:
+        if billed(record):
             return await self.spend(record)
-        if state in (
-            TaskState.FAILED,
-            TaskState.TIMED_OUT,
-            TaskState.DRAFT,
-            TaskState.CANCELLED,
-            TaskState.CLOSED,
-        ):
+        if record.state in _RETURNED_IN:
             return await self.release(record)
         return False
 
-    async def reconcile(self, find_task: Callable[[str], Awaitable[TaskRecord | None]]) -> int:
-        """At start-up: settle every reservation a crash left open (a task that failed or
-        was delivered just before the process died). Idempotent; returns how many."""
-        rows = await self.storage.ledger_rows()
-        settled = {m.ref for m in rows if m.reason in (Reason.RELEASE, Reason.SPEND)}
-        fixed = 0
-        for held in (m for m in rows if m.reason is Reason.RESERVE and m.ref not in settled):
-            task_id = held.ref.split(":")[0]
-            record = await find_task(task_id)
-            if record is None:  # the task is gone: nothing was made for these credits
-                fixed += await self.release(_placeholder(held), held.ref)
-            elif record.reservation != held.ref:  # a later attempt followed: this one ran
-                fixed += await self.spend(record, held.ref)
-            else:
-                fixed += await self.settle(record)
+    async def before_retry(self, record: TaskRecord) -> None:
+        """ "Try again" on an ended attempt: settle its hold first (an unknown outcome counts
+        as made), so every hold is settled before the task carries the next one."""
+        if not record.reservation:
+            return
+        if record.state is TaskState.UNKNOWN:
+            await self.spend(record)
+        else:
+            await self.settle(record)
+
+    async def reconcile(
+        self,
+        find_task: Callable[[str], Awaitable[TaskRecord | None]],
+        *,
+        grace: float = 60.0,
+    ) -> int:
+        """Settle every hold a crash left open (a task that failed or was delivered just
+        before the process died), by the state of the task that carries it. A hold no task
+        carries was never tied to a video that ran: it goes back, never spent (and one
+        younger than `grace` is left alone: a claim on another replica may be writing it).
+        Idempotent; returns how many moved."""
+        now, fixed = self.clock(), 0
+        for held in open_holds(await self.storage.ledger_rows()):
+            fixed += await self._settle_left_open(
+                held, await find_task(held.ref.split(":")[0]), now - held.at >= grace
+            )
         if fixed:
             log.info("settled %s reservations left open by a stop", fixed)
         return fixed
+
+    async def _settle_left_open(
+        self, held: Movement, record: TaskRecord | None, old_enough: bool
+    ) -> bool:
+        if record is not None and record.reservation == held.ref:
+            return await self.settle(record)
+        if old_enough:  # no task carries it: never tied to a video that ran
+            return await self.release(record or _placeholder(held), held.ref)
+        return False
 
     async def purchase(self, user_id: int, charge_id: str, stars: int, credits: int) -> bool:
         """A successful payment: credited once per charge, whatever is replayed."""
@@ -167,17 +154,56 @@ class Billing:
         rows = await self.storage.ledger_rows()
         return next((m for m in rows if m.key == (Reason.PURCHASE.value, charge_id)), None)
 
-    async def take_back(self, purchase: Movement) -> bool:
-        """The credits of a purchase whose Stars go back: refused once they are spent."""
+    async def open_refund(self, purchase: Movement) -> Movement | None:
+        """The refund of this purchase that is not undone: its credits are taken back and
+        Telegram was asked (or is being asked) to return the Stars."""
+        return open_refund(await self.storage.ledger(purchase.user_id), purchase.ref)
+
+    async def take_back(self, purchase: Movement) -> Movement | None:
+        """The credits of a purchase whose Stars go back, as a new refund (its row); None once
+        they are spent, while another refund of it is open, or once Telegram reported it."""
+        rows = await self.storage.ledger(purchase.user_id)
+        refund = Movement(
+            purchase.user_id,
+            -purchase.amount,
+            Reason.REFUND,
+            next_refund_ref(rows, purchase.ref),
+            self.clock(),
+            purchase.stars,
+        )
+        return refund if await self.storage.ledger_apply(refund) else None
+
+    async def undo_refund(self, refund: Movement) -> bool:
+        """Telegram refused the refund: its credits return, the Stars count as kept, and a
+        later refund of the charge may try again."""
         return await self._apply(
-            purchase.user_id, -purchase.amount, Reason.REFUND, purchase.ref, stars=purchase.stars
+            refund.user_id, -refund.amount, Reason.REFUND_UNDONE, refund.ref, stars=refund.stars
         )
 
-    async def give_back(self, purchase: Movement) -> bool:
-        """Telegram refused the refund: the credits taken back return."""
-        return await self._apply(
-            purchase.user_id, purchase.amount, Reason.GRANT, f"refund-failed:{purchase.ref}"
-        )
+    async def refunded_outside(self, user_id: int, charge_id: str) -> Movement | None:
+        """Telegram reports this charge refunded (a refunded_payment update). A refund the bot
+        made already took its credits back; otherwise the Stars are gone and what is still
+        free of the purchase follows them (never below zero). The row; None when nothing
+        moved (not this user's purchase, a refund of the bot's, or a replayed update)."""
+        purchase = await self.find_purchase(charge_id)
+        if purchase is None or purchase.user_id != user_id:
+            return None
+        for _ in range(_TRIES):  # a reservation between reading and writing: read again
+            rows = await self.storage.ledger(user_id)
+            if refunded(rows, charge_id):
+                return None
+            free = max(0, sum(m.amount for m in rows))
+            taken = Movement(
+                user_id,
+                -min(purchase.amount, free),
+                Reason.EXTERNAL_REFUND,
+                charge_id,
+                self.clock(),
+                purchase.stars,
+            )
+            if await self.storage.ledger_apply(taken):
+                return taken
+        return None
 
     async def _reserve_of(self, user_id: int, ref: str | None) -> Movement | None:
         if ref is None:
@@ -191,6 +217,35 @@ class Billing:
         return await self.storage.ledger_apply(
             Movement(user_id, amount, reason, ref, self.clock(), stars)
         )
+
+
+# How many times a refund Telegram reported is tried while the balance keeps moving.
+_TRIES = 5
+
+# States whose hold goes back when the provider did not bill (see `billed` for the others).
+_RETURNED_IN = frozenset(
+    {
+        TaskState.FAILED,
+        TaskState.TIMED_OUT,
+        TaskState.DRAFT,
+        TaskState.CANCELLED,
+        TaskState.CLOSED,
+    }
+)
+
+
+def open_holds(rows: list[Movement]) -> list[Movement]:
+    """The holds neither spent nor returned."""
+    settled = {m.ref for m in rows if m.reason in (Reason.RELEASE, Reason.SPEND)}
+    return [m for m in rows if m.reason is Reason.RESERVE and m.ref not in settled]
+
+
+def billed(record: TaskRecord) -> bool:
+    """The provider made (and charged for) this attempt: delivered, or accepted and then
+    ended by the user (stopped waiting, blocked the bot, left the chat)."""
+    return record.state is TaskState.DONE or (
+        record.state in (TaskState.CANCELLED, TaskState.CLOSED) and record.submitted_at is not None
+    )
 
 
 def _placeholder(held: Movement) -> TaskRecord:

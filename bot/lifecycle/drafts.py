@@ -23,18 +23,27 @@ from bot.domain.actions import (
     ShowPage,
 )
 from bot.domain.caption_flags import CaptionFlags
-from bot.domain.history import PAGE_SIZE, HistoryEntry
-from bot.domain.records import ACTIVE_STATES, Soundtrack, TaskRecord, TaskState, UserProfile
+from bot.domain.records import (
+    Soundtrack,
+    TaskRecord,
+    TaskState,
+)
 from bot.domain.settings import GenerationSettings
+from bot.domain.transitions import EditCard
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.ending import TaskEnding
+from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.ports import Messenger
+from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.tasklog import task_log
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 DRAFT = frozenset({TaskState.DRAFT})
-_NO_SOUNDTRACK = {"soundtrack_url": None, "soundtrack_file": None, "soundtrack_title": ""}
+_NO_SOUNDTRACK = EditCard(soundtrack_url=None, soundtrack_file=None, soundtrack_title="")
 
 
 @dataclass(frozen=True)
@@ -64,25 +73,24 @@ class Room:
     refused: LimitReached = LimitReached.USER_ACTIVE  # the limit to name when count is 0
 
 
-@dataclass(frozen=True)
-class Forgotten:
-    tasks: int
-    still_running: int
-
-
-@dataclass
+@dataclass(kw_only=True)
 class DraftService:
-    ending: TaskEnding
+    """Cards before Generate; the user's defaults through `profiles`."""
+
+    storage: Storage
+    profiles: Profiles
+    messenger: Messenger
+    files: TaskFiles
+    ending: TaskEnding  # cancelling cards
+    billing: Billing | None = None
+    admin_ids: frozenset[int] = frozenset()
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
-
-    async def profile(self, user_id: int) -> UserProfile:
-        return await self.ending.storage.get_user(user_id)
 
     async def open(self, new: NewCard, *, card_message_id: int) -> TaskRecord:
         """Keep the photo and turn `card_message_id` (the placeholder that already answered
         it) into a card built from the user's defaults."""
-        storage = self.ending.storage
+        storage = self.storage
         profile = await storage.get_user(new.user_id)
         soundtrack = profile.soundtrack
         settings = new.flags.apply_to(profile.settings)
@@ -92,7 +100,7 @@ class DraftService:
             user_id=new.user_id,
             chat_id=new.chat_id,
             source_message_id=new.source_message_id,
-            image_file=self.ending.files.save_image(task_id, new.image),
+            image_file=self.files.save_image(task_id, new.image),
             image_width=new.image.width,
             image_height=new.image.height,
             prompt=new.flags.prompt,
@@ -104,15 +112,11 @@ class DraftService:
         )
         record = replace(record, card_message_id=card_message_id)
         await storage.add_task(record)
-        await self.ending.messenger.show_card(record)  # buttons only once the card is stored
+        await self.messenger.show_card(record)  # buttons only once the card is stored
         if soundtrack is not None:  # a soundtrack is for the next video only
             await storage.save_user(replace(profile, soundtrack=None))
         task_log(log, record).info("card %s", card_message_id)
         return record
-
-    async def kept(self, task_id: str) -> TaskRecord | None:
-        """A task by id, ended ones included while the retention keeps them."""
-        return await self.ending.storage.kept_task(task_id)
 
     async def reopen(
         self,
@@ -126,7 +130,7 @@ class DraftService:
         seed when `keep_seed` ("Edit"), a new one drawn at Generate otherwise ("Again").
         None when the photo is no longer kept."""
         task_id = uuid.uuid4().hex[:16]
-        image_file = self.ending.files.copy_image(source, task_id)
+        image_file = self.files.copy_image(source, task_id)
         if image_file is None:
             return None
         seed = source.seed_used if keep_seed else None
@@ -146,40 +150,17 @@ class DraftService:
             created_at=self.clock(),
             quota_left=await self.quota_left(source.user_id),
         )
-        await self.ending.storage.add_task(record)
-        await self.ending.messenger.show_card(record)
+        await self.storage.add_task(record)
+        await self.messenger.show_card(record)
         task_log(log, record).info("card %s from task %s", card_message_id, source.id)
         return record
-
-    async def forget(self, user_id: int) -> Forgotten:
-        """/forget: everything kept about the user goes (profile, cards, history, photos,
-        soundtracks); videos still being made stay until they are delivered."""
-        profile = await self.ending.storage.get_user(user_id)
-        if profile.soundtrack is not None:
-            self.ending.files.delete_soundtrack(profile.soundtrack.file)
-        gone = await self.ending.storage.forget_user(user_id)
-        for record in gone:
-            self.ending.files.forget_photo(record)
-            self.ending.files.delete_soundtrack(record.soundtrack_file)
-        running = await self.ending.storage.tasks_in(ACTIVE_STATES, user_id=user_id)
-        log.info(
-            "user %s: forgot %s tasks, %s still in flight",
-            user_id,
-            len({r.id for r in gone}),
-            len(running),
-        )
-        return Forgotten(len({r.id for r in gone}), len(running))
-
-    async def history_page(self, user_id: int, page: int) -> tuple[list[HistoryEntry], int]:
-        """One page of the user's generations, newest first, and how many there are."""
-        return await self.ending.storage.history(user_id, page * PAGE_SIZE, PAGE_SIZE)
 
     async def room(self, user_id: int, duration: int) -> Room:
         """How many more videos of `duration` seconds this user's own limits allow now
         (a full bot does not count: those wait in line), and which limit says no."""
-        if user_id in self.ending.admin_ids:
+        if user_id in self.admin_ids:
             return Room(MAX_AT_ONCE)
-        usage = await self.ending.storage.usage(user_id, start_of_day(self.clock()))
+        usage = await self.storage.usage(user_id, start_of_day(self.clock()))
         room = self.limits.max_active_per_user - usage.user_active
         refused = LimitReached.USER_ACTIVE
         if self.limits.has_quota:
@@ -200,41 +181,32 @@ class DraftService:
             return None
         return await self._edit(
             record,
-            prompt=flags.prompt,
-            settings=flags.apply_to(record.settings),
-            notice=None,
-            error="",
+            EditCard(
+                prompt=flags.prompt,
+                settings=flags.apply_to(record.settings),
+                notice=None,
+                error="",
+            ),
         )
 
     async def card(self, chat_id: int, message_id: int) -> TaskRecord | None:
-        return await self.ending.storage.find_card(chat_id, message_id)
+        return await self.storage.find_card(chat_id, message_id)
 
     async def press(self, record: TaskRecord, action: SettingAction | CardEdit) -> bool:
         """Apply a button of a draft card; False when the card is no longer a draft."""
         if record.state is not TaskState.DRAFT:
             return False
-        changes = _card_changes(record, action)
-        if changes is None:
+        edit = _card_edit(record, action)
+        if edit is None:
             return True  # a setting that was already so: nothing to redraw
-        if "settings" in changes:
-            chosen: GenerationSettings = changes["settings"]
-            await self._remember(record.user_id, lambda _: chosen)
-        return await self._edit(record, notice=None, error="", **changes) is not None
+        if isinstance(edit.settings, GenerationSettings):
+            chosen = edit.settings
+            await self.profiles.remember(record.user_id, lambda _: chosen)
+        return await self._edit(record, replace(edit, notice=None, error="")) is not None
 
     async def set_prompt(self, record: TaskRecord, prompt: str) -> TaskRecord | None:
         """None when the card has already been used."""
-        return await self._edit(record, prompt=prompt.strip(), notice=None, error="")
-
-    async def press_default(
-        self, user_id: int, action: SettingAction
-    ) -> GenerationSettings | None:
-        """A button of the /settings card; None when it changed nothing."""
-        profile = await self.profile(user_id)
-        settings = action.apply(profile.settings)
-        if settings == profile.settings:
-            return None
-        await self.ending.storage.save_user(replace(profile, settings=settings))
-        return settings
+        return await self._edit(record, EditCard(prompt=prompt.strip(), notice=None, error=""))
 
     async def change_defaults(
         self,
@@ -243,13 +215,9 @@ class DraftService:
         transform: Callable[[GenerationSettings], GenerationSettings],
     ) -> None:
         """Change the user's defaults and every open card of theirs in this chat alike."""
-        await self._remember(user_id, transform)
+        await self.profiles.remember(user_id, transform)
         for record in await self._drafts(user_id, chat_id):
-            await self._edit(record, settings=transform(record.settings))
-
-    async def set_language(self, user_id: int, locale: str) -> None:
-        profile = await self.profile(user_id)
-        await self.ending.storage.save_user(replace(profile, language=locale))
+            await self._edit(record, EditCard(settings=transform(record.settings)))
 
     async def attach_soundtrack(
         self, user_id: int, chat_id: int, soundtrack: Soundtrack
@@ -259,13 +227,15 @@ class DraftService:
         draft = await self.latest_draft(user_id, chat_id)
         if draft is not None:
             audio_on = draft.settings.with_audio(True)
-            updated = await self._edit(draft, settings=audio_on, **_soundtrack_fields(soundtrack))
+            updated = await self._edit(
+                draft, replace(_with_soundtrack(soundtrack), settings=audio_on)
+            )
             if updated is not None:
                 return updated
-        profile = await self.profile(user_id)
+        profile = await self.profiles.profile(user_id)
         if profile.soundtrack is not None:
-            self.ending.files.delete_soundtrack(profile.soundtrack.file)
-        await self.ending.storage.save_user(replace(profile, soundtrack=soundtrack))
+            self.files.delete_soundtrack(profile.soundtrack.file)
+        await self.storage.save_user(replace(profile, soundtrack=soundtrack))
         return None
 
     async def latest_draft(self, user_id: int, chat_id: int) -> TaskRecord | None:
@@ -276,60 +246,64 @@ class DraftService:
         """Drop the user's unfinished cards in this chat; running videos keep going."""
         dropped = 0
         for record in await self._drafts(user_id, chat_id):
-            if await self.ending.finish(record, TaskState.CANCELLED, expect=set(DRAFT)):
+            if await self.ending.finish(
+                record, TaskState.CANCELLED, expect_version=record.version
+            ):
                 dropped += 1
-        running = await self.ending.storage.tasks_in(
+        running = await self.storage.tasks_in(
             {TaskState.RUNNING}, user_id=user_id, chat_id=chat_id
         )
         return Cancelled(dropped, len(running))
 
     async def quota_left(self, user_id: int) -> int | None:
         """Seconds of video this user may still generate today, or None without a quota."""
-        admin = user_id in self.ending.admin_ids
+        admin = user_id in self.admin_ids
         if admin or not self.limits.has_quota:
             return None  # no quota here: spare every new card a usage query
-        usage = await self.ending.storage.usage(user_id, start_of_day(self.clock()))
+        usage = await self.storage.usage(user_id, start_of_day(self.clock()))
         return self.limits.seconds_left(admin=admin, used_today=usage.used_today)
 
     async def _drafts(self, user_id: int, chat_id: int) -> list[TaskRecord]:
-        return await self.ending.storage.tasks_in(DRAFT, user_id=user_id, chat_id=chat_id)
+        return await self.storage.tasks_in(DRAFT, user_id=user_id, chat_id=chat_id)
 
-    async def _remember(
-        self, user_id: int, transform: Callable[[GenerationSettings], GenerationSettings]
-    ) -> None:
-        """The user's choices become their defaults."""
-        profile = await self.profile(user_id)
-        await self.ending.storage.save_user(replace(profile, settings=transform(profile.settings)))
-
-    async def _edit(self, record: TaskRecord, **changes: Any) -> TaskRecord | None:
+    async def _edit(self, record: TaskRecord, edit: EditCard) -> TaskRecord | None:
         """Change a draft and redraw it; None when it is no longer a draft."""
-        updated = await self.ending.storage.update_task(record.id, expect=DRAFT, **changes)
+        updated = await self.storage.update_task(record.id, edit)
         if updated is None:
             return None
         if record.soundtrack_file and updated.soundtrack_file != record.soundtrack_file:
-            self.ending.files.delete_soundtrack(record.soundtrack_file)
-        await self.ending.messenger.show_card(updated)
+            self.files.delete_soundtrack(record.soundtrack_file)
+        await self.messenger.show_card(updated)
         return updated
 
 
-def _card_changes(record: TaskRecord, action: SettingAction | CardEdit) -> dict[str, Any] | None:
+def _card_edit(record: TaskRecord, action: SettingAction | CardEdit) -> EditCard | None:
     """What a button changes on this card; None when it changes nothing."""
     if isinstance(action, ShowPage):
-        return {"page": action.page}
+        return EditCard(page=action.page)
     if isinstance(action, ChooseEffect):
-        return {"template": action.template, "page": Page.MAIN}
+        return EditCard(template=action.template, page=Page.MAIN)
     if isinstance(action, RemoveSoundtrack):
-        return dict(_NO_SOUNDTRACK)
+        return _NO_SOUNDTRACK
     settings = action.apply(record.settings)
     if settings == record.settings:
         return None
     if not settings.audio and record.soundtrack_url:
         # "Silent" and a soundtrack exclude each other: the card shows what will happen.
-        return {"settings": settings, **_NO_SOUNDTRACK}
-    return {"settings": settings}
+        return replace(_NO_SOUNDTRACK, settings=settings)
+    return EditCard(settings=settings)
+
+
+def _with_soundtrack(soundtrack: Soundtrack) -> EditCard:
+    return EditCard(
+        soundtrack_url=soundtrack.url,
+        soundtrack_file=soundtrack.file,
+        soundtrack_title=soundtrack.title,
+    )
 
 
 def _soundtrack_fields(soundtrack: Soundtrack) -> dict[str, Any]:
+    """For a new card built with its soundtrack."""
     return {
         "soundtrack_url": soundtrack.url,
         "soundtrack_file": soundtrack.file,

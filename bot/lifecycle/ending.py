@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from bot.domain.notices import Notice
 from bot.domain.records import ENDED_STATES, TaskRecord, TaskState
+from bot.domain.transitions import BackToDraft, Ended
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.failures import OUTCOMES, Failure
 from bot.lifecycle.files import TaskFiles
-from bot.lifecycle.ports import Messenger
+from bot.lifecycle.ports import Messenger, SentVideo
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
 
@@ -40,24 +40,21 @@ class TaskEnding:
         notice: Notice | None = None,
         error: str = "",
         *,
-        expect: set[TaskState] | None = None,
+        expect_version: int | None = None,
         redraw: bool = True,
-        **changes: Any,
+        sent: SentVideo | None = None,
     ) -> TaskRecord | None:
-        """Move the task to a final (or retryable) state; None when `expect` did not hold.
+        """Move the task to a final (or retryable) state; None when it was not in a state
+        that ending may leave (`bot.domain.transitions.ENDINGS`), or had changed since
+        `expect_version`.
 
         Ended tasks free their soundtrack (the photo stays for "Again" until RETENTION_DAYS);
         `redraw=False` when the chat can no longer be reached.
         """
-        updated = await self.storage.update_task(
-            record.id,
-            expect=expect,
-            state=state,
-            notice=notice,
-            error=error,
-            finished_at=self.clock(),
-            **changes,
-        )
+        ended = Ended(state=state, notice=notice, error=error, finished_at=self.clock())
+        if sent is not None:
+            ended = replace(ended, video_message_id=sent.message_id, video_file_id=sent.file_id)
+        updated = await self.storage.update_task(record.id, ended, expect_version=expect_version)
         if updated is None:
             return None
         if self.billing is not None:
@@ -73,7 +70,7 @@ class TaskEnding:
     ) -> TaskRecord | None:
         """The service certainly did not accept the task: let the user adjust and retry."""
         updated = await self.storage.update_task(
-            record.id, state=TaskState.DRAFT, notice=notice, error=error
+            record.id, BackToDraft(notice=notice, error=error)
         )
         if updated is not None:
             if self.billing is not None:

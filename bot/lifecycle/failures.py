@@ -7,16 +7,16 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from bot.apimart import (
-    ApimartAuthenticationError,
-    ApimartError,
-    ApimartInsufficientBalanceError,
-    ApimartInvalidRequestError,
-    ApimartRateLimitError,
-    SubmitOutcomeUnknownError,
-)
 from bot.domain.notices import Notice
 from bot.domain.records import TaskState
+from bot.lifecycle.ports import (
+    ServiceBalanceError,
+    ServiceBusyError,
+    ServiceKeyError,
+    SubmitOutcomeUnknownError,
+    SubmitRefusedError,
+    VideoServiceError,
+)
 
 
 class Failure(Enum):
@@ -66,15 +66,14 @@ OUTCOMES: dict[Failure, Outcome] = {
     Failure.CHAT_GONE: Outcome(TaskState.CLOSED, None, logging.WARNING, redraw=False),
 }
 
-# Most specific first: a SubmitOutcomeUnknownError is an ApimartError too.
-_SUBMIT_ERRORS: tuple[tuple[type[ApimartError], Failure], ...] = (
+_SUBMIT_ERRORS: tuple[tuple[type[VideoServiceError], Failure], ...] = (
     (SubmitOutcomeUnknownError, Failure.OUTCOME_UNKNOWN),
-    (ApimartInvalidRequestError, Failure.REFUSED),
-    (ApimartAuthenticationError, Failure.KEY_REJECTED),
-    (ApimartInsufficientBalanceError, Failure.NO_BALANCE),
-    (ApimartRateLimitError, Failure.RATE_LIMITED),
-    # Connection refused or 503 after the client's retries: certainly not accepted.
-    (ApimartError, Failure.UNREACHABLE),
+    (SubmitRefusedError, Failure.REFUSED),
+    (ServiceKeyError, Failure.KEY_REJECTED),
+    (ServiceBalanceError, Failure.NO_BALANCE),
+    (ServiceBusyError, Failure.RATE_LIMITED),
+    # Unreachable, or anything else: certainly not accepted.
+    (VideoServiceError, Failure.UNREACHABLE),
 )
 
 
@@ -82,7 +81,7 @@ _SUBMIT_ERRORS: tuple[tuple[type[ApimartError], Failure], ...] = (
 _PROMPT_LENGTH = re.compile(r"prompt.{0,40}(too long|length|exceed|characters|max)", re.I)
 
 
-def submit_failure(error: ApimartError) -> Failure:
+def submit_failure(error: VideoServiceError) -> Failure:
     failure = next(failure for kind, failure in _SUBMIT_ERRORS if isinstance(error, kind))
     if failure is Failure.REFUSED and _PROMPT_LENGTH.search(error.message):
         return Failure.PROMPT_TOO_LONG

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.apimart import ApimartError, ApimartRateLimitError, TaskStatus
 from bot.domain.poll_schedule import next_poll_delay
 from bot.domain.records import TaskRecord, TaskState
+from bot.domain.transitions import Completed, PollFailed, Progressed, Redrawn
 from bot.lifecycle.deliver import Deliverer
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure
-from bot.lifecycle.ports import DeliveryRetryableError, VideoApi
+from bot.lifecycle.ports import (
+    DeliveryRetryableError,
+    Messenger,
+    ServiceBusyError,
+    VideoApi,
+    VideoServiceError,
+    VideoStatus,
+)
 from bot.lifecycle.tasklog import task_log
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +32,14 @@ CALLBACK_FALLBACK_FACTOR = 3.0  # with webhook completion, poll this much more s
 MAX_FALLBACK_DELAY = 90.0  # the first retry after a failed query, when no POLL_INTERVAL is set
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Poller:
-    ending: TaskEnding
+    storage: Storage
+    messenger: Messenger
     api: VideoApi
+    ending: TaskEnding  # failures
     deliverer: Deliverer
+    clock: Callable[[], float] = time.time
     poll_interval: float | None = None  # None: adaptive (bot/domain/poll_schedule.py)
     task_timeout: float = 3600.0
     progress_edit_interval: float = 0.0
@@ -34,21 +47,21 @@ class Poller:
 
     async def step(self, task_id: str) -> float | None:
         """One polling step. Returns seconds until the next step, or None when done."""
-        record = await self.ending.storage.get_task(task_id)
+        record = await self.storage.get_task(task_id)
         if record is None or record.state not in (TaskState.RUNNING, TaskState.DELIVERING):
             return None
-        if record.leased_by_other(self.owner, self.ending.clock()):
+        if record.leased_by_other(self.owner, self.clock()):
             return None  # another process works on it now
         if record.state is TaskState.DELIVERING:
             return await self._deliver(record)
         started = record.submitted_at or record.created_at
-        if self.ending.clock() - started > self.task_timeout:
+        if self.clock() - started > self.task_timeout:
             await self.ending.fail(record, Failure.DEADLINE)
             return None
         assert record.apimart_task_id is not None  # RUNNING always has one
         try:
             status = await self.api.get_task(record.apimart_task_id, language=record.language)
-        except ApimartError as exc:
+        except VideoServiceError as exc:
             return await self.failed(record, exc)
         return await self._apply(record, status)
 
@@ -68,9 +81,9 @@ class Poller:
     async def failed(self, record: TaskRecord, exc: Exception) -> float:
         """A passing failure: back off (honouring Retry-After) and try again."""
         failures = record.poll_failures + 1
-        await self.ending.storage.update_task(record.id, poll_failures=failures)
+        await self.storage.update_task(record.id, PollFailed(poll_failures=failures))
         base = self.poll_interval or BACKOFF_BASE
-        if isinstance(exc, ApimartRateLimitError) and exc.retry_after is not None:
+        if isinstance(exc, ServiceBusyError) and exc.retry_after is not None:
             delay = min(max(exc.retry_after, base), MAX_POLL_BACKOFF)
         else:
             delay = min(base * 2 ** min(failures, 10), MAX_POLL_BACKOFF)
@@ -82,13 +95,13 @@ class Poller:
     async def _deliver(self, record: TaskRecord) -> float | None:
         try:
             await self.deliverer.deliver(record)
-        except (ApimartError, DeliveryRetryableError) as exc:
+        except (VideoServiceError, DeliveryRetryableError) as exc:
             return await self.failed(record, exc)
         return None
 
-    async def _apply(self, record: TaskRecord, status: TaskStatus) -> float | None:
+    async def _apply(self, record: TaskRecord, status: VideoStatus) -> float | None:
         if status.status in ("failed", "cancelled"):
-            message = status.error.message if status.error else ""
+            message = status.error
             await self.ending.fail(
                 record, Failure.FAILED_UPSTREAM, f"{status.status}: {message}", error=message
             )
@@ -100,32 +113,30 @@ class Poller:
         if self.poll_interval is not None:
             delay = self.poll_interval  # POLL_INTERVAL set: a fixed schedule, as asked
         else:
-            elapsed = self.ending.clock() - (record.submitted_at or record.created_at)
+            elapsed = self.clock() - (record.submitted_at or record.created_at)
             delay = next_poll_delay(elapsed, status.progress, status.estimated_time)
         if record.callback_token:  # the end is announced: polling is only the fallback
             delay = min(delay * CALLBACK_FALLBACK_FACTOR, MAX_FALLBACK_DELAY)
         return delay
 
-    async def _completed(self, record: TaskRecord, status: TaskStatus) -> float | None:
+    async def _completed(self, record: TaskRecord, status: VideoStatus) -> float | None:
         if not status.video_url:
             await self.ending.fail(record, Failure.NO_VIDEO)
             return None
-        delivering = await self.ending.storage.update_task(
+        delivering = await self.storage.update_task(
             record.id,
-            expect={TaskState.RUNNING},
-            state=TaskState.DELIVERING,
-            api_status=status.status,
-            progress=100,
-            video_url=status.video_url,
-            expires_at=status.expires_at,
-            seed_used=record.seed_used if status.seed is None else status.seed,
-            poll_failures=0,
+            Completed(
+                api_status=status.status,
+                video_url=status.video_url,
+                expires_at=status.expires_at,
+                seed_used=record.seed_used if status.seed is None else status.seed,
+            ),
         )
         return await self._deliver(delivering) if delivering else None
 
-    async def _progress(self, record: TaskRecord, status: TaskStatus) -> bool:
+    async def _progress(self, record: TaskRecord, status: VideoStatus) -> bool:
         """Record the progress; False when the task stopped running meanwhile."""
-        now = self.ending.clock()
+        now = self.clock()
         view = replace(record, api_status=status.status, progress=status.progress).progress_view
         # Edit only when the view changes, and not more often than progress_edit_interval.
         redraw = view != record.shown_view and (
@@ -138,25 +149,13 @@ class Poller:
         )
         if unchanged and not redraw:
             return True  # nothing to record: a poll that changed nothing writes nothing
-        shown = {"shown_view": view, "shown_at": now} if redraw else {}
-        updated = await self.ending.storage.update_task(
-            record.id,
-            expect={TaskState.RUNNING},
-            api_status=status.status,
-            progress=status.progress,
-            poll_failures=0,
-            **shown,
-        )
-        if (
-            updated is not None
-            and redraw
-            and not await self.ending.messenger.show_progress(updated)
-        ):
+        progressed = Progressed(api_status=status.status, progress=status.progress)
+        if redraw:
+            progressed = replace(progressed, shown_view=view, shown_at=now)
+        updated = await self.storage.update_task(record.id, progressed)
+        if updated is not None and redraw and not await self.messenger.show_progress(updated):
             # Dropped to keep the flood budget for others: the next poll tries again.
-            await self.ending.storage.update_task(
-                record.id,
-                expect={TaskState.RUNNING},
-                shown_view=record.shown_view,
-                shown_at=record.shown_at,
+            await self.storage.update_task(
+                record.id, Redrawn(shown_view=record.shown_view, shown_at=record.shown_at)
             )
         return updated is not None

@@ -1,6 +1,8 @@
-"""What the lifecycle needs from the outside, as protocols: Telegram, the video API, a timer.
+"""What the lifecycle needs from the outside, in its own terms: Telegram, the video service,
+a timer — protocols, and the errors each may raise.
 
-The lifecycle never imports `telegram` or aiohttp; tests give it in-memory fakes.
+The lifecycle never imports `telegram`, aiohttp or the apimart client: adapters do
+(`bot/telegram/messenger.py`, `bot/adapters/apimart_video.py`); tests give it in-memory fakes.
 """
 
 from __future__ import annotations
@@ -9,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.apimart import GenerationRequest, TaskStatus
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
+from bot.images import PreparedImage
 from bot.mp4 import VideoMeta
 
 
@@ -47,14 +49,88 @@ class Messenger(Protocol):
         """Tell the operators about a problem only they can fix (key, balance)."""
 
 
+# -- the video service -------------------------------------------------------------------
+
+
+class VideoServiceError(Exception):
+    """The video service failed; `message` is its own text when it sent one."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SubmitRefusedError(VideoServiceError):
+    """The service will not make this request as it is (the message says why)."""
+
+
+class ServiceKeyError(VideoServiceError):
+    """The operator's key was rejected: only the operator can fix it."""
+
+
+class ServiceBalanceError(VideoServiceError):
+    """The operator's balance with the service is exhausted."""
+
+
+class ServiceBusyError(VideoServiceError):
+    """Rate limited; `retry_after` is the service's hint in seconds, when it gave one."""
+
+    def __init__(self, message: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServiceUnreachableError(VideoServiceError):
+    """No answer, or a passing server error: a submission certainly was not accepted."""
+
+
+class SubmitOutcomeUnknownError(VideoServiceError):
+    """A submission was sent but whether it was accepted is unknown: never resubmit it."""
+
+
+class ResultGoneError(VideoServiceError):
+    """The result link expired or was removed."""
+
+
+class ResultTooLargeError(VideoServiceError):
+    """The result is larger than may be uploaded."""
+
+
+@dataclass(frozen=True)
+class VideoStatus:
+    """How a task is doing, as the lifecycle reads it."""
+
+    status: str  # "submitted", "processing", "completed", "failed", "cancelled", …
+    progress: int = 0
+    video_url: str | None = None
+    expires_at: int | None = None
+    estimated_time: int | None = None
+    error: str = ""  # the service's reason for a failure, in the user's language
+    seed: int | None = None  # the seed the service reports it used, if it does
+
+
 class VideoApi(Protocol):
-    """The part of `bot.apimart.ApimartClient` the lifecycle uses."""
+    """The video service: submit a card's generation, ask how it is doing, fetch the result.
+    Raises `VideoServiceError`s only."""
 
-    async def submit(self, request: GenerationRequest, *, idempotency_key: str) -> str: ...
+    async def submit(
+        self,
+        record: TaskRecord,
+        image: PreparedImage,
+        *,
+        webhook: str | None,
+        idempotency_key: str,
+    ) -> str:
+        """Ask for exactly what the card shows; returns the service's task id."""
 
-    async def get_task(self, task_id: str, *, language: str = "en") -> TaskStatus: ...
+    async def get_task(self, task_id: str, *, language: str = "en") -> VideoStatus: ...
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int: ...
+
+
+class PricingApi(Protocol):
+    async def get_pricing(self) -> object:
+        """The service's raw price list (raises `VideoServiceError`)."""
 
 
 class PollScheduler(Protocol):

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from bot.apimart import ApimartError
 from bot.domain.pricing import PriceTable, price_table_from_api
+from bot.lifecycle.ports import PricingApi, VideoServiceError
 
 log = logging.getLogger(__name__)
-
-
-class PricingApi(Protocol):
-    async def get_pricing(self) -> Any: ...
 
 
 @dataclass
@@ -28,7 +23,7 @@ class Prices:
     async def refresh(self, api: PricingApi) -> None:
         try:
             table = price_table_from_api(await api.get_pricing())
-        except ApimartError as exc:
+        except VideoServiceError as exc:
             log.warning("pricing endpoint unavailable (%s): prices from the configuration", exc)
             table = None
         if table is None:

@@ -10,15 +10,22 @@ from bot.domain.access import LimitReached
 from bot.domain.notices import Notice
 from bot.domain.queue_order import fair_order
 from bot.domain.records import TaskRecord, TaskState
-from bot.lifecycle.submit import Submitter
+from bot.domain.transitions import MovedInLine
+from bot.lifecycle.ending import TaskEnding
+from bot.lifecycle.ports import Messenger
+from bot.lifecycle.submit import Claimed, InLine, Refused, Submitter
 from bot.lifecycle.tasklog import task_log
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Line:
+    storage: Storage
+    messenger: Messenger
     submitter: Submitter
+    ending: TaskEnding  # cards back from the line
     _advancing: bool = False
     _again: bool = False
 
@@ -45,34 +52,34 @@ class Line:
             self._advancing = False
 
     async def _next(self) -> TaskRecord | None:
-        storage = self.submitter.ending.storage
+        storage = self.storage
         for candidate in fair_order(await storage.tasks_in({TaskState.QUEUED})):
             claimed = await self.submitter.claim(candidate, from_queue=True)
-            if claimed is LimitReached.GLOBAL_ACTIVE or (
-                isinstance(claimed, TaskRecord) and claimed.state is TaskState.QUEUED
-            ):
+            if isinstance(claimed, InLine):
                 return None  # full: everyone keeps their place
-            if claimed is LimitReached.DAILY_QUOTA:
-                await self._back_to_card(candidate)
-            if isinstance(claimed, TaskRecord):
-                task_log(log, claimed).info("left the line")
-                return claimed
+            if isinstance(claimed, Refused) and claimed.limit in (
+                LimitReached.DAILY_QUOTA,
+                LimitReached.NO_CREDITS,
+            ):
+                await self._back_to_card(candidate, claimed.limit)
+            if isinstance(claimed, Claimed):
+                task_log(log, claimed.record).info("left the line")
+                return claimed.record
         return None
 
-    async def _back_to_card(self, record: TaskRecord) -> None:
-        """Its turn came past the day's allowance: the card comes back, saying so."""
-        await self.submitter.ending.back_to_draft(record, Notice.QUOTA_LEFT_BEHIND)
+    async def _back_to_card(self, record: TaskRecord, why: LimitReached) -> None:
+        """Its turn came past the day's allowance (or its hold was gone and the balance no
+        longer covers it): the card comes back, saying so."""
+        notice = Notice.QUOTA_LEFT_BEHIND if why is LimitReached.DAILY_QUOTA else None
+        await self.ending.back_to_draft(record, notice)
 
     async def _show_places(self) -> None:
-        ending = self.submitter.ending
         for place, record in enumerate(
-            fair_order(await ending.storage.tasks_in({TaskState.QUEUED}))
+            fair_order(await self.storage.tasks_in({TaskState.QUEUED}))
         ):
             if record.queue_position == place:
                 continue
-            moved = await ending.storage.update_task(
-                record.id, expect={TaskState.QUEUED}, queue_position=place
-            )
+            moved = await self.storage.update_task(record.id, MovedInLine(queue_position=place))
             if moved is not None:
                 # Only the newest place matters: dropped when the flood budget is busy.
-                await ending.messenger.show_progress(moved)
+                await self.messenger.show_progress(moved)

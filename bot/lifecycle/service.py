@@ -7,31 +7,31 @@ through `VideoApi` and the timer through `PollScheduler` (bot/lifecycle/ports.py
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.domain.access import LimitReached, Limits
+from bot.domain.access import Limits
 from bot.domain.poll_schedule import FIRST_PROBE
-from bot.domain.records import ENDED_STATES, RETRYABLE_STATES, TaskRecord, TaskState
+from bot.domain.records import ENDED_STATES, TaskRecord, TaskState
 from bot.lifecycle.billing import Billing
-from bot.lifecycle.deliver import TELEGRAM_UPLOAD_LIMIT, Deliverer
+from bot.lifecycle.deliver import Deliverer
+from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.poll import Poller
 from bot.lifecycle.ports import Messenger, PollScheduler, VideoApi
+from bot.lifecycle.privacy import Privacy
+from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.queue import Line
-from bot.lifecycle.submit import Submitter
+from bot.lifecycle.submit import Claimed, ClaimResult, InLine, Submitter
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
-
-CANCELLABLE_STATES = frozenset(
-    {TaskState.DRAFT, TaskState.QUEUED, TaskState.RUNNING, *RETRYABLE_STATES}
-)
 
 
 @dataclass
@@ -39,7 +39,9 @@ class LifecycleSettings:
     poll_interval: float | None = None  # None: adaptive; set: a fixed schedule
     task_timeout: float = 3600.0
     progress_edit_interval: float = 0.0
-    upload_limit: int = TELEGRAM_UPLOAD_LIMIT
+    # The largest video the messenger can send; past it, a link. None of the lifecycle's
+    # own: the composition root passes the messenger's (Telegram's, in bot/application.py).
+    upload_limit: int = sys.maxsize
     limits: Limits = field(default_factory=Limits)
     admin_ids: frozenset[int] = frozenset()
     # Tasks resumed per second after a restart: a backlog must not stampede both APIs
@@ -70,28 +72,47 @@ class GenerationService:
     ) -> None:
         settings = settings or LifecycleSettings()
         self.settings = settings
+        self.storage, self.messenger, self.clock = storage, messenger, clock
+        self.billing = billing
         self.ending = TaskEnding(storage, messenger, files, settings.admin_ids, clock, billing)
-        self.deliverer = Deliverer(self.ending, api, settings.upload_limit)
+        self.deliverer = Deliverer(
+            messenger=messenger,
+            files=files,
+            api=api,
+            ending=self.ending,
+            upload_limit=settings.upload_limit,
+        )
         self.submitter = Submitter(
-            self.ending,
-            api,
-            scheduler,
-            settings.limits,
-            settings.poll_interval or FIRST_PROBE,
-            settings.owner,
-            settings.lease_seconds,
-            settings.callback_base,
+            storage=storage,
+            messenger=messenger,
+            files=files,
+            api=api,
+            scheduler=scheduler,
+            ending=self.ending,
+            billing=billing,
+            clock=clock,
+            admin_ids=settings.admin_ids,
+            limits=settings.limits,
+            first_poll_delay=settings.poll_interval or FIRST_PROBE,
+            owner=settings.owner,
+            lease_seconds=settings.lease_seconds,
+            callback_base=settings.callback_base,
         )
         self.poller = Poller(
-            self.ending,
-            api,
-            self.deliverer,
-            settings.poll_interval,
-            settings.task_timeout,
-            settings.progress_edit_interval,
-            settings.owner,
+            storage=storage,
+            messenger=messenger,
+            api=api,
+            ending=self.ending,
+            deliverer=self.deliverer,
+            clock=clock,
+            poll_interval=settings.poll_interval,
+            task_timeout=settings.task_timeout,
+            progress_edit_interval=settings.progress_edit_interval,
+            owner=settings.owner,
         )
-        self.line = Line(self.submitter)
+        self.line = Line(
+            storage=storage, messenger=messenger, submitter=self.submitter, ending=self.ending
+        )
         self.scheduler = scheduler
         self._stepping: set[str] = set()
         self._look_again: set[str] = set()
@@ -100,12 +121,37 @@ class GenerationService:
     def files(self) -> TaskFiles:
         return self.ending.files
 
-    async def claim(self, record: TaskRecord) -> TaskRecord | LimitReached | None:
-        """SUBMITTING: submit it now; QUEUED: it is in line (its card says so)."""
+    def privacy(self) -> Privacy:
+        return Privacy(storage=self.storage, files=self.files, billing=self.billing)
+
+    def drafts(self, limits: Limits, profiles: Profiles) -> DraftService:
+        """The cards' service on the same ports."""
+        return DraftService(
+            storage=self.storage,
+            profiles=profiles,
+            messenger=self.messenger,
+            files=self.files,
+            ending=self.ending,
+            billing=self.billing,
+            admin_ids=self.settings.admin_ids,
+            limits=limits,
+            clock=self.clock,
+        )
+
+    async def claim(self, record: TaskRecord) -> ClaimResult:
+        """Claimed: submit it now (`submit`, or `start` does both); InLine: it waits, and its
+        card says so."""
         claimed = await self.submitter.claim(record)
-        if isinstance(claimed, TaskRecord) and claimed.state is TaskState.QUEUED:
-            await self.ending.messenger.show_card(claimed)
+        if isinstance(claimed, InLine):
+            await self.messenger.show_card(claimed.record)
             await self.line.advance()  # a slot may have freed since the check
+        return claimed
+
+    async def start(self, record: TaskRecord) -> ClaimResult:
+        """Claim the card and, when it may go now, submit it."""
+        claimed = await self.claim(record)
+        if isinstance(claimed, Claimed):
+            await self.submit(claimed.record)
         return claimed
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
@@ -148,7 +194,7 @@ class GenerationService:
         the API itself before anything is delivered. False for a path no task has."""
         if not token:
             return False
-        active = await self.ending.storage.tasks_in({TaskState.RUNNING, TaskState.DELIVERING})
+        active = await self.storage.tasks_in({TaskState.RUNNING, TaskState.DELIVERING})
         record = next((r for r in active if r.callback_token == token), None)
         if record is None:
             return False
@@ -159,25 +205,32 @@ class GenerationService:
     async def resume(self) -> int:
         """After a restart: take this owner's tasks and any nobody holds, settle interrupted
         submits, poll the rest again at a bounded rate, and start whoever waits in line."""
-        if self.ending.billing is not None:
-            await self.ending.billing.reconcile(self.ending.storage.kept_task)
+        await self.reconcile()
         resumed = await self._take_over(include_own=True)
         await self.line.advance()
         return resumed
 
+    async def reconcile(self) -> int:
+        """Settle holds a stop left open (at start-up, and daily for any left then)."""
+        if self.billing is None:
+            return 0
+        return await self.billing.reconcile(
+            self.storage.kept_task, grace=2 * self.settings.lease_seconds
+        )
+
     async def keep_leases(self) -> int:
         """Every lease_seconds/3: renew this process's leases and take over the tasks of a
         process that stopped renewing its own. Returns how many were taken over."""
-        await self.ending.storage.renew_leases(self.settings.owner, self._lease_end())
+        await self.storage.renew_leases(self.settings.owner, self._lease_end())
         return await self._take_over(include_own=False)
 
     async def release(self) -> None:
         """A clean stop: another process may take this one's tasks at once."""
-        await self.ending.storage.release_leases(self.settings.owner)
+        await self.storage.release_leases(self.settings.owner)
 
     async def _take_over(self, *, include_own: bool) -> int:
-        now = self.ending.clock()
-        leased = await self.ending.storage.take_leases(
+        now = self.clock()
+        leased = await self.storage.take_leases(
             self.settings.owner,
             self._lease_end(),
             now,
@@ -191,34 +244,33 @@ class GenerationService:
         return len(to_poll)
 
     def _lease_end(self) -> float:
-        return self.ending.clock() + self.settings.lease_seconds
+        return self.clock() + self.settings.lease_seconds
 
     async def sweep_soundtracks(self) -> int:
         """At start-up: no served soundtrack outlives the card or profile it belonged to."""
-        deleted = self.files.sweep_soundtracks(await self.ending.storage.soundtrack_files())
+        deleted = self.files.sweep_soundtracks(await self.storage.soundtrack_files())
         if deleted:
             log.info("deleted %s soundtracks nothing referred to", deleted)
         return deleted
 
     async def cancel(self, record: TaskRecord) -> TaskRecord | None:
         """Stop waiting (there is no cancel endpoint) or discard a draft."""
-        cancelled = await self.ending.finish(
-            record, TaskState.CANCELLED, expect=set(CANCELLABLE_STATES)
-        )
+        cancelled = await self.ending.finish(record, TaskState.CANCELLED)
         if cancelled is not None:
             task_log(log, record).info("cancelled from %s", record.state)
             await self.line.advance()  # a slot, or a place in line, is free
         return cancelled
 
     async def expire(self, max_age: float = CARD_MAX_AGE) -> int:
-        return await expire_cards(self.ending, max_age)
+        return await expire_cards(self.storage, self.files, self.ending, self.clock, max_age)
 
     async def housekeeping(self) -> None:
         """Daily: close abandoned cards, then forget history and photos past the retention."""
         await self.expire()
-        now = self.ending.clock()
-        await self.ending.storage.prune(now)
-        live = await self.ending.storage.tasks_in(set(TaskState) - ENDED_STATES)
+        await self.reconcile()
+        now = self.clock()
+        await self.storage.prune(now)
+        live = await self.storage.tasks_in(set(TaskState) - ENDED_STATES)
         swept = self.files.sweep_images(
             {r.image_file for r in live}, now - self.settings.retention_days * 86400
         )

@@ -2,49 +2,69 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.apimart import ApimartError, GenerationRequest
 from bot.domain.access import LimitReached, Limits
 from bot.domain.queue_order import fair_order
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.domain.settings import MAX_SEED
+from bot.domain.transitions import CLAIMABLE, Accepted, Claim, Enqueue, UndoClaim
 from bot.domain.usage import start_of_day
-from bot.images import PreparedImage
+from bot.lifecycle.billing import Billing
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure, submit_failure
-from bot.lifecycle.ports import PollScheduler, VideoApi
+from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.ports import Messenger, PollScheduler, VideoApi, VideoServiceError
 from bot.lifecycle.tasklog import task_log
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
-CLAIMABLE_STATES = frozenset({TaskState.DRAFT, *RETRYABLE_STATES})
+# Edits that land between a claim's read and its compare-and-set make it read again; past
+# this many the press is dropped (a card edited that fast was not meant to go yet).
+CLAIM_TRIES = 5
 
 
-def generation_request(
-    record: TaskRecord, image: PreparedImage, callback_base: str | None = None
-) -> GenerationRequest:
-    """The body is exactly what the card shows (and, with a public address, where to call
-    back: an unguessable per-attempt path, never a secret of ours)."""
-    settings = record.settings
-    return GenerationRequest(
-        image_data_url=image.data_url(),
-        prompt=record.prompt,
-        resolution=settings.resolution,
-        duration=settings.duration,
-        audio=settings.audio,
-        prompt_extend=settings.prompt_extend,
-        shot_type=settings.shot_type,
-        watermark=settings.watermark,
-        seed=record.seed_used,
-        negative_prompt=settings.negative_prompt,
-        audio_url=record.soundtrack_url,
-        template=record.template,
-        webhook=callback_url(callback_base, record.callback_token),
-    )
+@dataclass(frozen=True)
+class Claimed:
+    """The card is this process's to submit now (SUBMITTING)."""
+
+    record: TaskRecord
+
+
+@dataclass(frozen=True)
+class InLine:
+    """The bot is full (or others wait): the card is QUEUED and starts by itself."""
+
+    record: TaskRecord
+
+
+@dataclass(frozen=True)
+class Refused:
+    """One of the user's own limits, or their credits, says no; nothing was held."""
+
+    limit: LimitReached
+
+
+@dataclass(frozen=True)
+class Taken:
+    """Another press got there first, or the card is no longer one that can be claimed."""
+
+
+ClaimResult = Claimed | InLine | Refused | Taken
+
+
+@dataclass(frozen=True)
+class _Go:
+    to_line: bool
+
+
+class _Edited:
+    """The card changed between the claim's read and its compare-and-set."""
 
 
 def seed_for(record: TaskRecord) -> int:
@@ -62,119 +82,151 @@ def callback_url(base: str | None, token: str | None) -> str | None:
     return f"{base.rstrip('/')}/hooks/{token}" if base and token else None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Submitter:
-    ending: TaskEnding
+    storage: Storage
+    messenger: Messenger
+    files: TaskFiles
     api: VideoApi
     scheduler: PollScheduler
+    ending: TaskEnding  # failures
+    billing: Billing | None = None
+    clock: Callable[[], float] = time.time
+    admin_ids: frozenset[int] = frozenset()
     limits: Limits = field(default_factory=Limits)
     first_poll_delay: float = 10.0
     owner: str = "local"
     lease_seconds: float = 30.0
     callback_base: str | None = None  # PUBLIC_BASE_URL: webhook completion when set
-    _claim_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def claim(
-        self, record: TaskRecord, *, from_queue: bool = False
-    ) -> TaskRecord | LimitReached | None:
-        """Reserve the card for one paid submission, put it in line, or say why not.
+    async def claim(self, record: TaskRecord, *, from_queue: bool = False) -> ClaimResult:
+        """Take the card for one paid submission, put it in line, or say why not.
 
-        Returns the SUBMITTING record, or the QUEUED one when the bot is full (or others are
-        already waiting: a new press never jumps the line); a LimitReached of the user's own
-        limits; None when another press got there first. The limits are checked and the
-        state set under one lock, so two cards pressed at once cannot both slip past a limit.
+        A new press never jumps the line: with others waiting it joins them. One claim at a
+        time on the whole store (every replica), so the limits cannot change under it. The
+        compare-and-set that takes the card expects the version that was checked, so what is
+        submitted is exactly that (an edit in between makes the claim look again); the
+        credits are held after it, for the claimed card's price, under the ref it wrote.
         """
-        storage = self.ending.storage
-        async with self._claim_lock:
-            current = await storage.get_task(record.id)
-            wanted = {TaskState.QUEUED} if from_queue else CLAIMABLE_STATES
-            if current is None or current.state not in wanted:
-                return None
-            usage = await storage.usage(current.user_id, start_of_day(self.ending.clock()))
-            verdict = self.limits.check(
-                admin=current.user_id in self.ending.admin_ids,
-                duration=current.settings.duration,
-                usage=usage,
-            )
-            joins_line = verdict is LimitReached.GLOBAL_ACTIVE or (
-                verdict is None and not from_queue and await storage.tasks_in({TaskState.QUEUED})
-            )
-            if joins_line and from_queue:
-                return current  # still full: it keeps its place
-            if verdict is not None and not joins_line:
-                task_log(log, current).info("refused, %s", verdict)
-                return verdict
-            reservation = await self._reserve(current)
-            if reservation is None:
-                return LimitReached.NO_CREDITS
-            if joins_line:
-                return await self._enqueue(current, reservation)
-            claimed = await storage.update_task(
-                current.id,
-                expect={current.state},
-                reservation=reservation or None,
-                state=TaskState.SUBMITTING,
-                attempt=current.attempt + 1,
-                seed_used=seed_for(current),
-                notice=None,
-                error="",
-                progress=0,
-                api_status="",
-                # from now on this process alone may act on the task
-                lease_owner=self.owner,
-                lease_until=self.ending.clock() + self.lease_seconds,
-                callback_token=secrets.token_urlsafe(24) if self.callback_base else None,
-            )
-            if claimed is None and reservation and self.ending.billing is not None:
-                await self.ending.billing.release(current, reservation)  # lost the race
-            return claimed
+        async with self.storage.claims():
+            for _ in range(CLAIM_TRIES):
+                current = await self.storage.get_task(record.id)
+                wanted = {TaskState.QUEUED} if from_queue else CLAIMABLE
+                if current is None or current.state not in wanted:
+                    return Taken()
+                verdict = await self._verdict(current, from_queue)
+                if not isinstance(verdict, _Go):
+                    return verdict
+                taken = await self._take(current, verdict.to_line)
+                if not isinstance(taken, _Edited):
+                    return taken
+            return Taken()  # edited faster than it could be claimed: the next press will do
 
-    async def _reserve(self, current: TaskRecord) -> str | None:
-        """The credits of this attempt (BILLING=stars): its ledger ref, "" when nothing is
-        to be held (billing off, an admin), None when the balance is too small."""
-        billing = self.ending.billing
-        if billing is None or current.user_id in self.ending.admin_ids:
-            return ""
+    async def _verdict(self, current: TaskRecord, from_queue: bool) -> _Go | InLine | Refused:
+        """Whether the card may go now, must join (or stay in) the line, or why not."""
+        storage = self.storage
+        usage = await storage.usage(current.user_id, start_of_day(self.clock()))
+        verdict = self.limits.check(
+            admin=current.user_id in self.admin_ids,
+            duration=current.settings.duration,
+            usage=usage,
+        )
+        joins_line = verdict is LimitReached.GLOBAL_ACTIVE or (
+            verdict is None and not from_queue and bool(await storage.tasks_in({TaskState.QUEUED}))
+        )
+        if joins_line and from_queue:
+            return InLine(current)  # still full: it keeps its place
+        if verdict is not None and not joins_line:
+            task_log(log, current).info("refused, %s", verdict)
+            return Refused(verdict)
+        return _Go(joins_line)
+
+    async def _take(self, current: TaskRecord, to_line: bool) -> ClaimResult | _Edited:
+        """The compare-and-set on the version checked, then the hold under its ref."""
+        ref, held = await self._hold_ref(current)
+        change = await self._enqueue(current, ref) if to_line else self._claim(current, ref)
+        storage = self.storage
+        taken = await storage.update_task(current.id, change, expect_version=current.version)
+        if taken is None:
+            return _Edited()
+        if ref and not held:
+            if not await self._hold(taken, ref):
+                await storage.update_task(
+                    taken.id, UndoClaim(before=current), expect_version=taken.version
+                )
+                return Refused(LimitReached.NO_CREDITS)
+            if not await self._still_holds(taken, ref):
+                return Taken()  # cancelled or forgotten meanwhile: the hold went back
+        if taken.state is TaskState.QUEUED:
+            task_log(log, taken).info("queued: the bot is at its limit of tasks in flight")
+            return InLine(taken)
+        return Claimed(taken)
+
+    async def _hold_ref(self, current: TaskRecord) -> tuple[str, bool]:
+        """The ledger ref of this attempt's credits (BILLING=stars) and whether it is held
+        already: "" when nothing is to be held (billing off, an admin)."""
+        billing = self.billing
+        if billing is None or current.user_id in self.admin_ids:
+            return "", False
         if current.state is TaskState.QUEUED and current.reservation:
-            return current.reservation  # held since it joined the line
-        if current.state is TaskState.UNKNOWN and current.reservation:
-            await billing.spend(current)  # tried again: the unknown attempt counts as made
+            if await billing.holds(current, current.reservation):
+                return current.reservation, True  # held since it joined the line
+        elif current.state in RETRYABLE_STATES:
+            await billing.before_retry(current)
         # One ref per hold: a card back from the line (or refused) may be pressed again.
-        ref = f"{current.id}:{current.attempt + 1}:{secrets.token_hex(3)}"
-        return ref if await billing.reserve(current, ref) else None
+        return f"{current.id}:{current.attempt + 1}:{secrets.token_hex(3)}", False
 
-    async def _enqueue(self, current: TaskRecord, reservation: str = "") -> TaskRecord | None:
-        storage, now = self.ending.storage, self.ending.clock()
-        line = await storage.tasks_in({TaskState.QUEUED})
+    async def _hold(self, taken: TaskRecord, ref: str) -> bool:
+        billing = self.billing
+        return billing is not None and await billing.reserve(taken, ref)
+
+    async def _still_holds(self, taken: TaskRecord, ref: str) -> bool:
+        """A cancel (or /forget) that won the race right after the compare-and-set found no
+        hold to return yet: return it now."""
+        now = await self.storage.get_task(taken.id)
+        if now is not None and now.reservation == ref and now.state is taken.state:
+            return True
+        assert self.billing is not None
+        await self.billing.release(now or taken, ref)
+        return False
+
+    def _claim(self, current: TaskRecord, ref: str) -> Claim:
+        return Claim(
+            attempt=current.attempt + 1,
+            seed_used=seed_for(current),
+            # from now on this process alone may act on the task
+            lease_owner=self.owner,
+            lease_until=self.clock() + self.lease_seconds,
+            callback_token=secrets.token_urlsafe(24) if self.callback_base else None,
+            reservation=ref or None,
+        )
+
+    async def _enqueue(self, current: TaskRecord, ref: str) -> Enqueue:
+        now = self.clock()
+        line = await self.storage.tasks_in({TaskState.QUEUED})
         joining = replace(current, state=TaskState.QUEUED, queued_at=now)
-        queued = await storage.update_task(
-            current.id,
-            expect={current.state},
-            state=TaskState.QUEUED,
+        return Enqueue(
             queued_at=now,
             queue_position=fair_order([*line, joining]).index(joining),
-            reservation=reservation or None,
-            notice=None,
-            error="",
+            reservation=ref or None,
         )
-        if queued is not None:
-            task_log(log, queued).info("queued: the bot is at its limit of tasks in flight")
-        return queued
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
         """POST the claimed card's generation; the returned record says what happened."""
         task_log(log, claimed).info("submitting attempt %s", claimed.attempt)
-        await self.ending.messenger.show_card(claimed)
+        await self.messenger.show_card(claimed)
         try:
-            image = self.ending.files.read_image(claimed)
+            image = self.files.read_image(claimed)
         except OSError:
             return await self.ending.fail(claimed, Failure.IMAGE_MISSING, error="image missing")
         try:
             api_task_id = await self.api.submit(
-                generation_request(claimed, image, self.callback_base),
+                claimed,
+                image,
+                webhook=callback_url(self.callback_base, claimed.callback_token),
                 idempotency_key=claimed.idempotency_key,
             )
-        except ApimartError as exc:
+        except VideoServiceError as exc:
             failure = submit_failure(exc)
             shown = failure in (Failure.REFUSED, Failure.PROMPT_TOO_LONG)
             error = exc.message if shown else ""
@@ -182,21 +234,20 @@ class Submitter:
         return await self._running(claimed, api_task_id)
 
     async def _running(self, claimed: TaskRecord, api_task_id: str) -> TaskRecord | None:
-        now = self.ending.clock()
-        running = await self.ending.storage.update_task(
+        now = self.clock()
+        running = await self.storage.update_task(
             claimed.id,
-            state=TaskState.RUNNING,
-            apimart_task_id=api_task_id,
-            api_status="submitted",
-            submitted_at=now,
-            poll_failures=0,
-            # the "queued" view this transition draws
-            shown_view=replace(claimed, api_status="submitted", progress=0).progress_view,
-            shown_at=now,
+            Accepted(
+                apimart_task_id=api_task_id,
+                submitted_at=now,
+                # the "queued" view this transition draws
+                shown_view=replace(claimed, api_status="submitted", progress=0).progress_view,
+                shown_at=now,
+            ),
         )
         if running is None:
             return None
         task_log(log, running).info("submitted as %s", api_task_id)
-        await self.ending.messenger.show_card(running)
+        await self.messenger.show_card(running)
         self.scheduler.schedule_poll(running.id, self.first_poll_delay)
         return running

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement
@@ -16,6 +17,7 @@ from bot.domain.records import (
     TaskState,
     UserProfile,
 )
+from bot.domain.transitions import TaskChange
 from bot.domain.usage import Stats, Usage
 
 
@@ -31,6 +33,8 @@ class Snapshot:
     tasks: list[TaskRecord]
     access: AccessLists
     pruned_totals: Stats  # /stats totals of tasks no longer kept one by one
+    # Every credit movement, in the order it was written (balances, holds, used refs).
+    ledger: list[Movement] = field(default_factory=list)
 
 
 class Storage(Protocol):
@@ -95,13 +99,20 @@ class Storage(Protocol):
     async def save_access(self, lists: AccessLists) -> None: ...
 
     async def update_task(
-        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+        self, task_id: str, change: TaskChange, *, expect_version: int | None = None
     ) -> TaskRecord | None:
-        """Apply `changes`; with `expect`, only if the task is in one of those states.
+        """Apply one transition (`bot.domain.transitions`): only from a state it may leave;
+        with `expect_version`, only if nothing changed the task since that version was read.
 
         The check and the write are one atomic step: this is what makes a double-tap on
-        Generate submit once. None when the task is missing or the state did not match.
+        Generate submit once. None when the task is missing or a condition did not hold.
+        Every change raises the record's `version`.
         """
+
+    def claims(self) -> AbstractAsyncContextManager[None]:
+        """One claim at a time, across every process on this store: the limits a claim
+        checks (per user, per day, for the whole bot) cannot change under it, since only a
+        claim adds to them."""
 
     async def take_leases(
         self, owner: str, until: float, now: float, *, include_own: bool = False, limit: int = 100
@@ -121,17 +132,6 @@ class Storage(Protocol):
 
     async def close(self) -> None:
         """Wait for pending writes, then release the backend."""
-
-
-def changed(
-    current: TaskRecord | None, expect: Iterable[TaskState] | None, changes: dict[str, Any]
-) -> TaskRecord | None:
-    """The compare-and-set rule of `update_task`, shared by the backends."""
-    if current is None:
-        return None
-    if expect is not None and current.state not in set(expect):
-        return None
-    return replace(current, **changes)
 
 
 def soundtracks_in_use(records: Iterable[TaskRecord], profiles: Iterable[UserProfile]) -> set[str]:

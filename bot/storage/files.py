@@ -1,5 +1,9 @@
 """Files that are never half-written: JSON by temp file + fsync + rename, history by append.
 
+Each JSON file has a `.bak` beside it holding the same content as last written (a copy of its
+own, written the same way right after the file), so `python -m bot --repair` restores a
+damaged file without losing a change.
+
 `AtomicJSONStorage` is a TinyDB storage, so every `.json` file of the embedded backend is a
 TinyDB document ({table: {doc_id: row}}) that TinyDB itself can open.
 """
@@ -26,8 +30,8 @@ def backup_path(path: Path) -> Path:
 class AtomicJSONStorage(TinyStorage):
     """JSON written to a temporary file, fsynced and renamed: a kill never leaves half a file.
 
-    The previous version stays as `<name>.bak` (a hard link: no copy, never half-written),
-    so `python -m bot --repair` can go back one write if the file is ever damaged.
+    Every write also replaces `<name>.bak` with the same content (see `write_atomically`), so
+    `python -m bot --repair` restores a damaged file as it was last written.
     """
 
     def __init__(self, path: str) -> None:
@@ -56,6 +60,17 @@ class AtomicJSONStorage(TinyStorage):
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """Put `text` in `path`, then the same text in its `.bak`, each by temp + fsync + rename.
+
+    The backup is a copy of its own (not a hard link), so damage to the file's inode never
+    reaches it. The file goes first: a crash between the two leaves a good file and a backup
+    one write behind, which is only read if the file itself is damaged.
+    """
+    _replace(path, text)
+    _replace(backup_path(path), text)
+
+
+def _replace(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".db-", suffix=".tmp")
     try:
@@ -63,20 +78,10 @@ def write_atomically(path: Path, text: str) -> None:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        _keep_backup(path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _keep_backup(path: Path) -> None:
-    if not path.exists():
-        return
-    link = path.with_name(path.name + ".bak.tmp")
-    link.unlink(missing_ok=True)
-    os.link(path, link)
-    os.replace(link, backup_path(path))
 
 
 def append_lines(path: Path, lines: list[str]) -> None:
@@ -121,6 +126,5 @@ def repair_file(path: Path) -> str | None:
         return f"{path} was damaged and no good backup exists; it was moved to {aside}."
     AtomicJSONStorage(str(path)).write(data)
     return (
-        f"{path} was damaged: moved to {aside} and restored from {backup} (at most the "
-        "last change to it is lost)."
+        f"{path} was damaged: moved to {aside} and restored from {backup}, as it was last written."
     )

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from typing import Any
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, admissible
 from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState, UserProfile
+from bot.domain.transitions import TaskChange, apply_change
 from bot.domain.usage import Stats, Usage, stats_of, usage_of
-from bot.storage.base import belongs, changed, may_take, soundtracks_in_use
+from bot.storage.base import belongs, may_take, soundtracks_in_use
 
 
 class MemoryStorage:
     """Keeps the Storage contract; every method completes without awaiting, so it is atomic."""
 
     def __init__(self) -> None:
+        self._claims = asyncio.Lock()
         self._users: dict[int, UserProfile] = {}
         self._tasks: dict[str, TaskRecord] = {}
         self._access = AccessLists()
@@ -134,12 +137,15 @@ class MemoryStorage:
         self._access = lists
 
     async def update_task(
-        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+        self, task_id: str, change: TaskChange, *, expect_version: int | None = None
     ) -> TaskRecord | None:
-        updated = changed(self._tasks.get(task_id), expect, changes)
+        updated = apply_change(self._tasks.get(task_id), change, expect_version)
         if updated is not None:
             self._tasks[task_id] = updated
         return updated
+
+    def claims(self) -> AbstractAsyncContextManager[None]:
+        return self._claims
 
     async def close(self) -> None:
         pass

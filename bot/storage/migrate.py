@@ -9,8 +9,9 @@ from bot.storage.tinydb import TinyDBStorage
 
 
 async def copy_to_postgres(data_dir: Path, database_url: str) -> str:
-    """Copy users, tasks (live and history), access lists and /stats totals; say what was
-    copied. Rows already in PostgreSQL are kept, so running it twice is harmless."""
+    """Copy users, tasks (live and history), access lists, /stats totals and the credits
+    ledger; say what was copied. Rows already in PostgreSQL are kept, so running it twice is
+    harmless."""
     snapshot = TinyDBStorage(data_dir).export()
     target = await PostgresStorage.connect(database_url)
     try:
@@ -18,6 +19,7 @@ async def copy_to_postgres(data_dir: Path, database_url: str) -> str:
     finally:
         await target.close()
     return (
-        f"copied {len(snapshot.users)} users and {len(snapshot.tasks)} tasks from {data_dir} "
-        "into PostgreSQL; start the bot with DATABASE_URL set to use it"
+        f"copied {len(snapshot.users)} users and {len(snapshot.tasks)} tasks, and "
+        f"{len(snapshot.ledger)} ledger movements, from {data_dir} into PostgreSQL; "
+        "start the bot with DATABASE_URL set to use it"
     )

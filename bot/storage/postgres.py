@@ -8,9 +8,11 @@ their /stats totals move into `archived_totals` when they are pruned.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -21,8 +23,9 @@ from bot.domain.billing import Movement, Reason, admissible
 from bot.domain.history import HistoryEntry, entry_of, in_history
 from bot.domain.pricing import price_kind
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
+from bot.domain.transitions import TaskChange, apply_change
 from bot.domain.usage import Stats, Usage, day_of, start_of_day
-from bot.storage.base import Snapshot, changed
+from bot.storage.base import Snapshot
 
 # Each entry runs once, in order; the version reached is kept in schema_version.
 MIGRATIONS = (
@@ -64,6 +67,8 @@ MIGRATIONS = (
     CREATE INDEX ledger_user ON ledger (user_id);
     """,
 )
+# The two-key form: a lock space of its own, apart from the ledger's per-user keys.
+CLAIM_LOCK = (1, 1)
 _ACTIVE = [s.value for s in ACTIVE_STATES]
 _ENDED = [s.value for s in ENDED_STATES]
 _COLUMNS = (
@@ -129,6 +134,7 @@ class PostgresStorage:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._pool = pool
+        self._claims = asyncio.Lock()
         self.retention_days = retention_days
         self.clock = clock
 
@@ -316,17 +322,28 @@ class PostgresStorage:
         )
 
     async def update_task(
-        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+        self, task_id: str, change: TaskChange, *, expect_version: int | None = None
     ) -> TaskRecord | None:
         async with self._pool.acquire() as connection, connection.transaction():
             data = await connection.fetchval(
                 "SELECT data FROM tasks WHERE id = $1 FOR UPDATE", task_id
             )
             current = TaskRecord.from_dict(data) if data else None
-            updated = changed(current, expect, changes)
+            updated = apply_change(current, change, expect_version)
             if updated is not None:
                 await self._write(connection, updated)
             return updated
+
+    @asynccontextmanager
+    async def claims(self) -> AsyncIterator[None]:
+        # One connection per process waits for the lock (the in-process lock first), so
+        # claims waiting in line never take the pool's connections from the claim that runs.
+        async with self._claims, self._pool.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1, $2)", *CLAIM_LOCK)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1, $2)", *CLAIM_LOCK)
 
     async def take_leases(
         self, owner: str, until: float, now: float, *, include_own: bool = False, limit: int = 100
@@ -347,14 +364,10 @@ class PostgresStorage:
                 include_own,
                 limit,
             )
-            taken = [
-                changed(r, None, {"lease_owner": owner, "lease_until": until})
-                for r in _records(rows)
-            ]
+            taken = [replace(r, lease_owner=owner, lease_until=until) for r in _records(rows)]
             for record in taken:
-                assert record is not None
                 await self._write(connection, record)
-        return [r for r in taken if r is not None]
+        return taken
 
     async def renew_leases(self, owner: str, until: float) -> int:
         result = await self._pool.execute(
@@ -402,7 +415,8 @@ class PostgresStorage:
 
     async def import_snapshot(self, snapshot: Snapshot) -> None:
         """Copy another backend's content in, in one transaction; rows already here win, so
-        running it twice changes nothing."""
+        running it twice changes nothing. The ledger goes in the snapshot's order, so `seq`
+        keeps the order the movements were written in."""
         async with self._pool.acquire() as connection, connection.transaction():
             await connection.executemany(
                 "INSERT INTO users VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -425,6 +439,15 @@ class PostgresStorage:
                     sorted(snapshot.access.allowed),
                     sorted(snapshot.access.denied),
                 )
+            # Row by row (executemany keeps the order): a (reason, ref) already here stays.
+            await connection.executemany(
+                "INSERT INTO ledger (user_id, amount, reason, ref, at, stars) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reason, ref) DO NOTHING",
+                [
+                    (m.user_id, m.amount, m.reason.value, m.ref, m.at, m.stars)
+                    for m in snapshot.ledger
+                ],
+            )
 
     async def _write(self, connection: asyncpg.Connection, record: TaskRecord) -> None:
         await connection.execute(

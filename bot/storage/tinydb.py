@@ -23,6 +23,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,8 +32,9 @@ from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, admissible
 from bot.domain.history import HistoryEntry, entry_from_row, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
+from bot.domain.transitions import TaskChange, apply_change
 from bot.domain.usage import Stats, Usage, day_of, stats_of
-from bot.storage.base import Snapshot, belongs, changed, may_take, soundtracks_in_use
+from bot.storage.base import Snapshot, belongs, may_take, soundtracks_in_use
 from bot.storage.files import (
     AtomicJSONStorage,
     append_lines,
@@ -108,6 +110,7 @@ class TinyDBStorage:
         self._archived = Stats()
         self._pending = _Pending()
         self._flusher: asyncio.Task[None] | None = None
+        self._claims = asyncio.Lock()
         legacy = data_dir / LEGACY_FILE
         if legacy.exists() and not (self.root / STATE_FILE).exists():
             self._migrate(legacy)
@@ -174,7 +177,8 @@ class TinyDBStorage:
         for counter in self._charged.values():
             counter.pop(str(user_id), None)
         gone += self._forget_in_history(user_id)
-        # Twice: the second write makes each file's backup the version without the user.
+        # One write is enough: it rewrites each file's `.bak` too (write_atomically), so no
+        # backup keeps the user. The second is a harmless leftover from one-behind backups.
         await self._commit(files)
         await self._commit(files)
         return gone
@@ -258,10 +262,10 @@ class TinyDBStorage:
         await self._commit(files)
 
     async def update_task(
-        self, task_id: str, *, expect: Iterable[TaskState] | None = None, **changes: Any
+        self, task_id: str, change: TaskChange, *, expect_version: int | None = None
     ) -> TaskRecord | None:
         current = self._tasks.get(task_id)
-        updated = changed(current, expect, changes)
+        updated = apply_change(current, change, expect_version)
         if current is None or updated is None:
             return None
         files = {task_shard(task_id)}
@@ -325,6 +329,9 @@ class TinyDBStorage:
         await self._commit({STATE_FILE})
         return len(gone)
 
+    def claims(self) -> AbstractAsyncContextManager[None]:
+        return self._claims  # one process owns the files
+
     async def close(self) -> None:
         await self._commit(set())
 
@@ -339,8 +346,23 @@ class TinyDBStorage:
         for record in history:  # the copy keeps these one by one
             pruned.count(record, -1)
         return Snapshot(
-            list(self._users.values()), [*self._tasks.values(), *history], self._access, pruned
+            list(self._users.values()),
+            [*self._tasks.values(), *history],
+            self._access,
+            pruned,
+            self._ledger_in_order(),
         )
+
+    def _ledger_in_order(self) -> list[Movement]:
+        """Every movement in the order it was written (`ledger_rows` groups them by user)."""
+        seen: set[tuple[str, str]] = set()
+        movements: list[Movement] = []
+        for row in read_lines(self.root / LEDGER_FILE):  # the same rule as _load_ledger
+            movement = Movement.from_dict(row)
+            if movement.key not in seen:
+                seen.add(movement.key)
+                movements.append(movement)
+        return movements
 
     # -- inside -----------------------------------------------------------------------------
 

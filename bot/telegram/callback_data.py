@@ -1,8 +1,10 @@
 """Compact, versioned callback data (`v1:c:res:720`), so stale buttons are recognised.
 
 Scopes: `c` is a video card (looked up by its message), `s` is the /settings defaults card.
-Each typed action of `bot.domain.actions` has one code; a button from an older release that
-no longer decodes is answered as expired instead of being misread.
+Each typed action of `bot.domain.actions` has one row in `_CODECS`: its code, the scopes it
+belongs to, how its value is written and read. A button from an older release that no longer
+decodes is answered as expired instead of being misread. `decode` runs once per press, in
+`bot.telegram.routing.ButtonRouter`.
 """
 
 from __future__ import annotations
@@ -61,10 +63,18 @@ _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")
 _BOOL = {"1": True, "0": False}
 
 
+_CARD, _DEFAULTS = frozenset({Scope.CARD}), frozenset({Scope.DEFAULTS})
+_VIDEO, _HISTORY = frozenset({Scope.VIDEO}), frozenset({Scope.HISTORY})
+_FORGET, _BUY = frozenset({Scope.FORGET}), frozenset({Scope.BUY})
+# Setting actions and the duration label exist on a video card and on the defaults card.
+_SETTINGS = _CARD | _DEFAULTS
+
+
 @dataclass(frozen=True)
 class _Codec:
     code: str
     kind: type
+    scopes: frozenset[Scope]
     write: Callable[[Any], str]
     read: Callable[[str], Action | None]
 
@@ -99,91 +109,94 @@ def _task(kind: Callable[[str], Action]) -> Callable[[str], Action | None]:
     return lambda value: kind(value) if _TASK_ID.match(value) else None
 
 
+# One row per code: what it reads, in which scopes, and how its value is written and read.
 _CODECS = (
-    _Codec("again", MakeAgain, lambda a: a.task_id, _task(MakeAgain)),
-    _Codec("edit", EditAgain, lambda a: a.task_id, _task(EditAgain)),
-    _Codec("x3", MakeVariations, lambda a: a.task_id, _task(MakeVariations)),
+    # A video card's buttons; "retry" is the "Try again" of a failed card.
+    _Codec("go", Generate, _CARD, lambda a: "", _constant(Generate())),
+    _Codec("retry", Generate, _CARD, lambda a: "", _constant(Generate(again=True))),
+    _Codec("x", Cancel, _CARD, lambda a: "", _constant(Cancel())),
+    _Codec("page", ShowPage, _CARD, lambda a: a.page.value, _read_page),
+    _Codec("tpl", ChooseEffect, _CARD, lambda a: a.template or "-", _read_effect),
+    _Codec("snd", RemoveSoundtrack, _CARD, lambda a: "-", _constant(RemoveSoundtrack(), "-")),
+    # The settings, on a video card and on the defaults card.
     _Codec(
-        "pg",
-        HistoryPage,
-        lambda a: str(a.page),
-        lambda v: HistoryPage(int(v)) if v.isdigit() and int(v) < 10_000 else None,
+        "res", SetResolution, _SETTINGS, lambda a: a.resolution.removesuffix("p"), _read_resolution
     ),
-    _Codec("open", OpenHistory, lambda a: a.task_id, _task(OpenHistory)),
-    _Codec(
-        "pack",
-        BuyPack,
-        lambda a: str(a.stars),
-        lambda v: BuyPack(int(v)) if v.isdigit() and 0 < int(v) <= 100_000 else None,
-    ),
-    _Codec("forget", ConfirmForget, lambda a: "1" if a.confirmed else "0", _flag(ConfirmForget)),
-    _Codec("res", SetResolution, lambda a: a.resolution.removesuffix("p"), _read_resolution),
-    _Codec("dur", SetDuration, lambda a: str(a.seconds), _read_duration),
+    _Codec("dur", SetDuration, _SETTINGS, lambda a: str(a.seconds), _read_duration),
     _Codec(
         "dur",
         StepDuration,
+        _SETTINGS,
         lambda a: "+" if a.step > 0 else "-",
         lambda v: StepDuration({"+": 1, "-": -1}[v]) if v in ("+", "-") else None,
     ),
-    _Codec("aud", SetAudio, lambda a: "1" if a.on else "0", _flag(SetAudio)),
-    _Codec("ext", SetPromptExtend, lambda a: "1" if a.on else "0", _flag(SetPromptExtend)),
+    _Codec("aud", SetAudio, _SETTINGS, lambda a: "1" if a.on else "0", _flag(SetAudio)),
+    _Codec(
+        "ext", SetPromptExtend, _SETTINGS, lambda a: "1" if a.on else "0", _flag(SetPromptExtend)
+    ),
     _Codec(
         "shot",
         SetShotType,
+        _SETTINGS,
         lambda a: a.shot_type,
         lambda v: SetShotType(v) if v in SHOT_TYPES else None,
     ),
-    _Codec("wm", SetWatermark, lambda a: "1" if a.on else "0", _flag(SetWatermark)),
-    _Codec("seed", RandomSeed, lambda a: "r", _constant(RandomSeed(), "r")),
-    _Codec("neg", ClearNegative, lambda a: "-", _constant(ClearNegative(), "-")),
-    _Codec("x", Cancel, lambda a: "", _constant(Cancel())),
-    _Codec("noop", Noop, lambda a: "", _constant(Noop())),
-    _Codec("page", ShowPage, lambda a: a.page.value, _read_page),
-    _Codec("tpl", ChooseEffect, lambda a: a.template or "-", _read_effect),
-    _Codec("snd", RemoveSoundtrack, lambda a: "-", _constant(RemoveSoundtrack(), "-")),
-    _Codec("x", CloseDefaults, lambda a: "", _constant(CloseDefaults())),
+    _Codec("wm", SetWatermark, _SETTINGS, lambda a: "1" if a.on else "0", _flag(SetWatermark)),
+    _Codec("seed", RandomSeed, _SETTINGS, lambda a: "r", _constant(RandomSeed(), "r")),
+    _Codec("neg", ClearNegative, _SETTINGS, lambda a: "-", _constant(ClearNegative(), "-")),
+    _Codec("noop", Noop, _SETTINGS, lambda a: "", _constant(Noop())),
+    # The defaults card's own: its "x" closes it (a video card's cancels).
+    _Codec("x", CloseDefaults, _DEFAULTS, lambda a: "", _constant(CloseDefaults())),
     _Codec(
         "lang",
         ChooseLanguage,
+        _DEFAULTS,
         lambda a: a.locale,
         lambda v: ChooseLanguage(v) if _LOCALE.match(v) else None,
     ),
+    # Under a delivered video.
+    _Codec("again", MakeAgain, _VIDEO, lambda a: a.task_id, _task(MakeAgain)),
+    _Codec("edit", EditAgain, _VIDEO, lambda a: a.task_id, _task(EditAgain)),
+    _Codec("x3", MakeVariations, _VIDEO, lambda a: a.task_id, _task(MakeVariations)),
+    # A /history message.
+    _Codec(
+        "pg",
+        HistoryPage,
+        _HISTORY,
+        lambda a: str(a.page),
+        lambda v: HistoryPage(int(v)) if v.isdigit() and int(v) < 10_000 else None,
+    ),
+    _Codec("open", OpenHistory, _HISTORY, lambda a: a.task_id, _task(OpenHistory)),
+    # The /forget question and the packs of /buy.
+    _Codec(
+        "forget",
+        ConfirmForget,
+        _FORGET,
+        lambda a: "1" if a.confirmed else "0",
+        _flag(ConfirmForget),
+    ),
+    _Codec(
+        "pack",
+        BuyPack,
+        _BUY,
+        lambda a: str(a.stars),
+        lambda v: BuyPack(int(v)) if v.isdigit() and 0 < int(v) <= 100_000 else None,
+    ),
 )
-# Generate has two codes, so the "Try again" button of an old card still reads as such.
-_GENERATE_CODES = {"go": Generate(), "retry": Generate(again=True)}
-# The defaults card's "x" closes it; the video card's "x" cancels.
-_SCOPE_ONLY: dict[type, Scope] = {
-    Cancel: Scope.CARD,
-    ShowPage: Scope.CARD,
-    ChooseEffect: Scope.CARD,
-    RemoveSoundtrack: Scope.CARD,
-    Generate: Scope.CARD,
-    CloseDefaults: Scope.DEFAULTS,
-    ChooseLanguage: Scope.DEFAULTS,
-    MakeAgain: Scope.VIDEO,
-    EditAgain: Scope.VIDEO,
-    MakeVariations: Scope.VIDEO,
-    HistoryPage: Scope.HISTORY,
-    OpenHistory: Scope.HISTORY,
-    ConfirmForget: Scope.FORGET,
-    BuyPack: Scope.BUY,
-}
-SETTING_CODES = ("res", "dur", "aud", "ext", "shot", "wm", "seed", "neg")
-CARD_EDIT_CODES = ("page", "tpl", "snd")
-VIDEO_CODES = ("again", "edit", "x3")
-HISTORY_CODES = ("pg", "open")
-FORGET_CODES = ("forget",)
-BUY_CODES = ("pack",)
 
 
 def encode(scope: Scope, action: Action) -> str:
-    if isinstance(action, Generate):
-        code, value = ("retry" if action.again else "go"), ""
-    else:
-        codec = next(c for c in _CODECS if c.kind is type(action))
-        code, value = codec.code, codec.write(action)
-    data = f"{VERSION}:{scope.value}:{code}"
+    codec = _codec_of(action)
+    value = codec.write(action)
+    data = f"{VERSION}:{scope.value}:{codec.code}"
     return f"{data}:{value}" if value else data
+
+
+def _codec_of(action: Action) -> _Codec:
+    """The row that writes `action`: of its type and, where a type has two codes (Generate's
+    "go" and "retry"), the one that reads back what it wrote."""
+    rows = [codec for codec in _CODECS if codec.kind is type(action)]
+    return next((c for c in rows if c.read(c.write(action)) == action), rows[0])
 
 
 def decode(data: str | None) -> tuple[Scope, Action] | None:
@@ -195,22 +208,15 @@ def decode(data: str | None) -> tuple[Scope, Action] | None:
         scope = Scope(parts[1])
     except ValueError:
         return None
-    code, value = parts[2], parts[3] if len(parts) == 4 else ""
-    action = _read(scope, code, value)
+    action = _read(scope, parts[2], parts[3] if len(parts) == 4 else "")
     return None if action is None else (scope, action)
 
 
 def _read(scope: Scope, code: str, value: str) -> Action | None:
-    if code in _GENERATE_CODES:
-        found: list[Action | None] = [_GENERATE_CODES[code] if not value else None]
-    else:
-        found = [codec.read(value) for codec in _CODECS if codec.code == code]
-    return next(
-        (a for a in found if a is not None and _SCOPE_ONLY.get(type(a), scope) is scope), None
-    )
-
-
-def pattern(scope: Scope, *codes: str) -> re.Pattern[str]:
-    """Callback data of these codes in this scope, for a CallbackQueryHandler."""
-    alternatives = "|".join(re.escape(code) for code in codes)
-    return re.compile(rf"^{VERSION}:{scope.value}:(?:{alternatives})(?::[^:]*)?$")
+    """The first row of this code and scope that reads the value ("dur" has two)."""
+    for codec in _CODECS:
+        if codec.code == code and scope in codec.scopes:
+            action = codec.read(value)
+            if action is not None:
+                return action
+    return None

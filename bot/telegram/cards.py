@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from telegram.constants import MessageLimit
+
 from bot.domain.actions import Page
 from bot.domain.notices import Notice
 from bot.domain.poll_schedule import expected_remaining
@@ -13,7 +15,7 @@ from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
 from bot.domain.templates import TEMPLATES
 from bot.i18n import Translator
-from bot.text import CAPTION_LIMIT, clock_time, escape, progress_bar, truncate
+from bot.text import clock_time, escape, progress_bar, truncate
 
 # Leaves room for the rest of the card inside Telegram's 4096-character limit.
 PROMPT_PREVIEW_LIMIT = 3000
@@ -170,40 +172,28 @@ def soundtrack_name(record: TaskRecord) -> str:
 
 
 def _status_line(t: Translator, record: TaskRecord) -> str:
-    state = record.state
-    if state is TaskState.DRAFT:
-        hint = t._(
-            "Tap <b>Generate</b> when ready. Reply to this card with text to change the prompt."
-        )
-        notice = _notice_text(t, record)
-        return f"{notice}\n{hint}" if notice else hint
-    if state is TaskState.RUNNING:
-        if record.generating:
-            line = t._(
-                "🎞 Generating… {bar} {percent}%",
-                bar=progress_bar(record.progress),
-                percent=record.progress,
-            )
-            timing = _timing_line(t, record)
-            return f"{line}\n{timing}" if timing else line
+    """The card's last line: what is happening to the task now."""
+    return _STATE_LINES.get(record.state, _notice_text)(t, record)
+
+
+def _draft_status(t: Translator, record: TaskRecord) -> str:
+    hint = t._(
+        "Tap <b>Generate</b> when ready. Reply to this card with text to change the prompt."
+    )
+    notice = _notice_text(t, record)
+    return f"{notice}\n{hint}" if notice else hint
+
+
+def _running_status(t: Translator, record: TaskRecord) -> str:
+    if not record.generating:
         return t._("⏳ Queued. This usually takes one to five minutes.")
-    if state is TaskState.QUEUED:
-        if not record.queue_position:
-            return t._("⏳ In line: yours is next. It starts by itself when a slot frees up.")
-        return t.ngettext(
-            "⏳ In line: {n} video ahead of yours. It starts by itself.",
-            "⏳ In line: {n} videos ahead of yours. It starts by itself.",
-            record.queue_position,
-        )
-    if state is TaskState.DONE:
-        if record.notice is Notice.TOO_LARGE:
-            return t._("✅ Done. The video was too large to upload, so you got a link.")
-        return t._("✅ Done! Your video is in the chat.")
-    if state is TaskState.CANCELLED:
-        if record.submitted_at:
-            return t._("✖️ Stopped waiting. The task may still run and be billed.")
-        return t._("✖️ Cancelled.")
-    return _STATE_LINES.get(state, _notice_text)(t, record)
+    line = t._(
+        "🎞 Generating… {bar} {percent}%",
+        bar=progress_bar(record.progress),
+        percent=record.progress,
+    )
+    timing = _timing_line(t, record)
+    return f"{line}\n{timing}" if timing else line
 
 
 def _timing_line(t: Translator, record: TaskRecord) -> str:
@@ -222,9 +212,37 @@ def _timing_line(t: Translator, record: TaskRecord) -> str:
     )
 
 
+def _queued_status(t: Translator, record: TaskRecord) -> str:
+    if not record.queue_position:
+        return t._("⏳ In line: yours is next. It starts by itself when a slot frees up.")
+    return t.ngettext(
+        "⏳ In line: {n} video ahead of yours. It starts by itself.",
+        "⏳ In line: {n} videos ahead of yours. It starts by itself.",
+        record.queue_position,
+    )
+
+
+def _done_status(t: Translator, record: TaskRecord) -> str:
+    if record.notice is Notice.TOO_LARGE:
+        return t._("✅ Done. The video was too large to upload, so you got a link.")
+    return t._("✅ Done! Your video is in the chat.")
+
+
+def _cancelled_status(t: Translator, record: TaskRecord) -> str:
+    if record.submitted_at:
+        return t._("✖️ Stopped waiting. The task may still run and be billed.")
+    return t._("✖️ Cancelled.")
+
+
+# Any other state shows the record's notice, if it has one.
 _STATE_LINES: dict[TaskState, Callable[[Translator, TaskRecord], str]] = {
+    TaskState.DRAFT: _draft_status,
     TaskState.SUBMITTING: lambda t, r: t._("⏳ Sending the task…"),
+    TaskState.QUEUED: _queued_status,
+    TaskState.RUNNING: _running_status,
     TaskState.DELIVERING: lambda t, r: t._("📥 Almost there: sending the video…"),
+    TaskState.DONE: _done_status,
+    TaskState.CANCELLED: _cancelled_status,
     TaskState.CLOSED: lambda t, r: t._("✖️ Closed."),
 }
 
@@ -294,7 +312,7 @@ def video_caption(t: Translator, record: TaskRecord) -> str:
         lines.append(t._("✨ Effect: {name}", name=effect_name(t, record.template)))
     elif record.prompt:
         lines += ["", record.prompt]
-    return truncate("\n".join(lines), CAPTION_LIMIT)
+    return truncate("\n".join(lines), MessageLimit.CAPTION_LENGTH)
 
 
 def link_text(t: Translator, record: TaskRecord) -> str:

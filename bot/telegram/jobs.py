@@ -66,4 +66,4 @@ async def expire_cards(context: BotContext) -> None:
     services = context.services
     await services.generation.housekeeping()
     if services.config.refresh_prices:
-        await services.prices.refresh(services.client)
+        await services.prices.refresh(services.video)

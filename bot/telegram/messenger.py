@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from telegram import InputFile, ReplyParameters
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -72,7 +72,6 @@ class TelegramMessenger:
                     self._prices.current if self._prices else None,
                     await self._credits(record),
                 ),
-                parse_mode=ParseMode.HTML,
                 reply_markup=card_keyboard(t, record),
                 rate_limit_args=rate_limit_args,
             )
@@ -101,6 +100,7 @@ class TelegramMessenger:
                     # Streamed from disk as it uploads: a 50 MB video is never held in memory.
                     video=InputFile(video, filename="video.mp4", read_file_handle=False),
                     caption=video_caption(t, record),
+                    parse_mode=None,  # plain text: the prompt as the user wrote it
                     width=meta.width,
                     height=meta.height,
                     duration=meta.duration or record.settings.duration,
@@ -126,7 +126,6 @@ class TelegramMessenger:
             message = await self._bot.send_message(
                 chat_id=record.chat_id,
                 text=link_text(t, record),
-                parse_mode=ParseMode.HTML,
                 reply_parameters=self._reply_to(record),
             )
         except TelegramError as exc:

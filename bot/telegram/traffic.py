@@ -12,7 +12,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from telegram.error import RetryAfter, TelegramError
@@ -127,6 +128,22 @@ class TrafficShaper(BaseRateLimiter[str]):
     async def take(self, chat: int | None, redraw: tuple[int, int] | None = None) -> list[Slot]:
         """Wait for room in every window the request counts in, then count it. A `redraw` of
         a message raises DroppedError once a newer redraw of the same message is waiting."""
+        with self._turn(chat, redraw) as turn:
+            while True:
+                if self._superseded(redraw, turn):
+                    self.dropped += 1
+                    raise DroppedError
+                now = self._clock()
+                logs = self._logs(chat)
+                delay = self._delay(now, logs, redraw)
+                if delay <= 0:
+                    return [send_log.record(now) for send_log in logs]
+                await self._sleep(delay)
+
+    @contextmanager
+    def _turn(self, chat: int | None, redraw: tuple[int, int] | None) -> Iterator[object]:
+        """The request's place while it waits: its chat counts it as waiting, and a redraw
+        becomes its message's newest (a new message is counted as one instead)."""
         turn = object()
         if redraw is not None:
             self._newest_redraw[redraw] = turn
@@ -135,27 +152,29 @@ class TrafficShaper(BaseRateLimiter[str]):
         if chat is not None:
             self._waiting[chat] += 1
         try:
-            while True:
-                if redraw is not None and self._newest_redraw.get(redraw) is not turn:
-                    self.dropped += 1
-                    raise DroppedError
-                now = self._clock()
-                logs = self._logs(chat)
-                delay = max(send_log.delay(now) for send_log in logs)
-                if delay <= 0 and redraw is not None and self._new_message_ready(now):
-                    # A new message (a first reply, a video) goes before a redraw.
-                    delay = IN_FLIGHT_RECHECK
-                if delay <= 0:
-                    return [send_log.record(now) for send_log in logs]
-                await self._sleep(delay)
+            yield turn
         finally:
-            if redraw is not None:
-                if self._newest_redraw.get(redraw) is turn:
-                    del self._newest_redraw[redraw]
-            else:
-                _decrement(self._new_messages, chat)
-            if chat is not None:
-                _decrement(self._waiting, chat)
+            self._leave(chat, redraw, turn)
+
+    def _leave(self, chat: int | None, redraw: tuple[int, int] | None, turn: object) -> None:
+        if redraw is None:
+            _decrement(self._new_messages, chat)
+        elif self._newest_redraw.get(redraw) is turn:
+            del self._newest_redraw[redraw]
+        if chat is not None:
+            _decrement(self._waiting, chat)
+
+    def _superseded(self, redraw: tuple[int, int] | None, turn: object) -> bool:
+        """Whether a newer redraw of the same message has come while this one waited."""
+        return redraw is not None and self._newest_redraw.get(redraw) is not turn
+
+    def _delay(self, now: float, logs: list[SendLog], redraw: tuple[int, int] | None) -> float:
+        """Seconds until the request may go: room in every window it counts in, and for a
+        redraw, no new message (a first reply, a video) ready to go before it."""
+        delay = max(send_log.delay(now) for send_log in logs)
+        if delay <= 0 and redraw is not None and self._new_message_ready(now):
+            return IN_FLIGHT_RECHECK
+        return delay
 
     def _new_message_ready(self, now: float) -> bool:
         """Whether a waiting new message could go now but for the overall window."""

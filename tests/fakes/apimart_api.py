@@ -52,6 +52,9 @@ class Fault:
     delay: float = 0.0  # answer late (before the normal answer)
 
 
+_FAULT = web.RequestKey("fault", Fault)  # on a request answered with an injected Fault
+
+
 @dataclass
 class FakeTask:
     task_id: str
@@ -71,6 +74,19 @@ class FakeTask:
     @property
     def completes_at(self) -> float | None:
         return None if self.runs_for is None else self.started + self.runs_for
+
+
+@dataclass
+class ErrorAnswer:
+    """An error the fake answered: `injected` when it was a `Fault` the test queued."""
+
+    call: str  # "POST /v1/videos/generations"
+    status: int
+    message: str
+    injected: bool = False
+
+    def __str__(self) -> str:
+        return f"apimart {self.call}: {self.status} {self.message}"
 
 
 @dataclass
@@ -106,6 +122,7 @@ class FakeApimart:
         # bot cannot read prices from (so it keeps its configured table).
         self.pricing: Any = {"code": 200, "data": {"model": MODEL, "billing": "per_request"}}
         self.pricing_requests: list[str] = []
+        self.error_answers: list[ErrorAnswer] = []  # every error answered, in order
         self._callbacks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -113,7 +130,7 @@ class FakeApimart:
         self.url = ""
 
     async def start(self) -> str:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[self._record_errors])
         app.router.add_post("/v1/videos/generations", self._submit)
         app.router.add_get("/v1/tasks/{task_id}", self._status)
         app.router.add_get("/f/video/{name}", self._video)
@@ -129,6 +146,11 @@ class FakeApimart:
             await self._runner.cleanup()
 
     # -- control ---------------------------------------------------------------------------
+    def errors(self) -> list[ErrorAnswer]:
+        """The errors answered that no `Fault` of the test asked for: a request the real
+        API would refuse (a bad field, a wrong key), a task or file it does not know."""
+        return [e for e in self.error_answers if not e.injected]
+
     def accepted(self) -> list[Submission]:
         return [s for s in self.submissions if s.task_id]
 
@@ -195,6 +217,21 @@ class FakeApimart:
             self._changed.notify_all()
 
     # -- endpoints -------------------------------------------------------------------------
+    @web.middleware
+    async def _record_errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if response.status >= 400:
+            message = ""
+            if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                message = response.body.decode(errors="replace")
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    message = json.loads(message)["error"]["message"]
+            call = f"{request.method} {request.path}"
+            self.error_answers.append(
+                ErrorAnswer(call, response.status, message, injected=_FAULT in request)
+            )
+        return response
+
     async def _submit(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         submission = Submission(body={}, headers=dict(request.headers))
@@ -319,6 +356,7 @@ class FakeApimart:
             request.transport.close()  # type: ignore[union-attr]
             raise asyncio.CancelledError
         if fault.status:
+            request[_FAULT] = fault  # asked for: not an error of the bot's making
             headers = (
                 {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
             )

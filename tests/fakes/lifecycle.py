@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from bot.adapters.apimart_video import ApimartVideoApi
 from bot.apimart import ApimartError, GenerationRequest, TaskStatus
 from bot.domain.access import Limits
 from bot.domain.notices import Notice
@@ -14,6 +16,7 @@ from bot.lifecycle.billing import Billing
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.ports import SentVideo
 from bot.lifecycle.prices import Prices
+from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
 from bot.mp4 import VideoMeta
 from bot.storage import Storage
@@ -23,7 +26,8 @@ from tests.fakes.mp4 import make_mp4
 
 @dataclass
 class FakeVideoApi:
-    """Answers from scripts: `submit_error` once, then task ids; statuses per task id."""
+    """The apimart client's part the adapter uses, answering from scripts: `submit_error`
+    once, then task ids; statuses per task id."""
 
     submit_error: ApimartError | None = None
     statuses: dict[str, list[TaskStatus]] = field(default_factory=dict)
@@ -40,6 +44,9 @@ class FakeVideoApi:
     async def get_task(self, task_id: str, *, language: str = "en") -> TaskStatus:
         script = self.statuses[task_id]
         return script.pop(0) if len(script) > 1 else script[0]
+
+    async def get_pricing(self) -> Any:
+        return {}
 
     async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
         self.downloads.append(url)
@@ -117,17 +124,18 @@ def build_lifecycle(
     storage: Storage | None = None,
     api: FakeVideoApi | None = None,
     scheduler: ManualScheduler | None = None,
+    messenger: RecordingMessenger | None = None,
 ) -> Lifecycle:
     """A lifecycle on in-memory fakes; pass `storage`, `api` and `scheduler` to build a
     second one on the same ones (a restart)."""
     now = [1_000_000.0]
     clock: Callable[[], float] = lambda: now[0]  # noqa: E731
     storage, api = storage or MemoryStorage(), api or FakeVideoApi()
-    messenger, scheduler = RecordingMessenger(), scheduler or ManualScheduler()
+    messenger, scheduler = messenger or RecordingMessenger(), scheduler or ManualScheduler()
     settings = LifecycleSettings(limits=limits or Limits(), admin_ids=admin_ids)
     generation = GenerationService(
         storage=storage,
-        api=api,
+        api=ApimartVideoApi(api),  # the real adapter over a fake client
         messenger=messenger,
         scheduler=scheduler,
         files=task_files(tmp_path),
@@ -135,5 +143,5 @@ def build_lifecycle(
         clock=clock,
         billing=Billing(storage, Prices(), clock=clock) if billing else None,
     )
-    drafts = DraftService(generation.ending, settings.limits, clock)
+    drafts = generation.drafts(settings.limits, Profiles(storage))
     return Lifecycle(generation, drafts, storage, api, messenger, scheduler, now)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+# How long stopping a fake waits for requests still being answered before it cancels them.
+# aiohttp's default is 60 s; a test's teardown would otherwise wait out the long-poll
+# `getUpdates` the stopped bot left behind (~1 s each). 0 would mean "no limit" to aiohttp.
+SHUTDOWN_TIMEOUT = 0.05
+
 
 async def serve(app: web.Application, port: int = 0) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

@@ -30,6 +30,7 @@ MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 CALLBACK_ANSWER_LIMIT = 200
+PRE_CHECKOUT_TIMEOUT = 10.0  # seconds a bot has to answer a pre-checkout query
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
 
@@ -108,6 +109,17 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
     at: float = field(default_factory=time.monotonic)  # when it was answered
+    answer_lost: bool = False  # done, but the bot never got the answer (`lose_answer`)
+
+
+@dataclass
+class LostAnswer:
+    """The next call of `method` is done (a sendVideo's message is in the chat), then its
+    answer is lost: the connection drops (`late` None) or the answer comes `late` seconds
+    later, after the bot's own timeout (what a slow network or an overloaded server does)."""
+
+    method: str
+    late: float | None = None
 
 
 @dataclass
@@ -126,10 +138,26 @@ class FakeTelegram:
         self.files: dict[str, StoredFile] = {}
         self.blocked_chats: set[int] = set()
         self.flood_calls = 0  # the next N method calls get 429 Too Many Requests
+        # The next N calls of a method get 429 (retry after `flood_retry_after` s); Telegram
+        # then refuses that chat's messages until the pause is over, as it does.
+        self.flood_on: dict[str, int] = {}
+        self.flood_retry_after = 1
+        self._paused_chats: dict[int, float] = {}  # chat: when its 429 pause ends
+        self.lost_answers: list[LostAnswer] = []
         self.flood_limits: FloodLimits | None = None  # Telegram's flood control, when set
         # Telegram Stars: pre-checkout answers by query id, charges paid and refunded.
         self.pre_checkout_answers: dict[str, dict[str, Any]] = {}
         self.charges: dict[str, dict[str, Any]] = {}
+        # refundStarPayment: the refund is applied, then the answer waits this long (a test
+        # sets it past the bot's read timeout: the bot's call times out after the refund).
+        self.refund_delay = 0.0
+        # refundStarPayment: the next calls are refused with these errors, nothing refunded.
+        self.refund_errors: list[str] = []
+        # Pre-checkout queries must be answered within `pre_checkout_timeout` seconds by
+        # `clock` (a test may scale the one or move the other).
+        self.clock: Callable[[], float] = time.monotonic
+        self.pre_checkout_timeout = PRE_CHECKOUT_TIMEOUT
+        self._pre_checkout_asked: dict[str, float] = {}
         self._flood: _FloodControl | None = None
         self.webhook: dict[str, Any] | None = None
         self.chats: dict[int, dict[str, Any]] = {}
@@ -140,6 +168,7 @@ class FakeTelegram:
         self._callback_queries: dict[str, bool] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._stopping = False
         self.url = ""
 
     # -- server lifecycle ------------------------------------------------------------------
@@ -152,6 +181,8 @@ class FakeTelegram:
         return self.url
 
     async def stop(self) -> None:
+        self._stopping = True  # a pending long poll answers now instead of holding the stop
+        await self._notify()
         if self._runner:
             await self._runner.cleanup()
 
@@ -439,6 +470,8 @@ class FakeTelegram:
         for stored in self.files.values():
             if stored.path == path:
                 return web.Response(body=stored.data)
+        self.calls.append(Call("downloadFile", {"file_path": path}, error="Not Found"))
+        await self._notify()
         return web.json_response(
             {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
         )
@@ -455,6 +488,7 @@ class FakeTelegram:
             if self.flood_calls and method != "getUpdates":
                 self.flood_calls -= 1
                 raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self._check_paused(method, params)
             self._check_flood(method, params)
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
@@ -475,7 +509,32 @@ class FakeTelegram:
         if method != "getUpdates":
             self.calls.append(call)
             await self._notify()
+        lost = next((a for a in self.lost_answers if a.method == method), None)
+        if lost is not None:
+            self.lost_answers.remove(lost)
+            call.answer_lost = True
+            if lost.late is None:
+                request.transport.close()  # type: ignore[union-attr]
+                raise asyncio.CancelledError
+            await asyncio.sleep(lost.late)
         return web.json_response({"ok": True, "result": result})
+
+    def _check_paused(self, method: str, params: dict[str, Any]) -> None:
+        """`flood_on`: a 429 for this call, or for any message to a chat still paused."""
+        chat = _chat_id(params)
+        now = time.monotonic()
+        if self.flood_on.get(method):
+            self.flood_on[method] -= 1
+            wait = self.flood_retry_after
+            if chat is not None:
+                self._paused_chats[chat] = now + wait
+        elif chat is not None and _FloodControl.counts(method):
+            wait = math.ceil(self._paused_chats.get(chat, now) - now)
+            if wait <= 0:
+                return
+        else:
+            return
+        raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
     def _check_flood(self, method: str, params: dict[str, Any]) -> None:
         if self.flood_limits is None:
@@ -484,8 +543,7 @@ class FakeTelegram:
             self._flood = _FloodControl(self.flood_limits)
         if not self._flood.counts(method):
             return
-        chat = params.get("chat_id")
-        self._flood.check(int(chat) if chat is not None else None)
+        self._flood.check(_chat_id(params))
 
     def flood_errors(self) -> list[Call]:
         return [c for c in self.calls if c.error and c.error.startswith("Too Many Requests")]
@@ -527,9 +585,9 @@ class FakeTelegram:
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        if not self._updates and timeout > 0:
+        if not self._updates and timeout > 0 and not self._stopping:
             with contextlib.suppress(AssertionError):
-                await self.wait_for(lambda: self._updates, timeout=timeout)
+                await self.wait_for(lambda: self._updates or self._stopping, timeout=timeout)
         limit = int(params.get("limit") or 100)
         return self._updates[:limit]
 
@@ -572,8 +630,17 @@ class FakeTelegram:
     async def _m_answerPreCheckoutQuery(self, params: dict, files: dict) -> bool:
         query_id = str(params.get("pre_checkout_query_id"))
         ok = _json(params.get("ok"))
-        if query_id not in self.pre_checkout_answers or self.pre_checkout_answers[query_id]:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired")
+        asked = self._pre_checkout_asked.get(query_id)
+        if (
+            asked is None
+            or self.pre_checkout_answers.get(query_id)
+            or self.clock() - asked > self.pre_checkout_timeout
+        ):
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired "
+                "or query ID is invalid",
+            )
         if not ok and not params.get("error_message"):
             raise ApiError(400, "Bad Request: ERROR_MESSAGE_EMPTY")
         self.pre_checkout_answers[query_id] = {
@@ -583,20 +650,27 @@ class FakeTelegram:
         return True
 
     async def _m_refundStarPayment(self, params: dict, files: dict) -> bool:
-        charge = self.charges.get(str(params.get("telegram_payment_charge_id")))
+        charge_id = str(params.get("telegram_payment_charge_id"))
+        charge = self.charges.get(charge_id)
         if charge is None or int(params.get("user_id", 0)) != charge["user_id"]:
             raise ApiError(400, "Bad Request: CHARGE_NOT_FOUND")
         if charge["refunded"]:
             raise ApiError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
-        charge["refunded"] = True
+        if self.refund_errors:
+            raise ApiError(400, self.refund_errors.pop(0))
+        self.refunded(charge_id)
+        if self.refund_delay:
+            await asyncio.sleep(self.refund_delay)
         return True
 
     # -- paying (what Telegram does when a user pays an invoice) ---------------------------
     def pre_checkout(self, user: dict, invoice: dict, *, payload: str | None = None) -> str:
-        """The user taps Pay: Telegram asks the bot first (it has 10 seconds to answer)."""
+        """The user taps Pay: Telegram asks the bot first (it has 10 seconds to answer:
+        `pre_checkout_timeout` by `clock`; a later answer is refused, the payment dropped)."""
         stored = self.messages[(invoice["chat"]["id"], invoice["message_id"])]
         query_id = f"pcq{next(self._next_file)}"
         self.pre_checkout_answers[query_id] = {}
+        self._pre_checkout_asked[query_id] = self.clock()
         self._push(
             {
                 "pre_checkout_query": {
@@ -619,7 +693,14 @@ class FakeTelegram:
         stored = self.messages[(invoice["chat"]["id"], invoice["message_id"])]
         amount = stored["invoice"]["total_amount"]
         self.charges.setdefault(
-            charge_id, {"user_id": user["id"], "amount": amount, "refunded": False}
+            charge_id,
+            {
+                "user_id": user["id"],
+                "amount": amount,
+                "refunded": False,
+                "user": user,
+                "payload": stored["_payload"],
+            },
         )
         message = self._user_message(user, invoice["chat"]["id"], None)
         message["successful_payment"] = {
@@ -628,6 +709,21 @@ class FakeTelegram:
             "invoice_payload": stored["_payload"],
             "telegram_payment_charge_id": charge_id,
             "provider_payment_charge_id": "",
+        }
+        return self._push_message(message)
+
+    def refunded(self, charge_id: str) -> dict:
+        """The charge's Stars go back (refundStarPayment, or the user's dispute, support…):
+        the bot gets a refunded_payment message in the user's chat. A test replays the
+        update by calling this again."""
+        charge = self.charges[charge_id]
+        charge["refunded"] = True
+        message = self._user_message(charge["user"], charge["user_id"], None)
+        message["refunded_payment"] = {
+            "currency": "XTR",
+            "total_amount": charge["amount"],
+            "invoice_payload": charge["payload"],
+            "telegram_payment_charge_id": charge_id,
         }
         return self._push_message(message)
 
@@ -802,6 +898,14 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
             if isinstance(value, str) and value.startswith("attach://"):
                 files[key] = files.pop(value.removeprefix("attach://"), b"")
     return params, files
+
+
+def _chat_id(params: dict[str, Any]) -> int | None:
+    chat = params.get("chat_id")
+    try:
+        return int(chat) if chat is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _json(value: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
@@ -12,17 +11,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain.soundtrack import AUDIO_LINK
-from bot.telegram.callback_data import (
-    BUY_CODES,
-    CARD_EDIT_CODES,
-    FORGET_CODES,
-    HISTORY_CODES,
-    SETTING_CODES,
-    VIDEO_CODES,
-    Scope,
-    pattern,
+from bot.domain.actions import (
+    BuyPack,
+    Cancel,
+    CardEdit,
+    ChooseLanguage,
+    CloseDefaults,
+    ConfirmForget,
+    Generate,
+    HistoryAction,
+    Noop,
+    SettingAction,
+    VideoAction,
 )
+from bot.domain.soundtrack import AUDIO_LINK
+from bot.i18n import N_
+from bot.telegram.callback_data import Scope
 from bot.telegram.context import BotApplication
 from bot.telegram.handlers.access import check_access
 from bot.telegram.handlers.admin import allow_command, deny_command, stats_command
@@ -33,16 +37,7 @@ from bot.telegram.handlers.advanced import (
     refuse_voice,
     seed_command,
 )
-from bot.telegram.handlers.billing import (
-    balance_command,
-    buy_button,
-    buy_command,
-    grant_command,
-    paysupport_command,
-    pre_checkout,
-    refund_command,
-    successful_payment,
-)
+from bot.telegram.handlers.billing import balance_command, grant_command, paysupport_command
 from bot.telegram.handlers.card import (
     cancel_card,
     edit_card,
@@ -64,6 +59,55 @@ from bot.telegram.handlers.start import (
     start_command,
 )
 from bot.telegram.handlers.video import video_button
+from bot.telegram.payments.handlers import (
+    buy_button,
+    buy_command,
+    pre_checkout,
+    refund_command,
+    refunded_payment,
+    successful_payment,
+)
+from bot.telegram.routing import Button, ButtonRouter, Command, Expired
+
+# Every command, in the order of the command menu; `about` is its line there.
+COMMANDS = (
+    Command("start", start_command, N_("Start and see what the bot does")),
+    Command("settings", settings_command, N_("Default resolution, duration and sound")),
+    Command("cancel", cancel_command, N_("Drop unfinished cards")),
+    Command("language", language_command, N_("Choose the bot's language")),
+    Command("history", history_command, N_("Your videos, to get one again")),
+    Command("seed", seed_command, N_("Fix the seed, or make it random again")),
+    Command("negative", negative_command, N_("What the video should avoid")),
+    Command("privacy", privacy_command, N_("What the bot keeps about you")),
+    Command("forget", forget_command, N_("Delete everything the bot keeps about you")),
+    Command("buy", buy_command, N_("Buy credits with Telegram Stars"), billing=True),
+    Command("balance", balance_command, N_("Your credits and their last movements"), billing=True),
+    Command("paysupport", paysupport_command, N_("Questions about a payment"), billing=True),
+    Command("help", help_command, N_("How to make a video")),
+    # Not in the menu: /video is for groups (see /help), the rest for admins.
+    Command("video", video_command),
+    Command("grant", grant_command),
+    Command("refund", refund_command),
+    Command("stats", stats_command),
+    Command("allow", allow_command),
+    Command("deny", deny_command),
+)
+
+# Every button, by the type of its action: the first row that takes a press answers it.
+BUTTONS = (
+    Button(Generate, generate),
+    Button(Cancel, cancel_card),
+    Button(Noop, press_label),  # the duration between − and +, on both cards
+    Button(SettingAction | CardEdit, edit_card, Scope.CARD),
+    Button(SettingAction, change_default, Scope.DEFAULTS),
+    Button(CloseDefaults, close_defaults),
+    Button(ChooseLanguage, choose_language),
+    Button(ConfirmForget, forget_button),
+    Button(BuyPack, buy_button),
+    Button(HistoryAction, history_button),
+    Button(VideoAction, video_button),
+    Button(Expired, expired_button),  # an older release's button, or one tampered with
+)
 
 
 def register_handlers(app: BotApplication) -> None:
@@ -71,28 +115,13 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(TypeHandler(Update, check_access), group=-1)
     # Payments before anything else: Stars already taken are credited, whatever follows.
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, successful_payment))
+    app.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, refunded_payment))
     app.add_handler(PreCheckoutQueryHandler(pre_checkout))
     # Commands first: "/help" must never be taken for a prompt.
-    app.add_handler(CommandHandler("start", start_command))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("settings", settings_command))
-    app.add_handler(CommandHandler("cancel", cancel_command))
-    app.add_handler(CommandHandler("language", language_command))
-    app.add_handler(CommandHandler("seed", seed_command))
-    app.add_handler(CommandHandler("negative", negative_command))
-    app.add_handler(CommandHandler("video", video_command))
-    app.add_handler(CommandHandler("history", history_command))
-    app.add_handler(CommandHandler("privacy", privacy_command))
-    app.add_handler(CommandHandler("forget", forget_command))
-    app.add_handler(CommandHandler("buy", buy_command))
-    app.add_handler(CommandHandler("balance", balance_command))
-    app.add_handler(CommandHandler("paysupport", paysupport_command))
-    app.add_handler(CommandHandler("grant", grant_command))
-    app.add_handler(CommandHandler("refund", refund_command))
-    app.add_handler(CommandHandler("stats", stats_command))
-    app.add_handler(CommandHandler("allow", allow_command))
-    app.add_handler(CommandHandler("deny", deny_command))
-    register_buttons(app)
+    for command in COMMANDS:
+        app.add_handler(CommandHandler(command.name, command.callback))
+    # Buttons: one handler decodes each press once and routes it by BUTTONS.
+    app.add_handler(ButtonRouter(BUTTONS))
     # Audio before images: an MP3 sent as a file is a document too.
     app.add_handler(MessageHandler(filters.AUDIO | filters.Document.AUDIO, receive_audio))
     app.add_handler(MessageHandler(filters.VOICE, refuse_voice))
@@ -130,28 +159,3 @@ UNUSABLE = (
     | filters.POLL
     | filters.Dice.ALL
 )
-
-
-def register_buttons(app: BotApplication) -> None:
-    """One handler per kind of button; the last catches whatever no pattern knows."""
-    card, defaults = Scope.CARD, Scope.DEFAULTS
-    app.add_handler(CallbackQueryHandler(generate, pattern=pattern(card, "go", "retry")))
-    app.add_handler(CallbackQueryHandler(cancel_card, pattern=pattern(card, "x")))
-    for scope in (card, defaults):
-        app.add_handler(CallbackQueryHandler(press_label, pattern=pattern(scope, "noop")))
-    card_edits = pattern(card, *SETTING_CODES, *CARD_EDIT_CODES)
-    app.add_handler(CallbackQueryHandler(edit_card, pattern=card_edits))
-    app.add_handler(
-        CallbackQueryHandler(change_default, pattern=pattern(defaults, *SETTING_CODES))
-    )
-    app.add_handler(CallbackQueryHandler(close_defaults, pattern=pattern(defaults, "x")))
-    app.add_handler(CallbackQueryHandler(choose_language, pattern=pattern(defaults, "lang")))
-    app.add_handler(
-        CallbackQueryHandler(forget_button, pattern=pattern(Scope.FORGET, *FORGET_CODES))
-    )
-    app.add_handler(CallbackQueryHandler(buy_button, pattern=pattern(Scope.BUY, *BUY_CODES)))
-    history = pattern(Scope.HISTORY, *HISTORY_CODES)
-    app.add_handler(CallbackQueryHandler(history_button, pattern=history))
-    video = pattern(Scope.VIDEO, *VIDEO_CODES)
-    app.add_handler(CallbackQueryHandler(video_button, pattern=video))
-    app.add_handler(CallbackQueryHandler(expired_button))

@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 
 
 async def check_access(update: Update, context: BotContext) -> None:
-    """Refuse politely (with the user's id, to pass to the operator) and stop the update."""
+    """Settle the update's translator (`context.t`) for every handler after this one; refuse
+    politely (with the user's id, to pass to the operator) and stop the update."""
+    t = await context.translator(update)
     user, chat = update.effective_user, update.effective_chat
     if user is None or _payment(update):
-        return  # Stars already paid are always credited
+        return  # Stars already paid are always credited (and refunded ones taken back)
     if await context.services.admin.may_use(user.id, chat.id if chat else user.id):
         return
     log.info("refused user %s in chat %s", user.id, chat.id if chat else None)
-    t = await context.translator(update)
     if update.callback_query is not None:
         await update.callback_query.answer(
             t._("🔒 This bot is private. Your user id: {user_id}", user_id=user.id),
@@ -43,7 +44,8 @@ async def check_access(update: Update, context: BotContext) -> None:
 def _payment(update: Update) -> bool:
     message = update.effective_message
     return update.pre_checkout_query is not None or (
-        message is not None and message.successful_payment is not None
+        message is not None
+        and (message.successful_payment is not None or message.refunded_payment is not None)
     )
 
 

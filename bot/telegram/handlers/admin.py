@@ -14,7 +14,7 @@ from bot.text import escape
 
 async def admin_translator(update: Update, context: BotContext) -> Translator | None:
     """The translator for an admin, or None (after saying so) for anyone else."""
-    t = await context.translator(update)
+    t = context.t
     sender = incoming(update)
     if not context.services.admin.is_admin(sender.user.id):
         await reply(sender.message, t._("This command is for the bot's admins."))

@@ -34,7 +34,7 @@ SEED_REPLY = re.compile(r"^\s*seed\s+(\S+)\s*$", re.IGNORECASE)
 
 async def seed_command(update: Update, context: BotContext) -> None:
     """`/seed 42` fixes the seed for the user's cards; `/seed` alone makes it random again."""
-    t = await context.translator(update)
+    t = context.t
     raw = " ".join(context.args or [])
     try:
         seed = parse_seed(raw) if raw else None
@@ -68,7 +68,7 @@ def bad_seed(t: Translator) -> str:
 
 async def negative_command(update: Update, context: BotContext) -> None:
     """`/negative blurry, text` sets what to avoid; `/negative` alone clears it."""
-    t = await context.translator(update)
+    t = context.t
     sender = incoming(update)
     text = (sender.message.text or "").partition(" ")[2].strip()
     if len(text) > MAX_NEGATIVE_PROMPT:
@@ -93,7 +93,7 @@ async def negative_command(update: Update, context: BotContext) -> None:
 
 async def refuse_voice(update: Update, context: BotContext) -> None:
     """Voice notes would need converting (ffmpeg): say what works instead."""
-    t = await context.translator(update)
+    t = context.t
     await reply(
         incoming(update).message,
         t._(
@@ -106,7 +106,7 @@ async def refuse_voice(update: Update, context: BotContext) -> None:
 async def receive_audio(update: Update, context: BotContext) -> None:
     """An MP3/WAV file: served under PUBLIC_BASE_URL as the soundtrack of the next video."""
     message = incoming(update).message
-    t = await context.translator(update)
+    t = context.t
     source = message.audio or message.document
     assert source is not None  # the handler's filter admits audio and audio documents only
     audio = AudioFile(
@@ -148,7 +148,7 @@ async def receive_audio(update: Update, context: BotContext) -> None:
 
 async def receive_audio_link(update: Update, context: BotContext) -> None:
     """A public link to an MP3/WAV file becomes the soundtrack."""
-    t = await context.translator(update)
+    t = context.t
     url = (incoming(update).message.text or "").strip()
     await attach_soundtrack(update, context, t, Soundtrack(url, None, url.rsplit("/", 1)[-1]))
 

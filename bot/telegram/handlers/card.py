@@ -1,4 +1,4 @@
-"""Buttons on video cards, one small handler per kind of action (routed by pattern)."""
+"""Buttons on video cards, one small handler per kind of action (routed by type)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from bot.domain.access import LimitReached
 from bot.domain.actions import CardEdit, SettingAction
 from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Translator
-from bot.telegram.callback_data import Scope, decode
+from bot.lifecycle.submit import InLine, Refused, Taken
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.billing import offer_packs
 from bot.telegram.handlers.common import pressed
+from bot.telegram.payments.handlers import offer_packs
 
 
 async def generate(update: Update, context: BotContext) -> None:
@@ -24,18 +24,19 @@ async def generate(update: Update, context: BotContext) -> None:
     if billing is not None:
         await billing.welcome(record.user_id)
     claimed = await generation.claim(record)
-    if claimed is None:
+    if isinstance(claimed, Taken):
         await query.answer(t._("This video is already on its way."))
-    elif isinstance(claimed, LimitReached):
-        await query.answer(await limit_text(context, t, claimed, record), show_alert=True)
-        out_of_credits = claimed is LimitReached.NO_CREDITS
-        if billing is not None and out_of_credits and isinstance(query.message, Message):
-            await offer_packs(query.message, t, billing)
-    elif claimed.state is TaskState.QUEUED:
+    elif isinstance(claimed, Refused):
+        await query.answer(await limit_text(context, t, claimed.limit, record), show_alert=True)
+        out_of_credits = claimed.limit is LimitReached.NO_CREDITS
+        shop = context.services.shop
+        if shop is not None and out_of_credits and isinstance(query.message, Message):
+            await offer_packs(query.message, t, shop)
+    elif isinstance(claimed, InLine):
         await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
     else:
         await query.answer(t._("Starting…"))
-        await generation.submit(claimed)
+        await generation.submit(claimed.record)
 
 
 async def cancel_card(update: Update, context: BotContext) -> None:
@@ -55,8 +56,8 @@ async def cancel_card(update: Update, context: BotContext) -> None:
 
 async def edit_card(update: Update, context: BotContext) -> None:
     """A setting, a page or an effect of a draft card."""
-    action = _card_action(pressed(update))
-    if action is None:
+    action = context.action
+    if not isinstance(action, SettingAction | CardEdit):
         await expired_button(update, context)
         return
     found = await _own_card(update, context)
@@ -78,7 +79,7 @@ async def press_label(update: Update, context: BotContext) -> None:
 
 async def expired_button(update: Update, context: BotContext) -> None:
     """A button this release does not know (an older version's, or tampered with)."""
-    t = await context.translator(update)
+    t = context.t
     await pressed(update).answer(
         t._("This button has expired. Send the photo again."), show_alert=True
     )
@@ -89,7 +90,7 @@ async def _own_card(
 ) -> tuple[CallbackQuery, TaskRecord, Translator] | None:
     """The pressed card's task, when the presser owns it; else answered and None."""
     query = pressed(update)
-    t = await context.translator(update)
+    t = context.t
     message = query.message
     record = None
     if message is not None:
@@ -101,14 +102,6 @@ async def _own_card(
         await query.answer(t._("This card belongs to someone else."), show_alert=True)
         return None
     return query, record, t
-
-
-def _card_action(query: CallbackQuery) -> SettingAction | CardEdit | None:
-    decoded = decode(query.data)
-    if decoded is None or decoded[0] is not Scope.CARD:
-        return None
-    action = decoded[1]
-    return action if isinstance(action, SettingAction | CardEdit) else None
 
 
 async def limit_text(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, Chat, Message, Update, User
-from telegram.constants import ParseMode
 
 from bot.domain.caption_flags import VALID_FLAGS
 from bot.i18n import Translator
@@ -35,8 +34,8 @@ def pressed(update: Update) -> CallbackQuery:
 
 
 async def reply(message: Message, text: str) -> None:
-    """Reply in HTML to the user's message (quoting it, if it still exists)."""
-    await message.reply_text(text, parse_mode=ParseMode.HTML, do_quote=True)
+    """Reply to the user's message (quoting it, if it still exists), in HTML like every text."""
+    await message.reply_text(text, do_quote=True)
 
 
 def help_text(t: Translator, billing_on: bool = False) -> str:

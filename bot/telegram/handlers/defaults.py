@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.domain.actions import ChooseLanguage, SettingAction
-from bot.telegram.callback_data import decode
 from bot.telegram.cards import defaults_text
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
@@ -22,14 +20,13 @@ log = logging.getLogger(__name__)
 
 async def change_default(update: Update, context: BotContext) -> None:
     """A setting on the defaults card: saved at once, the card redrawn."""
-    query = pressed(update)
-    decoded = decode(query.data)
-    if decoded is None or not isinstance(decoded[1], SettingAction):
+    query, action = pressed(update), context.action
+    if not isinstance(action, SettingAction):
         await expired_button(update, context)
         return
-    t = await context.translator(update)
+    t = context.t
     await query.answer()
-    settings = await context.services.drafts.press_default(query.from_user.id, decoded[1])
+    settings = await context.services.profiles.press_default(query.from_user.id, action)
     if settings is not None:
         await _edit(query, defaults_text(t, settings), defaults_keyboard(t, settings))
 
@@ -37,22 +34,20 @@ async def change_default(update: Update, context: BotContext) -> None:
 async def close_defaults(update: Update, context: BotContext) -> None:
     """Done: the card stays as a summary, without buttons."""
     query = pressed(update)
-    t = await context.translator(update)
+    t = context.t
     await query.answer(t._("Saved."))
-    profile = await context.services.drafts.profile(query.from_user.id)
+    profile = await context.services.profiles.profile(query.from_user.id)
     await _edit(query, defaults_text(t, profile.settings), None)
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
     """Save the chosen language and confirm in it."""
-    query = pressed(update)
-    decoded = decode(query.data)
+    query, action = pressed(update), context.action
     catalogues = context.services.catalogues
-    action = decoded[1] if decoded else None
     if not isinstance(action, ChooseLanguage) or action.locale not in catalogues.locales:
         await expired_button(update, context)
         return
-    await context.services.drafts.set_language(query.from_user.id, action.locale)
+    await context.services.profiles.set_language(query.from_user.id, action.locale)
     t = catalogues.translator(action.locale)
     await query.answer(t._("Language saved."))
     await _edit(query, t._("🌐 From now on I speak English."), None)
@@ -60,7 +55,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
     try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:
         if not is_not_modified(exc):
             log.warning("user %s: settings card not updated: %s", query.from_user.id, exc.message)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.telegram.context import BotContext
@@ -25,8 +24,7 @@ async def log_error(update: object, context: BotContext) -> None:
     try:
         t = await context.translator(update)
         await update.effective_message.reply_text(
-            t._("⚠️ Something went wrong on my side. Please try again."),
-            parse_mode=ParseMode.HTML,
+            t._("⚠️ Something went wrong on my side. Please try again.")
         )
     except (TelegramError, RuntimeError):
         log.warning("chat %s: could not tell the user about the error", chat_id)

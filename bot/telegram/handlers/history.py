@@ -4,13 +4,12 @@ Telegram file id (no download, no generation), any other offers to make it again
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import Forbidden
 
-from bot.domain.actions import HistoryPage, OpenHistory
+from bot.domain.actions import HistoryAction, HistoryPage, OpenHistory
 from bot.domain.records import TaskState
 from bot.i18n import Translator
-from bot.telegram.callback_data import Scope, decode
 from bot.telegram.cards import video_caption
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
@@ -23,40 +22,34 @@ async def history_command(update: Update, context: BotContext) -> None:
     """In a group: in private when the user has a chat with the bot, else in the group; only
     the caller's own videos either way."""
     sender = incoming(update)
-    t = await context.translator(update)
+    t = context.t
     text, markup = await _page(context, t, sender.user.id, 0)
     message = sender.message
     if message.chat.type == ChatType.PRIVATE:
-        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await message.reply_text(text, reply_markup=markup)
         return
     try:
-        await context.bot.send_message(
-            sender.user.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        await context.bot.send_message(sender.user.id, text, reply_markup=markup)
     except Forbidden:  # never started the bot in private
-        await message.reply_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=True
-        )
+        await message.reply_text(text, reply_markup=markup, do_quote=True)
         return
     await reply(message, t._("📬 I sent your history to you in a private message."))
 
 
 async def history_button(update: Update, context: BotContext) -> None:
-    query = pressed(update)
-    decoded = decode(query.data)
+    query, action = pressed(update), context.action
     message = query.message
-    if decoded is None or decoded[0] is not Scope.HISTORY or not isinstance(message, Message):
+    if not isinstance(action, HistoryAction) or not isinstance(message, Message):
         await expired_button(update, context)
         return
-    t = await context.translator(update)
+    t = context.t
     if not _for_presser(message, query.from_user.id):
         await query.answer(t._("This list belongs to someone else."), show_alert=True)
         return
-    action = decoded[1]
     if isinstance(action, HistoryPage):
         await query.answer()
         text, markup = await _page(context, t, query.from_user.id, action.page)
-        await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await message.edit_text(text, reply_markup=markup)
     elif isinstance(action, OpenHistory):
         await _open(update, context, t, message, action.task_id)
 
@@ -65,7 +58,7 @@ async def _open(
     update: Update, context: BotContext, t: Translator, message: Message, task_id: str
 ) -> None:
     query = pressed(update)
-    record = await context.services.drafts.kept(task_id)
+    record = await context.services.privacy.kept(task_id)
     if record is None or record.user_id != query.from_user.id:
         await query.answer(t._("This video is no longer in your history."), show_alert=True)
         return
@@ -75,6 +68,7 @@ async def _open(
             message.chat.id,
             record.video_file_id,
             caption=video_caption(t, record),
+            parse_mode=None,  # the caption is plain text: the prompt as the user wrote it
             reply_markup=video_keyboard(t, record),
         )
         return
@@ -87,7 +81,7 @@ async def _open(
 async def _page(
     context: BotContext, t: Translator, user_id: int, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    entries, total = await context.services.drafts.history_page(user_id, page)
+    entries, total = await context.services.privacy.history_page(user_id, page)
     prices = context.services.prices.current
     return history_text(t, entries, page, total, prices), history_keyboard(entries, page, total)
 

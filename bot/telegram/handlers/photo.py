@@ -7,7 +7,7 @@ import logging
 import re
 
 from telegram import Document, Message, PhotoSize, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, FileSizeLimit
 from telegram.error import TelegramError
 
 from bot.domain.caption_flags import VALID_FLAGS, FlagError, parse_caption
@@ -51,8 +51,6 @@ IMAGE_EXTENSIONS = (
     ".heic",
     ".heif",
 )
-# Bots may download files up to 20 MB through the Bot API.
-DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 async def receive_image(update: Update, context: BotContext) -> None:
@@ -61,7 +59,7 @@ async def receive_image(update: Update, context: BotContext) -> None:
     if message.media_group_id:
         album = context.services.albums.arrived(message.media_group_id)
         if album is AlbumPhoto.SECOND and message.chat.type == ChatType.PRIVATE:
-            t = await context.translator(update)
+            t = context.t
             await reply(
                 message,
                 t._("📎 One photo makes one video, so the card is for the album's first photo."),
@@ -89,7 +87,7 @@ async def edit_caption(update: Update, context: BotContext) -> None:
     try:
         flags = parse_caption(caption)
     except FlagError as exc:
-        t = await context.translator(update)
+        t = context.t
         await reply(message, _flag_error(t, exc))
         return
     await context.services.drafts.recaption(
@@ -102,7 +100,7 @@ async def video_command(update: Update, context: BotContext) -> None:
     message = incoming(update).message
     target = message.reply_to_message
     if target is None or not (target.photo or target.document):
-        t = await context.translator(update)
+        t = context.t
         await reply(
             message,
             t._(
@@ -131,7 +129,7 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     sender = incoming(update)
     first_replies = context.services.first_replies
     async with first_replies.sending():
-        t = await context.translator(update)
+        t = context.t
         try:
             flags = parse_caption(caption)
         except FlagError as exc:
@@ -146,7 +144,7 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     await first_replies.settled()
     image = await _prepared_image(source, message.chat_id, t)
     if isinstance(image, str):
-        await placeholder.edit_text(image, parse_mode=ParseMode.HTML)
+        await placeholder.edit_text(image)
         return
     new = NewCard(
         user_id=sender.user.id,
@@ -163,7 +161,7 @@ def _source_problem(source: PhotoSize | Document | None, t: Translator) -> str |
     """What is wrong with the file, as far as its description tells, without downloading."""
     if source is None:
         return _not_an_image(t)
-    if (source.file_size or 0) > DOWNLOAD_LIMIT:
+    if (source.file_size or 0) > FileSizeLimit.FILESIZE_DOWNLOAD:  # what a bot may download
         return t._(
             "⚠️ That file is larger than 20 MB, the most a bot can "
             "download. Send it as a photo instead."

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from telegram import Message, Update
-from telegram.constants import ParseMode
 
 from bot.domain.actions import ConfirmForget
-from bot.telegram.callback_data import decode
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import incoming, pressed, reply
@@ -14,7 +12,7 @@ from bot.telegram.keyboards import forget_keyboard
 
 
 async def privacy_command(update: Update, context: BotContext) -> None:
-    t = await context.translator(update)
+    t = context.t
     days = context.services.config.retention_days
     await reply(
         incoming(update).message,
@@ -46,7 +44,7 @@ async def privacy_command(update: Update, context: BotContext) -> None:
 
 
 async def forget_command(update: Update, context: BotContext) -> None:
-    t = await context.translator(update)
+    t = context.t
     await incoming(update).message.reply_text(
         t._(
             "Delete your settings, cards, history and photos? Videos already in the chat "
@@ -58,26 +56,21 @@ async def forget_command(update: Update, context: BotContext) -> None:
 
 
 async def forget_button(update: Update, context: BotContext) -> None:
-    query = pressed(update)
-    decoded = decode(query.data)
+    query, action = pressed(update), context.action
     message = query.message
-    if (
-        decoded is None
-        or not isinstance(decoded[1], ConfirmForget)
-        or not isinstance(message, Message)
-    ):
+    if not isinstance(action, ConfirmForget) or not isinstance(message, Message):
         await expired_button(update, context)
         return
-    t = await context.translator(update)
+    t = context.t
     asked = message.reply_to_message
     if asked is None or asked.from_user is None or asked.from_user.id != query.from_user.id:
         await query.answer(t._("This question was for someone else."), show_alert=True)
         return
     await query.answer()
-    if not decoded[1].confirmed:
+    if not action.confirmed:
         await message.edit_text(t._("Nothing was deleted."))
         return
-    forgotten = await context.services.drafts.forget(query.from_user.id)
+    forgotten = await context.services.privacy.forget(query.from_user.id)
     text = t._("🗑 Done: the bot keeps nothing about you any more.")
     if forgotten.still_running:
         text = t.ngettext(
@@ -87,4 +80,4 @@ async def forget_button(update: Update, context: BotContext) -> None:
             "/history until you use /forget again.",
             forgotten.still_running,
         )
-    await message.edit_text(text, parse_mode=ParseMode.HTML)
+    await message.edit_text(text)

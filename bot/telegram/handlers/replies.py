@@ -26,7 +26,7 @@ async def reply_to_card(update: Update, context: BotContext) -> None:
         return
     if record.user_id != sender.user.id:
         return
-    t = await context.translator(update)
+    t = context.t
     if seed_match := SEED_REPLY.match(text):
         try:
             seed = parse_seed(seed_match.group(1))
@@ -55,7 +55,7 @@ async def unusable_message(update: Update, context: BotContext) -> None:
 
 async def text_without_photo(update: Update, context: BotContext) -> None:
     """Plain text: point the user at what the bot needs."""
-    t = await context.translator(update)
+    t = context.t
     await reply(
         incoming(update).message,
         t._(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
 
 from bot.telegram.cards import defaults_text
 from bot.telegram.context import BotContext
@@ -14,7 +13,7 @@ from bot.text import escape
 
 async def start_command(update: Update, context: BotContext) -> None:
     """Greet the user and say what to do in two lines."""
-    t = await context.translator(update)
+    t = context.t
     user = update.effective_user
     name = user.first_name if user else ""
     await reply(
@@ -27,25 +26,24 @@ async def start_command(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Explain everything the bot does."""
-    t = await context.translator(update)
+    t = context.t
     await reply(incoming(update).message, help_text(t, context.services.config.billing_on))
 
 
 async def settings_command(update: Update, context: BotContext) -> None:
     """Show the default-settings keyboard, no photo needed."""
-    t = await context.translator(update)
+    t = context.t
     sender = incoming(update)
-    profile = await context.services.drafts.profile(sender.user.id)
+    profile = await context.services.profiles.profile(sender.user.id)
     await sender.message.reply_text(
         defaults_text(t, profile.settings),
-        parse_mode=ParseMode.HTML,
         reply_markup=defaults_keyboard(t, profile.settings),
     )
 
 
 async def cancel_command(update: Update, context: BotContext) -> None:
     """Drop the user's unfinished cards in this chat; running videos keep going."""
-    t = await context.translator(update)
+    t = context.t
     sender = incoming(update)
     result = await context.services.drafts.cancel_all(sender.user.id, sender.chat.id)
     if result.dropped:
@@ -65,7 +63,7 @@ async def cancel_command(update: Update, context: BotContext) -> None:
 
 async def language_command(update: Update, context: BotContext) -> None:
     """Offer every language the bot speaks, each named in itself."""
-    t = await context.translator(update)
+    t = context.t
     await incoming(update).message.reply_text(
         t._("🌐 Choose your language:"),
         reply_markup=language_keyboard(context.services.catalogues.locales, t.locale),

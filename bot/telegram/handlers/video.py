@@ -6,24 +6,21 @@ from __future__ import annotations
 from telegram import CallbackQuery, Message, Update
 
 from bot.domain.actions import EditAgain, MakeVariations, VideoAction
-from bot.domain.records import TaskRecord, TaskState
+from bot.domain.records import TaskRecord
 from bot.i18n import Translator
-from bot.telegram.callback_data import Scope, decode
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button, limit_text
 from bot.telegram.handlers.common import pressed
 
 
 async def video_button(update: Update, context: BotContext) -> None:
-    query = pressed(update)
-    decoded = decode(query.data)
-    if decoded is None or decoded[0] is not Scope.VIDEO or query.message is None:
+    query, action = pressed(update), context.action
+    if not isinstance(action, VideoAction) or query.message is None:
         await expired_button(update, context)
         return
-    action: VideoAction = decoded[1]  # type: ignore[assignment]
-    t = await context.translator(update)
+    t = context.t
     drafts = context.services.drafts
-    source = await drafts.kept(action.task_id)
+    source = await context.services.privacy.kept(action.task_id)
     if source is None:
         await query.answer(_not_kept(t, context), show_alert=True)
         return
@@ -31,9 +28,8 @@ async def video_button(update: Update, context: BotContext) -> None:
         await query.answer(t._("This video belongs to someone else."), show_alert=True)
         return
     if isinstance(action, EditAgain):
-        await query.answer()
-        if await _new_card(query, context, t, source, keep_seed=True) is None:
-            await query.answer(_not_kept(t, context), show_alert=True)
+        await query.answer()  # a photo no longer kept: the new card's placeholder says so
+        await _new_card(query, context, t, source, keep_seed=True)
         return
     wanted = action.count if isinstance(action, MakeVariations) else 1
     room = await drafts.room(source.user_id, source.settings.duration)
@@ -68,9 +64,7 @@ async def _start(
         record = await _new_card(query, context, t, source, keep_seed=False)
         if record is None:
             return
-        claimed = await generation.claim(record)
-        if isinstance(claimed, TaskRecord) and claimed.state is TaskState.SUBMITTING:
-            await generation.submit(claimed)
+        await generation.start(record)
 
 
 async def _new_card(

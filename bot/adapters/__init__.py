@@ -1,0 +1,2 @@
+"""Adapters: the lifecycle's ports implemented on outside services (Telegram's live in
+`bot/telegram/`)."""

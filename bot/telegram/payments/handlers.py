@@ -1,0 +1,255 @@
+"""Telegram Stars, the Telegram side: /buy (packs of credits), the invoice, pre-checkout, the
+payment and refund updates, and the admins' /refund (refundStarPayment)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import LabeledPrice, Message, Update
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+
+from bot.domain.actions import BuyPack
+from bot.domain.billing import Movement
+from bot.i18n import Translator
+from bot.lifecycle.billing import Billing
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.admin import admin_translator
+from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.keyboards import packs_keyboard
+from bot.telegram.payments.stars import CURRENCY, StarsShop
+from bot.text import escape
+
+log = logging.getLogger(__name__)
+
+# refundStarPayment answers within a second; past this, whether it went through is unclear.
+REFUND_TIMEOUT = 10.0
+
+
+def _billing(context: BotContext) -> Billing | None:
+    return context.services.billing
+
+
+def _shop(context: BotContext) -> StarsShop | None:
+    return context.services.shop
+
+
+async def offer_packs(message: Message, t: Translator, shop: StarsShop) -> None:
+    await message.reply_text(
+        t._("💳 Credits are bought with Telegram Stars. Choose a pack:"),
+        reply_markup=packs_keyboard(t, shop.offers()),
+        do_quote=True,
+    )
+
+
+async def buy_command(update: Update, context: BotContext) -> None:
+    t = context.t
+    message = incoming(update).message
+    shop = _shop(context)
+    if shop is None:
+        await reply(message, t._("Videos are free in this bot: there is nothing to buy."))
+        return
+    await offer_packs(message, t, shop)
+
+
+async def buy_button(update: Update, context: BotContext) -> None:
+    """A pack: a Stars invoice (currency XTR, no provider) with a payload the bot signs."""
+    query, action, t = pressed(update), context.action, context.t
+    shop = _shop(context)
+    invoice = None
+    if shop is not None and isinstance(action, BuyPack):
+        invoice = shop.invoice(query.from_user.id, action.stars)
+    if invoice is None:
+        await query.answer(t._("This offer has expired. Use /buy again."), show_alert=True)
+        return
+    await query.answer()
+    title = t._("Credits: {credits}", credits=invoice.credits)
+    await context.bot.send_invoice(
+        chat_id=query.from_user.id if query.message is None else query.message.chat.id,
+        title=title,
+        description=t._("Credits for making videos with this bot."),
+        payload=invoice.payload,
+        # Stars: no provider_token. Not even "": with Defaults set, PTB 22.8 turns an empty
+        # string into [] (it takes "" for an empty list of poll options), which Telegram refuses.
+        currency=CURRENCY,
+        prices=[LabeledPrice(title, invoice.stars)],
+    )
+
+
+async def pre_checkout(update: Update, context: BotContext) -> None:
+    """Telegram asks before taking the Stars: only an invoice this bot made, for this user,
+    for a pack on offer, at its price."""
+    query = update.pre_checkout_query
+    assert query is not None
+    shop = _shop(context)
+    if shop is not None and shop.before_payment(
+        query.invoice_payload, query.from_user.id, query.currency, query.total_amount
+    ):
+        await query.answer(ok=True)
+        return
+    log.warning("user %s: pre-checkout refused (payload not ours or changed)", query.from_user.id)
+    t = context.t
+    await query.answer(
+        ok=False, error_message=t._("This invoice is not valid. Use /buy for a new one.")
+    )
+
+
+async def successful_payment(update: Update, context: BotContext) -> None:
+    """Credited exactly once per charge id: a replayed update or a restart adds nothing."""
+    sender = incoming(update)
+    payment = sender.message.successful_payment
+    billing, shop = _billing(context), _shop(context)
+    assert payment is not None
+    invoice = shop.paid_invoice(payment.invoice_payload, sender.user.id) if shop else None
+    if billing is None or invoice is None:
+        log.error("user %s: a payment with a payload not ours: %s", sender.user.id, payment)
+        return
+    charge = payment.telegram_payment_charge_id
+    if not await billing.purchase(sender.user.id, charge, payment.total_amount, invoice.credits):
+        log.info("user %s: payment %s already credited", sender.user.id, charge)
+        return
+    log.info(
+        "user %s: +%s credits for %s Stars (%s)",
+        sender.user.id,
+        invoice.credits,
+        invoice.stars,
+        charge,
+    )
+    t = context.t
+    account = await billing.account(sender.user.id)
+    await reply(
+        sender.message,
+        t._(
+            "✅ Credits added: {credits}. Your balance: {balance}.",
+            credits=invoice.credits,
+            balance=account.balance,
+        ),
+    )
+
+
+async def refunded_payment(update: Update, context: BotContext) -> None:
+    """Telegram returned a payment's Stars. A refund the bot made took its credits back
+    already; one made elsewhere takes back what is still free of them, and says so to the
+    user. A replayed update changes nothing."""
+    message, billing = update.effective_message, _billing(context)
+    refund = message.refunded_payment if message else None
+    if message is None or refund is None or billing is None:
+        return
+    user, charge = message.chat.id, refund.telegram_payment_charge_id  # a private chat
+    taken = await billing.refunded_outside(user, charge)
+    if taken is None:
+        return
+    log.info("user %s: charge %s refunded outside the bot", user, charge)
+    t = context.t
+    account = await billing.account(user)
+    await reply(
+        message,
+        t._(
+            "↩️ Stars refunded: {stars}. Credits taken back: {credits}. Your balance: {balance}.",
+            stars=taken.stars,
+            credits=-taken.amount,
+            balance=account.balance,
+        ),
+    )
+
+
+async def refund_command(update: Update, context: BotContext) -> None:
+    """/refund <charge id>: the Stars go back and the credits with them (not once spent).
+
+    The credits are taken back first. When Telegram's answer is unclear (a timeout, a network
+    error, flood control), the refund stays pending: the same /refund again only asks Telegram
+    again, which answers CHARGE_ALREADY_REFUNDED if an earlier attempt went through. A definite
+    refusal undoes the refund."""
+    t = await admin_translator(update, context)
+    billing = _billing(context)
+    if t is None or billing is None:
+        return
+    message = incoming(update).message
+    args = context.args or []
+    purchase = await billing.find_purchase(args[0]) if len(args) == 1 else None
+    if purchase is None:
+        await reply(message, t._("No purchase has this charge id."))
+        return
+    refund = await billing.open_refund(purchase) or await billing.take_back(purchase)
+    if refund is None:
+        await reply(
+            message, t._("Not refunded: its credits are spent already, or it was refunded.")
+        )
+        return
+    answer = await _ask_for_refund(context, purchase)
+    if isinstance(answer, RefundUnclear):
+        await unclear(message, t, purchase, answer.error)
+        return
+    if answer is not None:
+        await refused(message, t, billing, refund, answer)
+        return
+    log.info("refunded %s Stars of %s to user %s", refund.stars, purchase.ref, purchase.user_id)
+    await reply(
+        message,
+        t._(
+            "Refunded to {user}: Stars: {stars}; credits taken back: {credits}.",
+            stars=refund.stars,
+            user=purchase.user_id,
+            credits=-refund.amount,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RefundUnclear:
+    """Telegram's answer did not say whether the refund went through."""
+
+    error: TelegramError
+
+
+async def _ask_for_refund(
+    context: BotContext, purchase: Movement
+) -> TelegramError | RefundUnclear | None:
+    """None: refunded (now or by an earlier attempt); an error: Telegram refused."""
+    try:
+        await context.bot.refund_star_payment(
+            purchase.user_id, purchase.ref, read_timeout=REFUND_TIMEOUT
+        )
+    except BadRequest as exc:
+        if "charge_already_refunded" in exc.message.lower():  # PTB: "Charge_already_…"
+            return None
+        return exc
+    except (NetworkError, RetryAfter) as exc:
+        # A timeout, a lost connection, a 5xx: this attempt may have gone through. Flood
+        # control: this one did not, but an earlier one whose answer was lost may have.
+        return RefundUnclear(exc)
+    except TelegramError as exc:
+        return exc
+    return None
+
+
+async def unclear(message: Message, t: Translator, purchase: Movement, exc: TelegramError) -> None:
+    """The refund stays pending: the credits stay taken back, and asking again is safe."""
+    log.warning("refund of %s: no clear answer from Telegram (%s)", purchase.ref, exc)
+    await reply(
+        message,
+        t._(
+            "⏳ No clear answer from Telegram ({error}): the refund may have gone through "
+            "or not. The credits stay taken back; sending <code>/refund {charge}</code> "
+            "again is safe.",
+            error=escape(str(exc)),
+            charge=escape(purchase.ref),
+        ),
+    )
+
+
+async def refused(
+    message: Message, t: Translator, billing: Billing, refund: Movement, exc: TelegramError
+) -> None:
+    """Telegram said no: the credits return, and a later /refund may try again."""
+    await billing.undo_refund(refund)
+    log.warning("refund %s refused by Telegram: %s", refund.ref, exc)
+    await reply(
+        message,
+        "\n".join(
+            [
+                t._("Telegram refused the refund: {error}", error=escape(str(exc))),
+                t._("The credits are back on the balance; /refund can try again later."),
+            ]
+        ),
+    )

@@ -1,0 +1,81 @@
+"""Telegram Stars as the bot's payment provider: packs of credits, invoices whose payload the
+bot signs, and the checks at pre-checkout and payment. The ledger it feeds
+(`bot/lifecycle/billing.py`) knows nothing of Stars but the paid amount it records."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+
+CURRENCY = "XTR"  # Telegram Stars: no payment provider token
+
+
+@dataclass(frozen=True)
+class Invoice:
+    user_id: int
+    stars: int
+    credits: int
+    payload: str
+
+
+@dataclass(frozen=True)
+class StarsShop:
+    """What /buy offers and how its invoices are checked."""
+
+    # Signs invoice payloads (derived from the bot token: it never leaves the bot).
+    secret: str = field(repr=False)
+    packs: tuple[int, ...] = (50, 200, 500)
+    credits_per_star: int = 1
+
+    def offers(self) -> list[tuple[int, int]]:
+        """(Stars, credits) of every pack /buy offers."""
+        return [(stars, stars * self.credits_per_star) for stars in self.packs]
+
+    def invoice(self, user_id: int, stars: int) -> Invoice | None:
+        """The invoice of a pack on offer, with a payload only this bot can make."""
+        if stars not in self.packs:
+            return None
+        credits = stars * self.credits_per_star
+        payload = invoice_payload(self.secret, user_id, stars, credits)
+        return Invoice(user_id, stars, credits, payload)
+
+    def before_payment(
+        self, payload: str, user_id: int, currency: str, total: int
+    ) -> Invoice | None:
+        """Pre-checkout: this bot's untampered invoice, for this user, a pack still on offer,
+        at its price; None otherwise."""
+        invoice = self.paid_invoice(payload, user_id)
+        if invoice is None or currency != CURRENCY or total != invoice.stars:
+            return None
+        return invoice if self.invoice(user_id, invoice.stars) == invoice else None
+
+    def paid_invoice(self, payload: str, user_id: int) -> Invoice | None:
+        """A payment already made: this bot's invoice for this user (the offer may have
+        changed since; the Stars are taken, so the credits are due)."""
+        data = read_payload(self.secret, payload)
+        if data is None or data[0] != user_id:
+            return None
+        return Invoice(*data, payload)
+
+
+def invoice_payload(secret: str, user_id: int, stars: int, credits: int) -> str:
+    body = f"{user_id}:{stars}:{credits}"
+    return f"{body}:{_signature(secret, body)}"
+
+
+def read_payload(secret: str, payload: str) -> tuple[int, int, int] | None:
+    """(user, stars, credits) of a payload this bot signed; None when tampered with."""
+    body, _, signature = payload.rpartition(":")
+    parts = body.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    if not hmac.compare_digest(signature.encode(), _signature(secret, body).encode()):
+        return None
+    user, stars, credits = map(int, parts)
+    return user, stars, credits
+
+
+def _signature(secret: str, body: str) -> str:
+    key = hashlib.sha256(("invoice:" + secret).encode()).digest()
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()[:32]
