@@ -1,4 +1,5 @@
-"""`python -m bot`: load the config, build the application, poll (or serve a webhook).
+"""`python -m bot`: load the config, build the application, poll (or serve a webhook) until
+SIGTERM or SIGINT.
 
 `python -m bot --repair` sets damaged database files aside and restores their last good copies.
 `python -m bot migrate-to-postgres` copies DATA_DIR's files into DATABASE_URL's PostgreSQL.
@@ -9,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import sys
-import time
+from contextlib import suppress
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot.application import build_application, webhook_options
+from bot.application import build_application, run
 from bot.config import Config, ConfigError, load_config, read_dotenv
 from bot.logs import configure_logging
 from bot.storage import StorageCorruptError
@@ -25,6 +27,7 @@ from bot.storage.tinydb import check_readable, repair
 
 log = logging.getLogger("bot")
 STARTUP_BACKOFF = (2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def maintenance(command: str) -> int:
@@ -61,27 +64,42 @@ def main(argv: list[str]) -> int:
         return 2
     configure_logging(
         config.log_level,
-        [config.telegram_bot_token, config.apimart_api_key, config.webhook_secret or ""],
+        [
+            config.telegram_bot_token,
+            config.apimart_api_key,
+            config.webhook_secret or "",
+            *database_secrets(config.database_url),
+        ],
         reported=(InvalidToken, NetworkError),
+        json_lines=config.log_json,
     )
     return serve(config)
 
 
+def database_secrets(url: str | None) -> list[str]:
+    """What of DATABASE_URL must never reach a log: the whole URL and its password."""
+    if not url:
+        return []
+    password = urlsplit(url).password
+    return [url, *([password] if password else [])]
+
+
 def serve(config: Config) -> int:
-    """Run until stopped. Telegram out of reach at start-up is said in one line and tried
-    again with backoff (a container restart loop explains nothing); a rejected token ends it."""
+    return asyncio.run(serve_until_stopped(config))
+
+
+async def serve_until_stopped(config: Config) -> int:
+    """Run until SIGTERM or SIGINT, then stop in order (bot.application.run) and return 0.
+    Telegram out of reach at start-up is said in one line and tried again with backoff (a
+    container restart loop explains nothing); a rejected token ends it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
     delays = iter(STARTUP_BACKOFF)
-    while True:
-        app = build_application(config)
+    while not stop.is_set():
         try:
-            if config.webhook_url:
-                app.run_webhook(**webhook_options(config), close_loop=False)  # type: ignore[arg-type]
-            else:
-                # Updates sent while the bot was down are processed, never dropped.
-                app.run_polling(
-                    allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, close_loop=False
-                )
-            return 0
+            await run(build_application(config), stop)
         except InvalidToken:
             print(
                 "error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
@@ -96,7 +114,9 @@ def serve(config: Config) -> int:
                 exc.message,
                 delay,
             )
-            time.sleep(delay)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+    return 0
 
 
 if __name__ == "__main__":

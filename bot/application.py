@@ -1,14 +1,19 @@
-"""The composition root: build the Application, open services in post_init, close them after.
+"""The composition root: build the Application, open services in post_init, close them after,
+and run it: polling, or PTB's custom-webhook pattern (no Updater; the one web application puts
+Telegram's updates on the update queue).
 
 Only this module chooses the storage backend and wires the lifecycle to Telegram.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
 import socket
+from collections.abc import Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.constants import FileSizeLimit, ParseMode
@@ -27,15 +32,17 @@ from bot.lifecycle.service import GenerationService, LifecycleSettings, task_fil
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
-from bot.telegram.audio_server import AudioServer
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.flood_rules import FloodRules
 from bot.telegram.handlers import COMMANDS, register_handlers
+from bot.telegram.handlers.billing import payment_contact
 from bot.telegram.jobs import JobQueueScheduler
 from bot.telegram.messenger import TelegramMessenger
+from bot.telegram.metrics import BotMetrics, MetricsServer
 from bot.telegram.payments.stars import StarsShop
 from bot.telegram.routing import command_menu
 from bot.telegram.traffic import TrafficShaper
+from bot.telegram.web import WEBHOOK_PATH, WebApp, Webhook
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,7 @@ LOCAL_UPLOAD_LIMIT = FileSizeLimit.FILESIZE_UPLOAD_LOCAL_MODE  # a self-hosted B
 
 def build_application(config: Config, flood_rules: FloodRules | None = None) -> BotApplication:
     """`flood_rules`: Telegram's limits by default; tests shorten the windows."""
-    app: BotApplication = (
+    builder = (
         ApplicationBuilder()
         .token(config.telegram_bot_token)
         .base_url(config.bot_api_base_url)
@@ -60,8 +67,10 @@ def build_application(config: Config, flood_rules: FloodRules | None = None) -> 
         .local_mode(config.telegram_local_mode)
         .post_init(start_services)
         .post_shutdown(stop_services)
-        .build()
     )
+    if config.webhook_url:
+        builder.updater(None)  # the web application receives the updates
+    app: BotApplication = builder.build()
     app.bot_data.config = config
     register_handlers(app)
     return app
@@ -114,7 +123,7 @@ async def start_services(app: BotApplication) -> None:
     video = ApimartVideoApi(client)
     settings = lifecycle_settings(config)
     scheduler = JobQueueScheduler(app.job_queue)
-    prices = Prices(config.prices)
+    prices = Prices(config.prices, config.price_markup)
     if config.refresh_prices:
         await prices.refresh(video)
     billing = (
@@ -127,6 +136,7 @@ async def start_services(app: BotApplication) -> None:
         if config.billing_on
         else None
     )
+    metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
     generation = GenerationService(
         storage=storage,
         api=video,
@@ -135,17 +145,21 @@ async def start_services(app: BotApplication) -> None:
         files=task_files(config.data_dir),
         settings=settings,
         billing=billing,
+        metrics=metrics,
     )
-    audio_server = None
-    # Also the /healthz endpoint in webhook mode (PTB's webhook server has no custom routes).
+    metrics_server = await serve_metrics(app, metrics, storage, billing)
+    web_app = None
+    # Telegram's webhook (webhook mode), soundtracks and apimart's callbacks (PUBLIC_BASE_URL)
+    # and /healthz (either) on one socket; `run` registers the webhook once it listens.
     if config.public_base_url or config.webhook_url:
-        audio_server = AudioServer(
+        web_app = WebApp(
             generation.files.audio_dir,
             config.public_host,
             config.public_port,
             on_callback=generation.hint,
+            webhook=webhook(app, config),
         )
-        await audio_server.start()
+        await web_app.start()
     profiles = Profiles(storage)
     app.bot_data.services = Services(
         config=config,
@@ -161,10 +175,12 @@ async def start_services(app: BotApplication) -> None:
             storage,
             AccessPolicy(config.allowed_user_ids, config.allowed_chat_ids, config.admin_user_ids),
         ),
-        audio_server=audio_server,
+        web=web_app,
+        metrics=metrics_server,
         prices=prices,
         billing=billing,
         shop=shop,
+        payment_contact=await payment_contact(app.bot, config),
     )
     await generation.sweep_soundtracks()
     await generation.resume()
@@ -180,12 +196,28 @@ async def stop_services(app: BotApplication) -> None:
     services = app.bot_data.services
     if services is None:
         return
-    if services.audio_server is not None:
-        await services.audio_server.stop()
+    if services.web is not None:
+        await services.web.stop()
+    if services.metrics is not None:
+        await services.metrics.stop()
     await services.generation.release()
     await services.client.close()
     await services.storage.close()
     app.bot_data.services = None
+
+
+async def serve_metrics(
+    app: BotApplication, metrics: BotMetrics | None, storage: Storage, billing: Billing | None
+) -> MetricsServer | None:
+    """METRICS_PORT: /metrics on METRICS_HOST (127.0.0.1 unless set), its own socket."""
+    config = app.bot_data.config
+    if metrics is None or config is None or config.metrics_port is None:
+        return None
+    shaper = app.bot.rate_limiter
+    metrics.watch(storage, billing, shaper if isinstance(shaper, TrafficShaper) else None)
+    server = MetricsServer(metrics, config.metrics_host, config.metrics_port)
+    await server.start()
+    return server
 
 
 async def register_commands(app: BotApplication, catalogues: Catalogues) -> None:
@@ -198,16 +230,91 @@ async def register_commands(app: BotApplication, catalogues: Catalogues) -> None
         await app.bot.set_my_commands(commands, language_code=language)
 
 
-def webhook_options(config: Config) -> dict[str, object]:
-    """Arguments of run_webhook/start_webhook: Telegram must present the secret token."""
+def webhook(app: BotApplication, config: Config) -> Webhook | None:
+    """Webhook mode: where the web application puts the updates Telegram posts."""
+    if not config.webhook_url:
+        return None
+    assert config.webhook_secret
+    return Webhook(secret=config.webhook_secret, bot=app.bot, queue=app.update_queue)
+
+
+def webhook_registration(config: Config) -> dict[str, Any]:
+    """setWebhook's arguments: a fixed path (proxies log paths), the secret only in the
+    header Telegram sends with every update."""
     assert config.webhook_url and config.webhook_secret
     return {
-        "listen": config.webhook_listen,
-        "port": config.webhook_port,
-        "url_path": config.webhook_secret,
-        "webhook_url": f"{config.webhook_url}/{config.webhook_secret}",
+        "url": f"{config.webhook_url}{WEBHOOK_PATH}",
         "secret_token": config.webhook_secret,
         "allowed_updates": Update.ALL_TYPES,
         # Updates sent while the bot was down are processed, never dropped.
         "drop_pending_updates": False,
     }
+
+
+async def run(app: BotApplication, stop: asyncio.Event) -> None:
+    """Run the bot until `stop` is set; the caller owns the loop and the signals.
+
+    Start: initialize, post_init (services and the web application), then updates flow:
+    setWebhook in webhook mode, polling otherwise, and the Application starts. A stop during
+    start-up cancels it. Stop, in order: the web application (no update is acknowledged that
+    would not be processed), the poller, the Application (pending updates are processed),
+    shutdown, post_shutdown. A start-up error (Telegram out of reach, a rejected token) is
+    raised after that stop."""
+    try:
+        if await _unless_stopped(_start(app), stop):
+            await stop.wait()
+    finally:
+        await _stop(app)
+
+
+async def _start(app: BotApplication) -> None:
+    config = app.bot_data.config
+    assert config is not None
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    if app.updater is None:
+        await app.bot.set_webhook(**webhook_registration(config))
+    else:
+        # As run_polling does: errors in fetching go to the error handlers.
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            error_callback=lambda exc: _report(app, exc),
+        )
+    await app.start()
+
+
+def _report(app: BotApplication, error: Exception) -> None:
+    app.create_task(app.process_error(update=None, error=error))
+
+
+async def _stop(app: BotApplication) -> None:
+    services = app.bot_data.services
+    if services is not None and services.web is not None:
+        await services.web.stop()
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Run `work` to its end (True, or its error), unless `stop` is set first: then it is
+    cancelled (False)."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait((task,))
+    if task.cancelled():
+        return False
+    task.result()
+    return True

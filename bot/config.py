@@ -7,11 +7,19 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bot.domain.pricing import PriceTable, PriceTableError, parse_price_table
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+MIN_SECRET_LENGTH = 32
+SECRET_HINT = (
+    f"{MIN_SECRET_LENGTH}-256 characters of A-Z a-z 0-9 _ -; make one with "
+    "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+)
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -28,10 +36,15 @@ class Config:
     poll_interval: float | None = None  # None: adaptive polling
     task_timeout: float = 3600.0
     log_level: str = "INFO"
+    log_json: bool = False  # LOG_FORMAT=json: one JSON object a line
     # Uploaded soundtracks need a public address the API can fetch them from.
     public_base_url: str | None = None
+    # Where the bot's one web server listens (webhook, soundtracks, callbacks, /healthz).
     public_host: str = "0.0.0.0"
     public_port: int = 8080
+    # Prometheus text at /metrics on its own socket (off when unset); never the public port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     # Who may spend the balance; empty means everyone.
     allowed_user_ids: frozenset[int] = frozenset()
     allowed_chat_ids: frozenset[int] = frozenset()
@@ -49,11 +62,10 @@ class Config:
     telegram_local_mode: bool = False
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
     # What a second of video costs, by kind (see bot/domain/pricing.py); the card shows it.
     prices: PriceTable = field(default_factory=PriceTable)
     refresh_prices: bool = True  # ask the provider's pricing endpoint at start-up and daily
+    price_markup: float = 1.0  # users pay the cost basis times this
     # BILLING=stars: users pay for videos with credits bought with Telegram Stars.
     billing: str = "off"
     credits_per_usd: int = 100  # credits per unit of PRICE_CURRENCY
@@ -103,6 +115,8 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         return env.get(name, "").strip()
 
     token, api_key = _secrets(get)
+    host, port = _listen(get)
+    metrics_port = _metrics_port(get, port)
     return Config(
         telegram_bot_token=token,
         apimart_api_key=api_key,
@@ -112,9 +126,12 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         poll_interval=_seconds(get, "POLL_INTERVAL", 0.0) or None,
         task_timeout=_seconds(get, "TASK_TIMEOUT", 3600.0),
         log_level=_log_level(get),
+        log_json=_log_format(get) == "json",
         public_base_url=_optional_url(get, "PUBLIC_BASE_URL"),
-        public_host=get("PUBLIC_HOST") or "0.0.0.0",
-        public_port=_port(get, "PUBLIC_PORT", 8080),
+        public_host=host,
+        public_port=port,
+        metrics_port=metrics_port,
+        metrics_host=get("METRICS_HOST") or "127.0.0.1",
         allowed_user_ids=_ids(get, "ALLOWED_USER_IDS"),
         allowed_chat_ids=_ids(get, "ALLOWED_CHAT_IDS"),
         admin_user_ids=_ids(get, "ADMIN_USER_IDS"),
@@ -128,10 +145,9 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
         webhook_url=_optional_url(get, "WEBHOOK_URL"),
         webhook_secret=_webhook_secret(get),
-        webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
-        webhook_port=_port(get, "WEBHOOK_PORT", 8443),
         prices=_prices(get),
         refresh_prices=get("REFRESH_PRICES").lower() not in ("0", "false", "no", "off"),
+        price_markup=_markup(get),
         billing=_billing(get),
         credits_per_usd=_count(get, "CREDITS_PER_USD", 100, minimum=1),
         star_packs=_packs(get),
@@ -162,6 +178,17 @@ def _packs(get: Getter) -> tuple[int, ...]:
     return packs
 
 
+def _markup(get: Getter) -> float:
+    text = get("PRICE_MARKUP") or "1"
+    try:
+        markup = float(text)
+    except ValueError:
+        raise ConfigError("PRICE_MARKUP is a number, e.g. 1.5 for 50 % over cost") from None
+    if not 0.1 <= markup <= 100:
+        raise ConfigError("PRICE_MARKUP: between 0.1 and 100")
+    return markup
+
+
 def _prices(get: Getter) -> PriceTable:
     currency = get("PRICE_CURRENCY") or "USD"
     text = get("PRICES")
@@ -188,6 +215,13 @@ def _secrets(get: Getter) -> tuple[str, str]:
     if any(ch.isspace() for ch in api_key):
         raise ConfigError("APIMART_API_KEY is malformed (it contains white space)")
     return token, api_key
+
+
+def _log_format(get: Getter) -> str:
+    value = (get("LOG_FORMAT") or "text").lower()
+    if value not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT must be text or json")
+    return value
 
 
 def _log_level(get: Getter) -> str:
@@ -237,12 +271,55 @@ def _flag(get: Getter, name: str) -> bool:
 
 
 def _webhook_secret(get: Getter) -> str | None:
+    """Whoever holds it can post updates as any user, admins included: long enough not to be
+    guessed, in the alphabet Telegram allows (1-256 of A-Z a-z 0-9 _ -). Never echoed back."""
     secret = get("WEBHOOK_SECRET")
     if get("WEBHOOK_URL") and not secret:
-        raise ConfigError("WEBHOOK_SECRET is required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+        raise ConfigError(f"WEBHOOK_SECRET is required with WEBHOOK_URL ({SECRET_HINT})")
     if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise ConfigError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+        raise ConfigError(f"WEBHOOK_SECRET must be only A-Z a-z 0-9 _ - ({SECRET_HINT})")
+    if secret and len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"WEBHOOK_SECRET is too short ({SECRET_HINT})")
     return secret or None
+
+
+def _listen(get: Getter) -> tuple[str, int]:
+    """Where the one web server listens: PUBLIC_HOST/PUBLIC_PORT. In webhook mode the old
+    names of the webhook's own server, WEBHOOK_LISTEN/WEBHOOK_PORT, still work; two different
+    values for the one socket are refused rather than one of them silently ignored."""
+    host, old_host = get("PUBLIC_HOST") or None, get("WEBHOOK_LISTEN") or None
+    port, old_port = _optional_port(get, "PUBLIC_PORT"), _optional_port(get, "WEBHOOK_PORT")
+    if get("WEBHOOK_URL"):
+        host = _one_of("PUBLIC_HOST", host, "WEBHOOK_LISTEN", old_host)
+        port = _one_of("PUBLIC_PORT", port, "WEBHOOK_PORT", old_port)
+    return host or "0.0.0.0", 8080 if port is None else port
+
+
+def _one_of(name: str, value: T | None, old_name: str, old: T | None) -> T | None:
+    if value is not None and old is not None and value != old:
+        raise ConfigError(
+            f"{old_name}={old} and {name}={value} differ: the webhook, /audio, /hooks and "
+            f"/healthz share one socket now; set {name} only ({old_name} is its old name)"
+        )
+    return old if value is None else value
+
+
+def _metrics_port(get: Getter, public_port: int) -> int | None:
+    """METRICS_PORT: unset is off; the public port is refused (the numbers are the
+    operator's, not the internet's)."""
+    port = _optional_port(get, "METRICS_PORT")
+    if port == 0:
+        raise ConfigError("METRICS_PORT must be a port number from 1 (unset: no metrics)")
+    if port is not None and port == public_port:
+        raise ConfigError(
+            f"METRICS_PORT={port} is the public port (PUBLIC_PORT): the metrics need a "
+            "port of their own"
+        )
+    return port
+
+
+def _optional_port(get: Getter, name: str) -> int | None:
+    return _port(get, name, 0) if get(name) else None
 
 
 def _database_url(get: Getter) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,12 @@ LANGUAGE_NAMES = {
 RTL_LOCALES = frozenset({"ar", "fa", "he", "ur"})
 # First-strong isolate: numbers and Latin values keep their order inside right-to-left text.
 _ISOLATE = "\u2068{}\u2069"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# A <code> entity is copied by a tap: an isolate inside it would be copied too ("/allow ⁨123⁩"),
+# so a value there is not isolated; the whole entity is, from outside, unless the catalogue
+# isolates it already.
+_CODE = re.compile(r"<code>[^<]*</code>")
+_BARE_CODE = re.compile(r"(?<![\u2066\u2067\u2068])<code>[^<]*\{\w+\}[^<]*</code>")
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,27 @@ class Translator:
     def rtl(self) -> bool:
         return self.locale in RTL_LOCALES
 
+    def isolated(self, text: str) -> str:
+        """`text` as a run of its own in a right-to-left language (a signed number, an id),
+        so "-12" never shows as "12-"; as it is otherwise."""
+        return _ISOLATE.format(text) if self.rtl else text
+
     def _(self, message: str, **params: object) -> str:
         text = self.catalogue.gettext(message)
-        return text.format(**self._isolated(params)) if params else text
+        return self._format(text, params) if params else text
 
     def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
         text = self.catalogue.ngettext(singular, plural, n)
-        return text.format(**self._isolated({"n": n, **params}))
+        return self._format(text, {"n": n, **params})
 
-    def _isolated(self, params: dict[str, object]) -> dict[str, object]:
+    def _format(self, text: str, params: dict[str, object]) -> str:
         if not self.rtl:
-            return params
-        return {key: _ISOLATE.format(value) for key, value in params.items()}
+            return text.format(**params)
+        in_code = {name for code in _CODE.findall(text) for name in _PLACEHOLDER.findall(code)}
+        text = _BARE_CODE.sub(lambda code: _ISOLATE.format(code[0]), text)
+        return text.format(
+            **{k: v if k in in_code else _ISOLATE.format(v) for k, v in params.items()}
+        )
 
 
 class Catalogues:

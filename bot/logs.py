@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TASK_PREFIX = "task {task} user {user} chat {chat}: "  # every line about a task (tasklog)
 _FORMATTER = logging.Formatter(FORMAT)
 
 
@@ -31,12 +34,42 @@ class RedactSecrets(logging.Filter):
         return text
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log pipelines: time, level, logger, message, and a task's
+    `task`, `user` and `chat` as fields of their own (the text prefix left out)."""
+
+    FIELDS = ("task", "user", "chat")
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                line[name] = getattr(record, name)
+        if all(name in line for name in self.FIELDS):
+            message = message.removeprefix(TASK_PREFIX.format(**line))
+        line["message"] = message
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        return json.dumps(line, ensure_ascii=False)
+
+
 def configure_logging(
-    level: str, secrets: Iterable[str], reported: tuple[type[BaseException], ...] = ()
+    level: str,
+    secrets: Iterable[str],
+    reported: tuple[type[BaseException], ...] = (),
+    *,
+    json_lines: bool = False,
 ) -> None:
     """`reported`: exceptions the caller explains in one line itself, so no traceback."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(FORMAT))
     handler.addFilter(RedactSecrets(secrets))
     handler.addFilter(
         lambda record: not (record.exc_info and isinstance(record.exc_info[1], reported))

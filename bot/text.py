@@ -26,6 +26,17 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     return "".join(out) + ellipsis
 
 
+# Invisible direction marks: LRM/RLM, Arabic letter mark, embeddings and overrides, isolates.
+# A right-to-left text puts them around numbers and commands, and a copy takes them along.
+DIRECTION_MARKS = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_NO_MARKS = dict.fromkeys(map(ord, DIRECTION_MARKS))
+
+
+def strip_direction_marks(text: str) -> str:
+    """`text` without direction marks: "⁨123⁩" copied from an Arabic message is "123"."""
+    return text.translate(_NO_MARKS)
+
+
 def escape(text: str) -> str:
     """Escape for Telegram's HTML parse mode (only <, > and & are special there)."""
     return html.escape(text, quote=False)

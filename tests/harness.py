@@ -131,7 +131,12 @@ async def make_world(data_dir: Path) -> AsyncIterator[World]:
 
 
 async def open_card(
-    world: World, user: dict, *, caption: str | None = "the cat waves", image: bytes | None = None
+    world: World,
+    user: dict,
+    *,
+    caption: str | None = "the cat waves",
+    image: bytes | None = None,
+    timeout: float = 10.0,
 ) -> dict:
     """Send a photo and return the card the bot answered it with."""
     tg = world.telegram
@@ -144,7 +149,7 @@ async def open_card(
                 return message
         return None
 
-    return await tg.wait_for(card)
+    return await tg.wait_for(card, timeout)
 
 
 async def wait_card(world: World, card: dict, fragment: str, timeout: float = 10.0) -> str:

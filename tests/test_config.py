@@ -11,6 +11,7 @@ from bot.config import ConfigError, load_config
 from tests.harness import API_KEY, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET = "s3cret_value_that_is_long_enough_0123"
 
 
 def test_defaults_and_dotenv(tmp_path: Path) -> None:
@@ -87,16 +88,72 @@ def test_production_settings(tmp_path: Path) -> None:
         "DAILY_VIDEO_SECONDS_PER_USER": "60",
         "TELEGRAM_LOCAL_MODE": "true",
         "WEBHOOK_URL": "https://bot.example.com/tg",
-        "WEBHOOK_SECRET": "s3cret_value",
+        "WEBHOOK_SECRET": SECRET,
     }
     config = load_config(env, tmp_path / "none")
     assert config.allowed_user_ids == {1, 2} and config.admin_user_ids == {3}
     assert config.daily_video_seconds_per_user == 60 and config.telegram_local_mode
-    assert config.max_active_tasks_per_user == 2 and "s3cret_value" not in repr(config)
+    assert config.max_active_tasks_per_user == 2 and SECRET not in repr(config)
     with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
         load_config(env | {"WEBHOOK_SECRET": ""}, tmp_path / "none")
     with pytest.raises(ConfigError, match="ALLOWED_USER_IDS"):
         load_config(env | {"ALLOWED_USER_IDS": "ann"}, tmp_path / "none")
+
+
+WEBHOOK = {
+    "TELEGRAM_BOT_TOKEN": TOKEN,
+    "APIMART_API_KEY": "k",
+    "WEBHOOK_URL": "https://bot.example.com",
+    "WEBHOOK_SECRET": SECRET,
+}
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "s3cret_value",  # accepted before: whoever reads one log line could forge updates
+        "x" * 31,
+        "a" * 31 + "!",  # outside Telegram's alphabet
+        "a" * 40 + " b",
+        "a" * 257,  # Telegram's maximum is 256
+    ],
+)
+def test_a_weak_or_malformed_webhook_secret_is_refused(tmp_path: Path, secret: str) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET") as refused:
+        load_config(WEBHOOK | {"WEBHOOK_SECRET": secret}, tmp_path / "none")
+    assert secret not in str(refused.value) and "32-256" in str(refused.value)
+
+
+def test_a_32_to_256_character_secret_is_accepted(tmp_path: Path) -> None:
+    for secret in ("a" * 32, "A-z_09" * 42 + "abcd"):
+        assert load_config(WEBHOOK | {"WEBHOOK_SECRET": secret}, tmp_path / "x").webhook_secret
+
+
+def test_the_webhook_and_the_rest_share_one_port(tmp_path: Path) -> None:
+    none = tmp_path / "none"
+    config = load_config(WEBHOOK, none)
+    assert (config.public_host, config.public_port) == ("0.0.0.0", 8080)
+    # the webhook server's own variables are the old names of the one server's
+    old = load_config(WEBHOOK | {"WEBHOOK_LISTEN": "127.0.0.1", "WEBHOOK_PORT": "8443"}, none)
+    assert (old.public_host, old.public_port) == ("127.0.0.1", 8443)
+    same = load_config(WEBHOOK | {"WEBHOOK_PORT": "8443", "PUBLIC_PORT": "8443"}, none)
+    assert same.public_port == 8443
+    with pytest.raises(ConfigError, match="WEBHOOK_PORT=8443 and PUBLIC_PORT=8080 differ"):
+        load_config(WEBHOOK | {"WEBHOOK_PORT": "8443", "PUBLIC_PORT": "8080"}, none)
+    with pytest.raises(ConfigError, match=r"WEBHOOK_LISTEN=127\.0\.0\.1 and PUBLIC_HOST=::"):
+        load_config(WEBHOOK | {"WEBHOOK_LISTEN": "127.0.0.1", "PUBLIC_HOST": "::"}, none)
+    # polling never read them: a copied .env.example with both still starts
+    polling = {k: v for k, v in WEBHOOK.items() if not k.startswith("WEBHOOK_")}
+    both = load_config(polling | {"WEBHOOK_PORT": "8443", "PUBLIC_PORT": "8080"}, none)
+    assert both.public_port == 8080
+
+
+def test_a_short_webhook_secret_exits_2_with_one_clear_line(tmp_path: Path) -> None:
+    result = run_bot(tmp_path, **(WEBHOOK | {"WEBHOOK_SECRET": "hook_secret_123"}))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: WEBHOOK_SECRET is too short (32-256 characters")
+    assert "hook_secret_123" not in line
 
 
 def run_bot(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -135,3 +192,29 @@ def test_corrupt_database_refuses_to_start_and_repair_restores_the_backup(
     assert (data / "bot.json").read_text() == '{"users":{"1":{"user_id":5}}}'
     assert list(data.glob("bot.json.corrupt-*"))
     assert "nothing to repair" in run_bot(tmp_path, "--repair").stdout
+
+
+def test_log_format_json_writes_one_object_a_line_with_task_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+    import logging
+
+    from bot.lifecycle.tasklog import task_log
+    from bot.logs import configure_logging
+    from tests.factories import make_record
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("INFO", ["s3cret-key"], json_lines=True)
+        task_log(logging.getLogger("bot.test"), make_record("t9", user_id=5)).info(
+            "submitted with s3cret-key"
+        )
+        logging.getLogger("bot.test").warning("plain line")
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+    first, second = (json.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert (first["task"], first["user"], first["chat"]) == ("t9", 5, 5)
+    assert first["message"] == "submitted with [REDACTED]" and first["level"] == "INFO"
+    assert "task" not in second and second["message"] == "plain line"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bot.domain.actions import Page, RemoveSoundtrack, SetAudio, SetResolution, ShowPage
 from bot.domain.caption_flags import parse_caption
-from bot.domain.records import Soundtrack
+from bot.domain.records import Soundtrack, TaskState
 from bot.images import PreparedImage
-from bot.lifecycle.drafts import NewCard
+from bot.lifecycle.drafts import MAX_OPEN_CARDS, NewCard
 from tests.factories import accepted_change, claim_change
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
 
@@ -90,7 +91,8 @@ async def test_a_soundtrack_never_lands_on_a_card_that_left_draft(tmp_path: Path
     stored = await life.storage.get_task(task_id)
     assert stored is not None and stored.soundtrack_url is None
     # kept for the user's next photo instead
-    assert (await life.drafts.profiles.profile(1)).soundtrack == soundtrack
+    kept = (await life.drafts.profiles.profile(1)).soundtrack
+    assert kept == replace(soundtrack, saved_at=life.now[0])
 
 
 async def test_a_replaced_soundtrack_is_deleted(tmp_path: Path) -> None:
@@ -111,3 +113,19 @@ async def test_a_pressed_card_that_left_draft_is_not_changed(tmp_path: Path) -> 
     assert running is not None
     assert not await life.drafts.press(running, SetResolution("720p"))
     assert await life.drafts.set_prompt(running, "new") is None
+
+
+async def test_a_user_keeps_at_most_twenty_unused_cards(tmp_path: Path) -> None:
+    """L3: every card keeps a photo on our disk; the oldest goes when a new one comes."""
+    life = build_lifecycle(tmp_path)
+    first = await open_card(life)
+    for _ in range(MAX_OPEN_CARDS - 1):
+        life.now[0] += 1
+        await open_card(life)
+    assert (await life.storage.get_task(first)).state is TaskState.DRAFT  # type: ignore[union-attr]
+    life.now[0] += 1
+    await open_card(life)
+    closed = await life.storage.get_task(first)
+    assert closed is not None and closed.state is TaskState.CLOSED
+    assert not (tmp_path / "images" / closed.image_file).exists()
+    assert len(await life.storage.tasks_in({TaskState.DRAFT}, user_id=1)) == MAX_OPEN_CARDS

@@ -316,3 +316,25 @@ async def test_prices_come_from_the_provider_when_its_answer_is_readable(world: 
     async with world.bot():
         card = await open_card(world, tg.user(1002))
         assert "Estimated cost: $0.25" in card["text"]
+
+
+async def test_the_effects_page_shows_two_names_a_row_each_whole_on_a_phone(world: World) -> None:
+    """Russian names are long («Хрустальная роза»): two a row, each within a phone's share of
+    the row (tests/test_locales.py defines it), so none is cut to «Хрустальная р…»."""
+    from bot.domain.templates import TEMPLATES
+    from tests.test_locales import row_fits
+
+    tg = world.telegram
+    ivan = tg.user(1002, language_code="ru")
+    async with world.bot():
+        card = await open_card(world, ivan, caption="кот")
+        effects = next(label for label in tg.buttons(card) if label.startswith("✨"))
+        await press_and_wait(world, ivan, card, effects, "Хрустальная роза")
+        tg.press(ivan, card, tg.buttons(card)["Хрустальная роза"])
+        await tg.wait_for(lambda: effects in tg.buttons(card) or None)  # chosen: back on page 1
+        await press_and_wait(world, ivan, card, effects, "✓ Хрустальная роза")  # chosen, marked
+        rows = tg.current(card)["reply_markup"]["inline_keyboard"]
+    assert [len(row) for row in rows[: len(TEMPLATES) // 2]] == [2] * (len(TEMPLATES) // 2)
+    for row in rows:
+        assert row_fits([b["text"] for b in row]), [b["text"] for b in row]
+    assert any(b["text"] == "✓ Хрустальная роза" for row in rows for b in row)

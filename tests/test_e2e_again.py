@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from tests.harness import GENERATE, World, open_card, wait_card
+from tests.harness import GENERATE, World, make_image, message_with, open_card, wait_card
 
 
 def video_message(world: World, chat_id: int, n: int = 0) -> dict[str, Any]:
@@ -136,3 +137,84 @@ async def test_edit_of_a_photo_no_longer_kept_answers_the_press_once(world: Worl
     answers = tg.calls_to("answerCallbackQuery")
     assert [a.params["callback_query_id"] for a in answers].count(query_id) == 1
     assert tg.errors() == []
+
+
+GROUP = -100500
+
+
+def next_id(world: World, chat_id: int) -> int:
+    """The message id the fake Bot API gives the next message in the chat (one counter each)."""
+    return max((m for c, m in world.telegram.messages if c == chat_id), default=0) + 1
+
+
+async def group_card(world: World, user: dict, prompt: str) -> dict:
+    tg = world.telegram
+    photo = tg.send_photo(user, make_image(), caption=f"/video {prompt}", chat_id=GROUP)
+    card: dict = await tg.wait_for(
+        lambda: next(
+            (
+                m
+                for m in tg.bot_messages(GROUP)
+                if (m.get("reply_to_message") or {}).get("message_id") == photo["message_id"]
+                and m.get("reply_markup")
+            ),
+            None,
+        )
+    )
+    return card
+
+
+async def test_again_under_a_history_resend_in_private_stays_in_private(world: World) -> None:
+    """The audit's L4, inverted: the new card was built for the group the video was first
+    made in, with the id of its card in private, so it rewrote Bob's card in the group."""
+    tg, api = world.telegram, world.apimart
+    ann, bob = tg.user(1001), tg.user(1002, "Bob")
+    async with world.bot():
+        card = await group_card(world, ann, "the cat waves")
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+        while next_id(world, 1001) < next_id(world, GROUP) + 4:  # Ann's private chat ahead
+            await ask_privacy(world, ann)
+        tg.send_text(ann, "/history")
+        listing = await message_with(world, 1001, "🗂 Your videos")
+        tg.press(ann, listing, tg.buttons(listing)["1"])
+        [resent] = await tg.wait_for(lambda: video_messages_in(world, 1001))
+        placeholder = next_id(world, 1001)  # the id Ann's new card will have in private
+        while next_id(world, GROUP) < placeholder - 1:
+            tg.send_text(bob, "just chatting", chat_id=GROUP)  # not for the bot: no answer
+        bob_card = await group_card(world, bob, "the dog runs")
+        assert bob_card["message_id"] == placeholder  # lined up, as in the audit's proof
+        group_before = copy.deepcopy({k: m for k, m in tg.messages.items() if k[0] == GROUP})
+        calls_before = len(tg.calls)
+        tg.press(ann, resent, tg.buttons(resent)["🔁 Again"])
+        await tg.wait_for(lambda: len(video_messages_in(world, 1001)) == 2)
+        again_card = tg.messages[(1001, placeholder)]
+        await wait_card(world, again_card, "Done")
+        group_after = copy.deepcopy({k: m for k, m in tg.messages.items() if k[0] == GROUP})
+        touched = [c for c in tg.calls[calls_before:] if c.params.get("chat_id") == str(GROUP)]
+        tg.press(bob, bob_card, tg.buttons(bob_card)["1080p"])  # Bob's card is still his
+        await wait_card(world, bob_card, "1080p ·")
+    assert group_after == group_before and touched == []
+    assert "the dog runs" in tg.current(bob_card)["text"]
+    assert again_card["reply_to_message"]["message_id"] == resent["message_id"]
+    second = video_message(world, 1001, 1)
+    assert second["reply_to_message"]["message_id"] == resent["message_id"]
+    assert len(api.accepted()) == 2 and len(video_messages_in(world, GROUP)) == 1
+
+
+def video_messages_in(world: World, chat_id: int) -> list[dict[str, Any]]:
+    return [m for m in world.telegram.bot_messages(chat_id) if "video" in m]
+
+
+async def ask_privacy(world: World, user: dict) -> None:
+    """/privacy in private, and its answer (two messages in the chat)."""
+    tg = world.telegram
+    before = len(notices_in(world, user["id"]))
+    tg.send_text(user, "/privacy")
+    await tg.wait_for(lambda: len(notices_in(world, user["id"])) > before)
+
+
+def notices_in(world: World, chat_id: int) -> list[dict[str, Any]]:
+    return [
+        m for m in world.telegram.bot_messages(chat_id) if "keeps about you" in m.get("text", "")
+    ]

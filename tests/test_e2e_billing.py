@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -358,3 +359,58 @@ async def test_a_checkout_answered_past_telegrams_ten_seconds_is_refused_and_pay
     assert refused.error == (
         "Bad Request: query is too old and response timeout expired or query ID is invalid"
     )
+
+
+async def test_stop_waiting_with_billing_says_the_credits_stay_spent(world: World) -> None:
+    """The service makes and bills a video it accepted: stopping the wait spends its credits,
+    and the alert and the card say so (not "may still be billed")."""
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot(**STARS):
+        await buy(world, ann, "⭐ 50 → +50", "charge-stop")
+        card = await open_card(world, ann)
+        api.hold_new_tasks = True
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        tg.press(ann, card, tg.buttons(tg.current(card))["✖️ Stop waiting"])
+        text = await wait_card(world, card, "Stopped waiting")
+        [alert] = await tg.wait_for_call(
+            "answerCallbackQuery", where=lambda c: "Stopped" in c.params.get("text", "")
+        )
+        assert "its credits stay spent" in alert.params["text"]
+        assert alert.params["show_alert"] in (True, "true", "True")
+        assert "credits stay spent" in text and "may still" not in text
+        assert await balance(world, ann) == (50 - PRICE, 0)  # spent, as said
+        api.hold_new_tasks = False
+
+
+async def test_paysupport_names_the_admins_when_no_contact_is_set(world: World) -> None:
+    """No PAYSUPPORT_CONTACT: the admins' @usernames (looked up once, at start-up) are named."""
+    tg = world.telegram
+    ann = tg.user(1001, language_code="es")
+    tg.chats[1] = {"id": 1, "type": "private", "first_name": "Root", "username": "root_admin"}
+    async with world.bot(**STARS, admin_user_ids=frozenset({1, 2})):  # 2 has no username
+        tg.send_text(ann, "/paysupport")
+        support = await message_with(world, 1001, "💳")
+        tg.send_text(ann, "/paysupport")
+        await tg.wait_for(lambda: len(tg.bot_messages(1001)) == 2 or None)
+    assert "@root_admin" in support["text"] and "{contact}" not in support["text"]
+    assert "escribe a @root_admin" in support["text"]
+    assert len(tg.calls_to("getChat")) == 2  # once per admin, at start-up only
+
+
+async def test_paysupport_without_anyone_to_name_warns_the_operator_once(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg = world.telegram
+    caplog.set_level(logging.WARNING)
+    async with world.bot(**STARS):
+        for user_id, locale in ((1001, "en"), (1002, "tr"), (1003, "zh-hans")):
+            user = tg.user(user_id, language_code=locale)
+            tg.send_text(user, "/paysupport")
+            support = await message_with(world, user["id"], "💳")
+            assert "{contact}" not in support["text"] and "@" not in support["text"]
+    assert "No contact for payment questions" in tg.bot_messages(1001)[0]["text"]
+    warnings = [r for r in caplog.records if "PAYSUPPORT_CONTACT" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert tg.calls_to("getChat") == []  # no admins: nobody to look up

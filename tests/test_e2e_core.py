@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from bot import images
 from tests.harness import (
     API_KEY,
     GENERATE,
@@ -19,6 +24,7 @@ from tests.harness import (
     open_card,
     wait_card,
 )
+from tests.test_images import blank_png
 
 
 def decode_data_url(url: str) -> Image.Image:
@@ -228,6 +234,73 @@ async def test_non_image_files_are_refused_without_api_call(world: World) -> Non
     assert "Preparing your photo" in texts[0] and "not an image I can use" in texts[1]
     assert "not an image I can use" in edited.params["text"]
     assert api.submissions == []
+
+
+async def test_twenty_image_bombs_at_once_are_each_refused_and_the_next_photo_is_served(
+    world: World,
+) -> None:
+    """The audit's M5: 0.3 MB PNGs that would decode to 8944x8944 RGBA (320 MB each), sent as
+    files at once (memory is measured in `make bench`: bench/bench_images.py)."""
+    tg, api = world.telegram, world.apimart
+    bomb = blank_png(8944, 8944)
+    assert len(bomb) < 400_000
+    ann, bob = tg.user(1001), tg.user(1002)
+    async with world.bot():
+        for n in range(20):
+            tg.send_document(ann, bomb, file_name=f"IMG_{n}.png", mime_type="image/png")
+        card = await open_card(world, bob, caption="the next photo")
+        refusals = await tg.wait_for_call(
+            "editMessageText", count=20, where=lambda c: c.params["chat_id"] == "1001"
+        )
+    assert {c.params["text"] for c in refusals} == {
+        "⚠️ This image is too big to process: 8944×8944 px. Send one of at most 40 megapixels."
+    }
+    assert len({c.params["message_id"] for c in refusals}) == 20  # one answer per file
+    assert len([c for c in tg.calls_to("getFile") if not c.error]) == 21  # all were downloaded
+    assert "the next photo" in card["text"] and api.submissions == []
+
+
+async def test_each_image_refusal_says_what_is_wrong(world: World, tmp_path: Path) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    sgi = tmp_path / "photo.png"
+    Image.new("RGB", (300, 300), (200, 60, 40)).save(sgi, "SGI")
+    async with world.bot():
+        tg.send_document(ann, sgi.read_bytes(), file_name="photo.png", mime_type="image/png")
+        narrow = make_image(240, 9000, fmt="PNG")
+        tg.send_document(ann, narrow, file_name="scroll.png", mime_type="image/png")
+        edits = await tg.wait_for_call("editMessageText", count=2)
+    texts = sorted(c.params["text"] for c in edits)
+    assert texts == [
+        "⚠️ I can't use images in this format. Send a photo or a JPG, PNG, WEBP, HEIC, BMP, "
+        "GIF or TIFF file.",
+        "⚠️ This image is 240×9000 px, too long and narrow to use: its long side may be at "
+        "most 33 times its short side. Please crop it and send it again.",
+    ]
+
+
+async def test_at_most_two_photos_are_converted_at_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tg = world.telegram
+    real, lock = images.prepare_image, threading.Lock()
+    counts = {"running": 0, "most": 0}
+
+    def counting(raw: bytes) -> images.PreparedImage:
+        with lock:
+            counts["running"] += 1
+            counts["most"] = max(counts["most"], counts["running"])
+        try:
+            time.sleep(0.2)
+            return real(raw)
+        finally:
+            with lock:
+                counts["running"] -= 1
+
+    monkeypatch.setattr(images, "prepare_image", counting)
+    async with world.bot():
+        cards = await asyncio.gather(*(open_card(world, tg.user(1001 + n)) for n in range(6)))
+    assert len(cards) == 6 and counts == {"running": 0, "most": 2}
 
 
 async def test_image_document_with_transparency_is_flattened(world: World) -> None:

@@ -91,3 +91,67 @@ async def test_a_failed_one_offers_again_and_groups_get_it_in_private(world: Wor
         await tg.wait_for_call("sendVideo")
     assert len(api.accepted()) == 2
     assert api.accepted()[0].body["prompt"] == api.accepted()[1].body["prompt"] == "a stormy sea"
+
+
+async def test_history_in_a_group_never_posts_the_list_there(world: World) -> None:
+    """The audit's L5: when the bot could not write to the caller in private (blocked, never
+    started), the whole list, with prompts from other chats, went into the group."""
+    tg = world.telegram
+    ann, bob = tg.user(1001), tg.user(1002, "Bob")
+    group = -100900
+    world.expect_error("sendMessage: Forbidden: bot was blocked by the user")
+    world.expect_error("sendMessage: Bad Request: chat not found")
+    async with world.bot():
+        await make_video(world, ann, "my secret birthday surprise")
+        tg.blocked_chats.add(1001)
+        tg.send_text(ann, "/history", chat_id=group)
+        tg.send_text(bob, "/history", chat_id=group)  # never wrote to the bot in private
+        answers = await tg.wait_for(
+            lambda: (
+                found
+                if len(found := [m for m in tg.bot_messages(group) if "/history" in m["text"]])
+                == 2
+                else None
+            )
+        )
+    for answer in answers:
+        assert "Open a private chat with me first" in answer["text"]
+        assert not answer.get("reply_markup")
+    in_group = " ".join(m.get("text", "") for m in tg.bot_messages(group))
+    assert "birthday" not in in_group and "Your videos" not in in_group
+    assert not any("Your videos" in m.get("text", "") for m in tg.bot_messages(1002))
+
+
+async def test_history_writes_dates_and_money_as_the_users_language_does(world: World) -> None:
+    """zh_Hans: «11月24日 11:04», not «24 11月»; the price in US dollars, never a bare "$"
+    (a peso in Latin America): es «0,25 US$», zh «US$0.25»."""
+    import re
+
+    from bot.i18n import Catalogues
+
+    tg = world.telegram
+    users = {
+        "zh_Hans": tg.user(2002, "Li", language_code="zh-hans"),
+        "es": tg.user(2004, "Ana", language_code="es"),
+    }
+    listings = {}
+    async with world.bot():
+        for locale, user in users.items():
+            chat = user["id"]
+            card = await open_card(world, user, caption="a cat")
+            generate = Catalogues.load().translator(locale)._(GENERATE)
+            tg.press(user, card, tg.buttons(card)[generate])
+            await tg.wait_for_call(
+                "sendVideo", where=lambda c, i=chat: c.params["chat_id"] == str(i)
+            )
+            tg.send_text(user, "/history")
+            listing = await tg.wait_for(
+                lambda i=chat: next(
+                    (m for m in tg.bot_messages(i) if m.get("text", "").startswith("🗂")), None
+                )
+            )
+            listings[locale] = listing["text"]
+    assert re.search(r"\n1\. \d{1,2}月\d{1,2}日 \d\d:\d\d · 720p", listings["zh_Hans"])
+    assert "US$0.25" in listings["zh_Hans"]
+    assert re.search(r"\n1\. \d{1,2} \w+\.?, \d\d:\d\d · 720p", listings["es"])
+    assert "0,25\u00a0US$" in listings["es"] and "$0" not in listings["es"]

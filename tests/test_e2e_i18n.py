@@ -76,3 +76,15 @@ async def test_command_menu_is_registered_per_language(world: World) -> None:
         "forget",
         "help",
     ]
+
+
+async def test_the_card_prices_in_us_dollars_as_each_language_writes_them(world: World) -> None:
+    """A bare "$" is a peso in Latin America: es «0,25 US$»; en keeps «$0.25»."""
+    tg = world.telegram
+    async with world.bot():
+        spanish = await open_card(world, tg.user(2005, "Ana", language_code="es"))
+        english = await open_card(world, tg.user(2006, "Ann", language_code="en"))
+        chinese = await open_card(world, tg.user(2007, "Li", language_code="zh-hans"))
+    assert "0,25\u00a0US$" in spanish["text"] and "$0.25" not in spanish["text"]
+    assert "Estimated cost: $0.25" in english["text"]
+    assert "US$0.25" in chinese["text"]

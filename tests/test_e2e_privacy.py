@@ -39,6 +39,8 @@ async def test_forget_leaves_nothing_of_the_user_in_storage(world: World) -> Non
         tg.send_text(ann, "/privacy")
         privacy = await message_with(world, ANN, "keeps about you")
         assert "30 days" in privacy["text"] and "/forget" in privacy["text"]
+        assert "logs" in privacy["text"] and "apimart" in privacy["text"]
+        assert "payments" not in privacy["text"]  # no billing: no ledger
         for caption in (SECRET, SECRET + " again"):
             card = await open_card(world, ann, caption=caption)
             tg.press(ann, card, tg.buttons(card)[GENERATE])
@@ -71,3 +73,18 @@ async def test_a_video_in_flight_is_kept_until_it_arrives(world: World) -> None:
         api.release(api.accepted()[0].task_id)
         await wait_card(world, card, "Done")
     assert [c.params["chat_id"] for c in tg.calls_to("sendVideo")] == [str(ANN)]
+
+
+async def test_with_billing_the_notice_and_the_answer_name_the_payment_record(
+    world: World,
+) -> None:
+    """The audit's L2: with BILLING=stars the ledger stays, so "keeps nothing" was false."""
+    tg = world.telegram
+    ann = tg.user(ANN)
+    async with world.bot(billing="stars", credits_per_usd=100, star_packs=(50, 200)):
+        tg.send_text(ann, "/privacy")
+        privacy = (await message_with(world, ANN, "keeps about you"))["text"]
+        assert "record of payments, also after /forget" in privacy
+        assert "logs" in privacy and "apimart" in privacy
+        done = await confirm_forget(world, ann)
+    assert done.endswith("except the record of your payments.")

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.application import build_application, webhook_options
+from bot.application import build_application, run, webhook_registration
 from bot.domain.records import TaskState
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
@@ -25,6 +25,8 @@ from tests.harness import GENERATE, TOKEN, World, free_port, open_card, wait_car
 from tests.postgres import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET = "hook_secret_0123456789abcdefghijklmnop"  # 32 or more: shorter is refused
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 async def start_process(
@@ -81,51 +83,99 @@ async def test_sigterm_mid_task_then_restart_delivers_once(world: World, tmp_pat
     assert TOKEN not in output and "resuming" in output
 
 
+def test_the_registered_webhook_path_never_carries_the_secret(world: World) -> None:
+    config = replace(world.config, webhook_url="https://bot.example.com/tg", webhook_secret=SECRET)
+    registration = webhook_registration(config)
+    assert registration["url"] == "https://bot.example.com/tg/telegram"
+    assert registration["secret_token"] == SECRET and SECRET not in registration["url"]
+    assert registration["drop_pending_updates"] is False
+
+
 async def test_webhook_mode_checks_the_secret_token(world: World) -> None:
+    """PTB's custom-webhook pattern on one port: the update is refused (403) without the
+    right header and never processed; with it, it is processed like a polled one."""
     tg = world.telegram
-    port, health_port = free_port(), free_port()
+    port = free_port()
     config = replace(
         world.config,
         webhook_url=f"http://127.0.0.1:{port}",
-        webhook_secret="hook_secret_123",
-        webhook_listen="127.0.0.1",
-        webhook_port=port,
+        webhook_secret=SECRET,
         public_host="127.0.0.1",
-        public_port=health_port,
+        public_port=port,
     )
     app = build_application(config)
-    await app.initialize()
-    await app.post_init(app)
-    options = webhook_options(config)
-    await app.updater.start_webhook(**options)  # type: ignore[arg-type]
-    await app.start()
+    assert app.updater is None
+    stop = asyncio.Event()
+    running = asyncio.create_task(run(app, stop))
     try:
-        assert tg.webhook == {
-            "url": f"http://127.0.0.1:{port}/hook_secret_123",
-            "secret_token": "hook_secret_123",
-        }
+        await tg.wait_for(lambda: tg.webhook)
+        assert tg.webhook == {"url": f"http://127.0.0.1:{port}/telegram", "secret_token": SECRET}
         url = tg.webhook["url"]
+        ann, bob = tg.user(1001), tg.user(1002)
+        tg.send_text(bob, "/help")
+        tg.send_text(ann, "/help")
+        forged, real = tg.take_updates()
+        async with aiohttp.ClientSession() as session:
+            for headers in ({}, {HEADER: SECRET[:-1] + "x"}, {HEADER: SECRET + "x"}, {HEADER: ""}):
+                async with session.post(url, json=forged, headers=headers) as response:
+                    assert response.status == 403  # no or a wrong secret token: refused
+            async with session.post(url, data=b"{", headers={HEADER: SECRET}) as response:
+                assert response.status == 400
+            async with session.post(url, json=real, headers={HEADER: SECRET}) as response:
+                assert response.status == 200
+            [reply] = await tg.wait_for_call("sendMessage")
+            assert "/settings" in reply.params["text"] and reply.params["chat_id"] == "1001"
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+                assert (health.status, await health.text()) == (200, "ok")
+            async with session.get(f"http://127.0.0.1:{port}/{SECRET}") as old_path:
+                assert old_path.status == 404
+        await asyncio.sleep(0.2)
+        assert [c.params["chat_id"] for c in tg.calls_to("sendMessage")] == ["1001"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert app.bot_data.services is None  # post_shutdown ran
+    async with aiohttp.ClientSession() as session:  # and the socket is closed
+        try:
+            await session.get(f"http://127.0.0.1:{port}/healthz")
+        except aiohttp.ClientConnectionError:
+            pass
+        else:
+            raise AssertionError("the web application still listens after the stop")
+
+
+async def test_webhook_process_answers_on_one_port_and_stops_on_sigint(
+    world: World, tmp_path: Path
+) -> None:
+    tg = world.telegram
+    port = free_port()
+    log = tmp_path / "bot.log"
+    process = await start_process(
+        world,
+        log,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}",
+        WEBHOOK_SECRET=SECRET,
+        PUBLIC_HOST="127.0.0.1",
+        PUBLIC_PORT=str(port),
+    )
+    try:
+        hook = await tg.wait_for(lambda: tg.webhook, timeout=30)
         ann = tg.user(1001)
         tg.send_text(ann, "/help")
         [update] = tg.take_updates()
         async with aiohttp.ClientSession() as session:
-            async with session.post(url, json=update) as forged:
-                assert forged.status == 403  # no secret token: refused
-            headers = {"X-Telegram-Bot-Api-Secret-Token": "hook_secret_123"}
-            async with session.post(url, json=update, headers=headers) as real:
-                assert real.status == 200
-        [reply] = await tg.wait_for_call("sendMessage")
-        assert "/settings" in reply.params["text"]
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"http://127.0.0.1:{health_port}/healthz") as health,
-        ):
-            assert (health.status, await health.text()) == (200, "ok")
+            headers = {HEADER: SECRET}
+            async with session.post(hook["url"], json=update, headers=headers) as answer:
+                assert answer.status == 200
+        await tg.wait_for_call("sendMessage")
     finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        await app.post_shutdown(app)
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        code = await asyncio.wait_for(process.wait(), 30)
+    assert code == 0 and time.monotonic() - started < 5
+    output = log.read_text()
+    assert "Traceback" not in output and SECRET not in output and TOKEN not in output
+    assert not tg.calls_to("getUpdates")  # no poller alongside the webhook
 
 
 async def test_a_rejected_token_ends_start_up_with_one_clear_line(
@@ -220,16 +270,14 @@ async def test_two_processes_on_postgres_deliver_each_video_once_when_one_dies(
         )
 
     def replica(name: str) -> dict[str, str]:
-        port, health = free_port(), free_port()
+        port = free_port()  # the webhook and /healthz: one port
         return {
             "DATABASE_URL": url,
             "LEASE_SECONDS": "2",
             "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-            "WEBHOOK_SECRET": "hook_secret_123",
+            "WEBHOOK_SECRET": SECRET,
             "WEBHOOK_LISTEN": "127.0.0.1",
             "WEBHOOK_PORT": str(port),
-            "PUBLIC_HOST": "127.0.0.1",
-            "PUBLIC_PORT": str(health),
         }
 
     async def owners() -> dict[str | None, int]:

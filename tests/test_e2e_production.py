@@ -322,3 +322,36 @@ async def test_deleted_card_does_not_stop_delivery(world: World) -> None:
             lambda: any(c.error == "Bad Request: message to edit not found" for c in tg.calls)
         )
     assert len(tg.calls_to("sendVideo")) == 1
+
+
+async def test_an_id_copied_from_an_arabic_refusal_is_allowed_with_its_marks(
+    world: World,
+) -> None:
+    """The refusal shows the id in <code> (tap to copy) with the right-to-left isolates
+    outside it; a copy that takes invisible direction marks along still works with /allow."""
+    tg = world.telegram
+    bob = tg.user(1002, "Bob", language_code="ar")
+    admin = tg.user(ADMIN, "Root", language_code="ar")
+    async with world.bot(allowed_user_ids=frozenset({1001}), admin_user_ids=frozenset({ADMIN})):
+        tg.send_text(bob, "/start")
+        [refusal] = await tg.wait_for_call("sendMessage")
+        html_text = refusal.params["text"]
+        copied = html_text.split("<code>")[1].split("</code>")[0]
+        assert copied == "1002"  # no mark inside the tag: a tap copies the id alone
+        assert "\u2068<code>1002</code>\u2069" in html_text  # isolated from outside
+        # A selection copied with the isolates and the marks around it (LRM, RLM, ALM).
+        tg.send_text(admin, f"/allow \u2068\u200f{copied}\u2069\u061c \u200e")
+        allowed = await tg.wait_for_call(
+            "sendMessage", where=lambda c: c.params["chat_id"] == str(ADMIN)
+        )
+        assert "✅" in allowed[0].params["text"] and "1002" in allowed[0].params["text"]
+        tg.send_text(bob, "/start")  # let in: greeted, in Arabic
+        welcome = await tg.wait_for_call(
+            "sendMessage", count=2, where=lambda c: c.params["chat_id"] == "1002"
+        )
+        assert "Bob" in welcome[1].params["text"] and "<code>" not in welcome[1].params["text"]
+        tg.send_text(admin, "/deny \u20661002\u2069")
+        denied = await tg.wait_for_call(
+            "sendMessage", count=2, where=lambda c: c.params["chat_id"] == str(ADMIN)
+        )
+        assert "⛔" in denied[1].params["text"]

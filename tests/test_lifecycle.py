@@ -263,11 +263,26 @@ async def test_start_up_deletes_soundtracks_nothing_refers_to(tmp_path: Path) ->
         life, make_record("f", soundtrack_file="failed.mp3", state=TaskState.FAILED), tmp_path
     )
     await add(life, make_record("x", soundtrack_file="done.mp3", state=TaskState.DONE), tmp_path)
-    await life.storage.save_user(
-        UserProfile(3, soundtrack=Soundtrack("https://b/audio/profile.wav", "profile.wav"))
-    )
+    kept = Soundtrack("https://b/audio/profile.wav", "profile.wav", saved_at=life.now[0])
+    await life.storage.save_user(UserProfile(3, soundtrack=kept))
     assert await life.generation.sweep_soundtracks() == 2
     assert sorted(p.name for p in audio.iterdir()) == ["draft.mp3", "failed.mp3", "profile.wav"]
+
+
+async def test_a_soundtrack_kept_for_the_next_photo_expires_after_a_day(tmp_path: Path) -> None:
+    """L3: a profile soundtrack is public under our address; not for ever."""
+    life = build_lifecycle(tmp_path)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    (audio / "profile.wav").write_bytes(b"RIFF")
+    kept = Soundtrack("https://b/audio/profile.wav", "profile.wav", saved_at=life.now[0])
+    await life.storage.save_user(UserProfile(3, soundtrack=kept))
+    life.now[0] += 23 * 3600
+    await life.generation.housekeeping()
+    assert (audio / "profile.wav").exists()
+    life.now[0] += 2 * 3600
+    await life.generation.housekeeping()
+    assert not (audio / "profile.wav").exists()
 
 
 async def test_a_task_leased_by_a_live_process_is_left_to_it(tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ async def test_the_ledger_moves_to_postgres_whole_and_in_order(
     url = await fresh_database(postgres_server)
     message = await copy_to_postgres(tmp_path, url)
     assert "7 ledger movements" in message
+    assert f"{tmp_path / 'db'} still holds the old copy" in message  # the operator deletes it
 
     target = await PostgresStorage.connect(url)
     try:

@@ -31,7 +31,8 @@ async def one_user(world: World, user_id: int, outcomes: list[tuple[int, str, di
     tg = world.telegram
     user = tg.user(user_id)
     for n in range(GENERATIONS):
-        card = await open_card(world, user, caption=f"user {user_id} video {n}")
+        # 50 users at once on a busy 2-core machine: a card may take longer than usual
+        card = await open_card(world, user, caption=f"user {user_id} video {n}", timeout=60)
         tg.press(user, card, tg.buttons(card)[GENERATE])
 
         def settled(card: dict = card) -> str | None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +15,8 @@ from bot.domain.notices import Notice
 from bot.domain.records import TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
 from bot.domain.transitions import EditCard, Ended
-from bot.storage import StorageCorruptError
+from bot.domain.usage import day_of
+from bot.storage import StorageCorruptError, tinydb
 from bot.storage.tinydb import TinyDBStorage, repair, task_shard, user_shard
 from tests.factories import claim_change, make_record
 
@@ -127,7 +131,7 @@ async def test_history_wins_over_a_stale_live_copy(tmp_path: Path) -> None:
     assert done is not None and done.state is TaskState.DONE
 
 
-async def test_a_schema_1_file_migrates_once_and_is_kept_beside(tmp_path: Path) -> None:
+async def test_a_schema_1_file_migrates_once_and_is_then_deleted(tmp_path: Path) -> None:
     users = {
         str(n): UserProfile(n, GenerationSettings(duration=n % 14 + 2), "ru").to_dict()
         for n in range(1, 41)
@@ -154,9 +158,10 @@ async def test_a_schema_1_file_migrates_once_and_is_kept_beside(tmp_path: Path) 
             del row[newer]
     legacy = {"users": users, "tasks": tasks, "access": {"1": {"allowed": [7], "denied": [8]}}}
     (tmp_path / "bot.json").write_text(json.dumps(legacy))
+    (tmp_path / "bot.json.bak").write_text(json.dumps(legacy))
     storage = storage_at(tmp_path)
-    assert not (tmp_path / "bot.json").exists()
-    assert json.loads((tmp_path / "bot.json.v1").read_text()) == legacy
+    # Its content lives in db/ now: a copy beside would outlive the retention and /forget.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]
     for n in range(1, 41):
         profile = await storage.get_user(n)
         assert profile.settings.duration == n % 14 + 2 and profile.language == "ru"
@@ -167,10 +172,85 @@ async def test_a_schema_1_file_migrates_once_and_is_kept_beside(tmp_path: Path) 
     assert (await storage.get_access()).allowed == {7}
     assert (await storage.stats(NOW)).total["done"] == 1
     assert (await storage.usage(3, NOW - 3600)).used_today == 5
-    # a second start reads the new layout and leaves the kept file alone
+    # a second start reads the new layout, and deletes the copy an older release kept
+    (tmp_path / "bot.json.v1").write_text(json.dumps(legacy))
     again = storage_at(tmp_path)
     assert (await again.get_user(40)).language == "ru"
-    assert (tmp_path / "bot.json.v1").exists()
+    assert not (tmp_path / "bot.json.v1").exists()
+
+
+async def test_forget_after_a_migration_leaves_no_copy_of_the_old_file(tmp_path: Path) -> None:
+    """The proof of the audit's L2 inverted: `bot.json.v1` kept the prompt past /forget."""
+    secret = "a zebra crossing at dawn"
+    done = make_record(
+        "old",
+        user_id=5,
+        prompt=secret,
+        state=TaskState.DONE,
+        attempt=1,
+        apimart_task_id="a",
+        submitted_at=NOW - 3 * DAY,
+        finished_at=NOW - 3 * DAY,
+    )
+    legacy = {"users": {"1": UserProfile(5).to_dict()}, "tasks": {"1": done.to_dict()}}
+    (tmp_path / "bot.json").write_text(json.dumps(legacy))
+    storage = storage_at(tmp_path)
+    kept = await storage.kept_task("old")
+    assert kept is not None and kept.prompt == secret  # migrated into db/
+    await storage.forget_user(5)
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and secret in p.read_text()] == []
+
+
+async def test_unknown_ids_read_no_history_file_and_a_kept_one_reads_its_day_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit's L8: tampered buttons with random ids made every press read every day."""
+    finished = {f"old{n:02}": NOW - (n + 3) * DAY for n in range(30)}  # past RECENT_DAYS
+    writer = storage_at(tmp_path, retention_days=60)
+    for n, (task_id, day) in enumerate(finished.items()):
+        await writer.add_task(
+            make_record(
+                task_id,
+                user_id=n % 3 + 1,
+                state=TaskState.DONE,
+                attempt=1,
+                apimart_task_id=f"a{n}",
+                created_at=day,
+                submitted_at=day,
+                finished_at=day,
+            )
+        )
+    await writer.add_task(make_record("closed", state=TaskState.CLOSED, finished_at=NOW - 9 * DAY))
+    await writer.close()
+    history = writer.root / "history"
+    assert len(list(history.glob("*.jsonl"))) == 30
+    reads: list[str] = []
+    read_lines = tinydb.read_lines
+
+    def counting(path: Path) -> Iterator[dict[str, Any]]:
+        reads.append(path.name)
+        return read_lines(path)
+
+    monkeypatch.setattr(tinydb, "read_lines", counting)
+    storage = storage_at(tmp_path, retention_days=60)
+    reads.clear()
+    found = await storage.kept_task("old17")  # the first one builds the index: one scan
+    assert found is not None and found.user_id == 17 % 3 + 1
+    reads.clear()
+    for _ in range(100):
+        assert await storage.kept_task(secrets.token_hex(8)) is None
+    assert reads == []
+    found = await storage.kept_task("old05")
+    assert found is not None and reads == [f"{day_of(finished['old05'])}.jsonl"]
+    closed = await storage.kept_task("closed")  # no generation, but kept: still found
+    assert closed is not None and closed.state is TaskState.CLOSED
+    await storage.forget_user(2)  # old01, old04, …
+    reads.clear()
+    assert await storage.kept_task("old01") is None and reads == []
+    assert await storage.prune(NOW + 40 * DAY) == 12  # past the retention: old18…old29
+    reads.clear()
+    assert await storage.kept_task("old29") is None and reads == []
+    assert await storage.kept_task("old09") is not None  # user 1's, within it
 
 
 def test_a_damaged_file_stops_start_up_and_repair_restores_its_backup(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ _SWITCHES: dict[str, tuple[str, object]] = {
 # Direction marks a right-to-left catalogue puts around commands and flags, which come along
 # when a user copies an example: invisible, and never part of a prompt or a flag.
 _DIRECTION_MARKS = dict.fromkeys(
-    map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
 
 

@@ -3,14 +3,19 @@ the card's estimate and for /stats.
 
 No price is published for the model; the defaults are resellers' per-second prices
 (shared/api/README.md). `PRICES` in the configuration replaces them, and the provider's pricing
-endpoint, when it answers with something readable, replaces those at start-up and daily.
+endpoint, when it answers with a full table for this model, in the same currency and with no
+price of 0, replaces those at start-up and daily as the cost basis. What users pay is the cost
+basis times the operator's `PRICE_MARKUP` (`PriceTable.marked_up`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from babel.numbers import format_currency
 
 from bot.domain.settings import RESOLUTIONS, GenerationSettings
 
@@ -20,7 +25,12 @@ DEFAULT_PER_SECOND = {
     "1080p": 0.0375,
     "1080p+audio": 0.075,
 }
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥"}
+# Our entries in the provider's price list (the client keeps its own copy: it imports nothing
+# of the bot).
+MODEL = "wan2.6-i2v-flash"
+# CLDR's currency spacing, which Babel leaves out: a code is kept apart from the number
+# ("XTS 2.00", never "XTS2.00"); a sign ("$0.38", "US$0.38") is not.
+_CODE_BY_NUMBER = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
 def price_kind(resolution: str, audio: bool) -> str:
@@ -47,12 +57,23 @@ class PriceTable:
         # An unknown kind (a resolution added upstream) is priced as the dearest known one.
         return self.per_second.get(kind, max(self.per_second.values()))
 
-    def format(self, amount: float) -> str:
-        """$0.38, €1.20, 0.38 XYZ: two decimals, three below a cent."""
-        digits = 3 if 0 < amount < 0.01 else 2
-        number = f"{amount:.{digits}f}"
-        symbol = _SYMBOLS.get(self.currency)
-        return f"{symbol}{number}" if symbol else f"{number} {self.currency}"
+    def marked_up(self, factor: float) -> PriceTable:
+        """The table users are charged by: this cost basis times the operator's markup."""
+        if factor == 1:
+            return self
+        return PriceTable({k: v * factor for k, v in self.per_second.items()}, self.currency)
+
+    def format(self, amount: float, locale: str = "en") -> str:
+        """The amount as `locale` writes money (Babel, CLDR): en $0.38, es 0,38 US$ (a bare
+        "$" is a peso in Latin America), zh_Hans US$0.38, ru 0,38 $; three decimals below a
+        cent ($0.004)."""
+        if 0 < amount < 0.01:
+            text = format_currency(
+                round(amount, 3), self.currency, locale=locale, decimal_quantization=False
+            )
+        else:
+            text = format_currency(amount, self.currency, locale=locale)
+        return _CODE_BY_NUMBER.sub("\u00a0", text)
 
 
 class PriceTableError(ValueError):
@@ -79,28 +100,39 @@ def parse_price_table(text: str, currency: str = "USD") -> PriceTable:
     return PriceTable(prices, currency.upper())
 
 
-def price_table_from_api(payload: Any) -> PriceTable | None:
-    """The pricing endpoint's answer as a table, or None when it says nothing usable.
+def price_table_from_api(payload: Any, model: str) -> PriceTable | None:
+    """The pricing endpoint's answer as a table for `model`, or None when it says nothing
+    usable.
 
     Its shape is not documented: this reads entries that name a resolution, whether audio is
     included, and a price per second (`price_per_second`, or `price` with `unit` "second"),
-    wherever they sit in the answer, and accepts the table only when every kind is priced.
+    wherever they sit in the answer — skipping any that names another model — and accepts the
+    table only when every kind is priced above 0, in one currency.
     """
     prices: dict[str, float] = {}
-    currency = "USD"
+    currencies: set[str] = set()
     for entry in _entries(payload):
-        resolution = str(entry.get("resolution", "")).lower()
-        if resolution not in RESOLUTIONS:
+        resolution, price = _entry_price(entry, model)
+        if resolution is None or price is None:
             continue
-        price = entry.get("price_per_second")
-        if price is None and str(entry.get("unit", "")).lower() in ("second", "s", "per_second"):
-            price = entry.get("price")
-        if isinstance(price, int | float) and not isinstance(price, bool) and price >= 0:
-            prices[price_kind(resolution, bool(entry.get("audio")))] = float(price)
-            currency = str(entry.get("currency") or currency).upper()
-    if set(prices) != set(DEFAULT_PER_SECOND):
+        prices[price_kind(resolution, bool(entry.get("audio")))] = price
+        currencies.add(str(entry.get("currency") or "USD").upper())
+    if set(prices) != set(DEFAULT_PER_SECOND) or len(currencies) != 1:
         return None
-    return PriceTable(prices, currency)
+    return PriceTable(prices, currencies.pop())
+
+
+def _entry_price(entry: dict[str, Any], model: str) -> tuple[str | None, float | None]:
+    """(resolution, price per second) of an entry that prices this model, else Nones."""
+    resolution = str(entry.get("resolution", "")).lower()
+    if resolution not in RESOLUTIONS or entry.get("model", model) != model:
+        return None, None
+    price = entry.get("price_per_second")
+    if price is None and str(entry.get("unit", "")).lower() in ("second", "s", "per_second"):
+        price = entry.get("price")
+    if isinstance(price, bool) or not isinstance(price, int | float) or price <= 0:
+        return None, None  # a price of 0 is a misreading, never a free video
+    return resolution, float(price)
 
 
 def _entries(payload: Any) -> list[dict[str, Any]]:

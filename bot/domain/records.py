@@ -40,6 +40,7 @@ class Soundtrack:
     url: str
     file: str | None = None  # set when we serve an uploaded file ourselves
     title: str = ""
+    saved_at: float = 0.0  # when it was kept for the next photo (it expires: PROFILE_TTL)
 
 
 @dataclass(frozen=True)

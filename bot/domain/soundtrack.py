@@ -63,6 +63,28 @@ def check_audio(audio: AudioFile) -> str:
     return extension
 
 
+# A soundtrack kept for the next photo is public under our address: not for longer than this.
+PROFILE_TTL = 24 * 3600.0
+
+
+def sniffed_format(head: bytes) -> str | None:
+    """ ".mp3" or ".wav" when the first bytes of a file say so (an ID3 tag or an MPEG frame
+    sync; RIFF…WAVE), whatever its name says; None for anything else."""
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return ".mp3"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return ".wav"
+    return None
+
+
+def check_downloaded(head: bytes, size: int, extension: str) -> None:
+    """What only the file itself can tell: its real size and its real format."""
+    if size > MAX_AUDIO_BYTES:
+        raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
+    if sniffed_format(head) != extension:
+        raise SoundtrackError("format")
+
+
 def is_audio_link(text: str) -> bool:
     return bool(AUDIO_LINK.match(text.strip()))
 

@@ -40,7 +40,7 @@ class Billing:
     clock: Callable[[], float] = time.time
 
     def price(self, settings: GenerationSettings) -> int:
-        return credits_for(self.prices.current.price(settings), self.credits_per_usd)
+        return credits_for(self.prices.charged.price(settings), self.credits_per_usd)
 
     async def account(self, user_id: int) -> Account:
         return account_of(await self.storage.ledger(user_id))
@@ -147,8 +147,16 @@ class Billing:
         """A successful payment: credited once per charge, whatever is replayed."""
         return await self._apply(user_id, credits, Reason.PURCHASE, charge_id, stars=stars)
 
-    async def grant(self, user_id: int, credits: int) -> bool:
-        return await self._apply(user_id, credits, Reason.GRANT, f"grant:{uuid.uuid4().hex}")
+    async def grant(self, user_id: int, credits: int, ref: str | None = None) -> bool:
+        """An admin's gift (or, negative, taking back); `ref` names the order it carries out,
+        so the same order replayed grants once."""
+        return await self._apply(
+            user_id, credits, Reason.GRANT, ref or f"grant:{uuid.uuid4().hex}"
+        )
+
+    async def applied(self, reason: Reason, ref: str) -> bool:
+        rows = await self.storage.ledger_rows()
+        return any(m.key == (reason.value, ref) for m in rows)
 
     async def find_purchase(self, charge_id: str) -> Movement | None:
         rows = await self.storage.ledger_rows()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
@@ -13,9 +15,12 @@ from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import (
     ChatUnreachableError,
     Messenger,
+    Metrics,
+    NoMetrics,
     ResultGoneError,
     ResultTooLargeError,
     VideoApi,
+    error_kind,
 )
 from bot.lifecycle.tasklog import task_log
 from bot.mp4 import read_video_meta
@@ -30,6 +35,12 @@ class Deliverer:
     api: VideoApi
     ending: TaskEnding  # failures and the end
     upload_limit: int  # the largest video the messenger can send (LifecycleSettings)
+    clock: Callable[[], float] = time.time
+    metrics: Metrics = field(default_factory=NoMetrics)
+    # When this process first tried to deliver each task: the poll step that sees it
+    # completed delivers at once, so this is when the completion was seen (after a restart,
+    # when the delivery was taken over). The delivery delay is measured from it.
+    _since: dict[str, float] = field(default_factory=dict)
 
     async def deliver(self, record: TaskRecord) -> None:
         """Send the video of a DELIVERING task and end it.
@@ -38,6 +49,7 @@ class Deliverer:
         retries later, and the task stays DELIVERING until then.
         """
         assert record.video_url is not None  # DELIVERING always has one
+        self._since.setdefault(record.id, self.clock())
         path = self.files.download_path(record)
         try:
             await self.api.download(record.video_url, path, max_bytes=self.upload_limit)
@@ -47,20 +59,31 @@ class Deliverer:
             await self._send_link(record)
             return
         except ResultGoneError as exc:
+            self.metrics.service_error(error_kind(exc))
+            self._since.pop(record.id, None)
             await self.ending.fail(record, Failure.LINK_GONE, exc)
             return
         except ChatUnreachableError as exc:
+            self._since.pop(record.id, None)
             await self.ending.fail(record, Failure.CHAT_GONE, exc)
             return
         finally:
             path.unlink(missing_ok=True)
+        self._delivered(record)
         await self.ending.finish(record, TaskState.DONE, sent=sent)
         task_log(log, record).info("delivered as message %s", sent.message_id)
+
+    def _delivered(self, record: TaskRecord) -> None:
+        since = self._since.pop(record.id, None)
+        if since is not None:
+            self.metrics.video_delivered(max(0.0, self.clock() - since))
 
     async def _send_link(self, record: TaskRecord) -> None:
         try:
             await self.messenger.send_link(record)
         except ChatUnreachableError as exc:
+            self._since.pop(record.id, None)
             await self.ending.fail(record, Failure.CHAT_GONE, exc)
             return
+        self._delivered(record)
         await self.ending.finish(record, TaskState.DONE, Notice.TOO_LARGE)

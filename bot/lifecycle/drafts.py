@@ -29,6 +29,7 @@ from bot.domain.records import (
     TaskState,
 )
 from bot.domain.settings import GenerationSettings
+from bot.domain.soundtrack import PROFILE_TTL
 from bot.domain.transitions import EditCard
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
@@ -65,6 +66,7 @@ class Cancelled:
 
 
 MAX_AT_ONCE = 3  # "×3" variations
+MAX_OPEN_CARDS = 20  # unused cards a user keeps at once (each keeps a photo on disk)
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,11 @@ class DraftService:
         """Keep the photo and turn `card_message_id` (the placeholder that already answered
         it) into a card built from the user's defaults."""
         storage = self.storage
+        await self._close_the_oldest_past(MAX_OPEN_CARDS - 1, new.user_id)
         profile = await storage.get_user(new.user_id)
         soundtrack = profile.soundtrack
+        if soundtrack is not None and soundtrack.saved_at < self.clock() - PROFILE_TTL:
+            soundtrack = None  # kept too long: swept, not used
         settings = new.flags.apply_to(profile.settings)
         task_id = uuid.uuid4().hex[:16]
         record = TaskRecord(
@@ -113,7 +118,7 @@ class DraftService:
         record = replace(record, card_message_id=card_message_id)
         await storage.add_task(record)
         await self.messenger.show_card(record)  # buttons only once the card is stored
-        if soundtrack is not None:  # a soundtrack is for the next video only
+        if profile.soundtrack is not None:  # a soundtrack is for the next video only
             await storage.save_user(replace(profile, soundtrack=None))
         task_log(log, record).info("card %s", card_message_id)
         return record
@@ -122,12 +127,15 @@ class DraftService:
         self,
         source: TaskRecord,
         *,
+        chat_id: int,
         card_message_id: int,
         reply_to: int,
         keep_seed: bool,
     ) -> TaskRecord | None:
         """A new card from a delivered video: its photo, settings, prompt and effect; its
         seed when `keep_seed` ("Edit"), a new one drawn at Generate otherwise ("Again").
+        The card is `card_message_id` in `chat_id`, where the button was pressed (a video
+        /history re-sent in private makes its new one there, not in the source's group).
         None when the photo is no longer kept."""
         task_id = uuid.uuid4().hex[:16]
         image_file = self.files.copy_image(source, task_id)
@@ -137,7 +145,7 @@ class DraftService:
         record = TaskRecord(
             id=task_id,
             user_id=source.user_id,
-            chat_id=source.chat_id,
+            chat_id=chat_id,
             source_message_id=reply_to,
             image_file=image_file,
             image_width=source.image_width,
@@ -235,8 +243,18 @@ class DraftService:
         profile = await self.profiles.profile(user_id)
         if profile.soundtrack is not None:
             self.files.delete_soundtrack(profile.soundtrack.file)
-        await self.storage.save_user(replace(profile, soundtrack=soundtrack))
+        kept = replace(soundtrack, saved_at=self.clock())
+        await self.storage.save_user(replace(profile, soundtrack=kept))
         return None
+
+    async def _close_the_oldest_past(self, limit: int, user_id: int) -> None:
+        """A user keeps at most MAX_OPEN_CARDS unused cards (each holds a photo on our disk):
+        a new one closes the oldest."""
+        drafts = await self.storage.tasks_in(DRAFT, user_id=user_id)
+        for record in sorted(drafts, key=lambda r: r.created_at)[: max(0, len(drafts) - limit)]:
+            if await self.ending.finish(record, TaskState.CLOSED, expect_version=record.version):
+                self.files.forget_photo(record)
+                task_log(log, record).info("closed: the user opened more than %s cards", limit)
 
     async def latest_draft(self, user_id: int, chat_id: int) -> TaskRecord | None:
         drafts = await self._drafts(user_id, chat_id)

@@ -13,13 +13,19 @@ from bot.domain.transitions import BackToDraft, Ended
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.failures import OUTCOMES, Failure
 from bot.lifecycle.files import TaskFiles
-from bot.lifecycle.ports import Messenger, SentVideo
+from bot.lifecycle.ports import Messenger, Metrics, NoMetrics, SentVideo
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 ADMIN_ALERT_INTERVAL = 3600.0
+
+# A generation is under way in these: ending from one counts one outcome (a discarded draft,
+# or a failed card closed later, counts none).
+GENERATING_STATES = frozenset(
+    {TaskState.QUEUED, TaskState.SUBMITTING, TaskState.RUNNING, TaskState.DELIVERING}
+)
 
 
 @dataclass
@@ -30,6 +36,7 @@ class TaskEnding:
     admin_ids: frozenset[int] = frozenset()
     clock: Callable[[], float] = time.time
     billing: Billing | None = None  # BILLING=stars: credits move with the task's state
+    metrics: Metrics = field(default_factory=NoMetrics)  # outcomes, for the operator
     # When each kind of admin alert was last sent: one alert per problem, not one per user.
     _alerted: dict[Notice, float] = field(default_factory=dict)
 
@@ -57,6 +64,8 @@ class TaskEnding:
         updated = await self.storage.update_task(record.id, ended, expect_version=expect_version)
         if updated is None:
             return None
+        if record.state in GENERATING_STATES:
+            self.metrics.generation_ended(state.value)
         if self.billing is not None:
             await self.billing.settle(updated)
         if state in ENDED_STATES:
@@ -73,6 +82,8 @@ class TaskEnding:
             record.id, BackToDraft(notice=notice, error=error)
         )
         if updated is not None:
+            if record.state in GENERATING_STATES:
+                self.metrics.generation_ended("refused")  # certainly not accepted
             if self.billing is not None:
                 await self.billing.settle(updated)
             await self.messenger.show_card(updated)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.domain.poll_schedule import next_poll_delay
 from bot.domain.records import TaskRecord, TaskState
@@ -16,10 +16,13 @@ from bot.lifecycle.failures import Failure
 from bot.lifecycle.ports import (
     DeliveryRetryableError,
     Messenger,
+    Metrics,
+    NoMetrics,
     ServiceBusyError,
     VideoApi,
     VideoServiceError,
     VideoStatus,
+    error_kind,
 )
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
@@ -44,6 +47,7 @@ class Poller:
     task_timeout: float = 3600.0
     progress_edit_interval: float = 0.0
     owner: str = "local"
+    metrics: Metrics = field(default_factory=NoMetrics)
 
     async def step(self, task_id: str) -> float | None:
         """One polling step. Returns seconds until the next step, or None when done."""
@@ -59,9 +63,11 @@ class Poller:
             await self.ending.fail(record, Failure.DEADLINE)
             return None
         assert record.apimart_task_id is not None  # RUNNING always has one
+        self.metrics.status_queried()
         try:
             status = await self.api.get_task(record.apimart_task_id, language=record.language)
         except VideoServiceError as exc:
+            self.metrics.service_error(error_kind(exc))
             return await self.failed(record, exc)
         return await self._apply(record, status)
 
@@ -96,6 +102,8 @@ class Poller:
         try:
             await self.deliverer.deliver(record)
         except (VideoServiceError, DeliveryRetryableError) as exc:
+            if isinstance(exc, VideoServiceError):  # the download; a passing Telegram error is not
+                self.metrics.service_error(error_kind(exc))
             return await self.failed(record, exc)
         return None
 

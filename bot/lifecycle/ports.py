@@ -139,3 +139,56 @@ class PollScheduler(Protocol):
 
     def poll_now(self, task_id: str) -> None:
         """Run the task's next poll step at once, instead of when it was due."""
+
+
+# -- what an operator counts -------------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """Events the lifecycle reports for the operator's numbers (bot/telegram/metrics.py);
+    each is reported at the one place it happens."""
+
+    def generation_ended(self, outcome: str) -> None:
+        """A generation ended: done, failed, unknown, refused, timed_out, cancelled, closed."""
+
+    def status_queried(self) -> None:
+        """One status query to the video service, answered or not."""
+
+    def video_delivered(self, delay: float) -> None:
+        """A result reached the chat, `delay` seconds after its completion was seen."""
+
+    def service_error(self, kind: str) -> None:
+        """The video service failed a call (kind: busy, unreachable, refused, key, …)."""
+
+
+class NoMetrics:
+    """The default: nothing is counted."""
+
+    def generation_ended(self, outcome: str) -> None:
+        pass
+
+    def status_queried(self) -> None:
+        pass
+
+    def video_delivered(self, delay: float) -> None:
+        pass
+
+    def service_error(self, kind: str) -> None:
+        pass
+
+
+_ERROR_KINDS: tuple[tuple[type[VideoServiceError], str], ...] = (
+    (SubmitOutcomeUnknownError, "outcome_unknown"),
+    (SubmitRefusedError, "refused"),
+    (ServiceKeyError, "key"),
+    (ServiceBalanceError, "balance"),
+    (ServiceBusyError, "busy"),
+    (ServiceUnreachableError, "unreachable"),
+    (ResultGoneError, "result_gone"),
+    (ResultTooLargeError, "too_large"),
+)
+
+
+def error_kind(error: VideoServiceError) -> str:
+    """The `kind` label of `wanbot_apimart_errors_total` for an error."""
+    return next((kind for cls, kind in _ERROR_KINDS if isinstance(error, cls)), "other")

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.domain.access import Limits
 from bot.domain.poll_schedule import FIRST_PROBE
 from bot.domain.records import ENDED_STATES, TaskRecord, TaskState
+from bot.domain.soundtrack import PROFILE_TTL
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.deliver import Deliverer
 from bot.lifecycle.drafts import DraftService
@@ -23,7 +24,7 @@ from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.poll import Poller
-from bot.lifecycle.ports import Messenger, PollScheduler, VideoApi
+from bot.lifecycle.ports import Messenger, Metrics, NoMetrics, PollScheduler, VideoApi
 from bot.lifecycle.privacy import Privacy
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.queue import Line
@@ -69,18 +70,24 @@ class GenerationService:
         settings: LifecycleSettings | None = None,
         clock: Callable[[], float] = time.time,
         billing: Billing | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         settings = settings or LifecycleSettings()
         self.settings = settings
         self.storage, self.messenger, self.clock = storage, messenger, clock
         self.billing = billing
-        self.ending = TaskEnding(storage, messenger, files, settings.admin_ids, clock, billing)
+        self.metrics = metrics = metrics or NoMetrics()
+        self.ending = TaskEnding(
+            storage, messenger, files, settings.admin_ids, clock, billing, metrics
+        )
         self.deliverer = Deliverer(
             messenger=messenger,
             files=files,
             api=api,
             ending=self.ending,
             upload_limit=settings.upload_limit,
+            clock=clock,
+            metrics=metrics,
         )
         self.submitter = Submitter(
             storage=storage,
@@ -97,6 +104,7 @@ class GenerationService:
             owner=settings.owner,
             lease_seconds=settings.lease_seconds,
             callback_base=settings.callback_base,
+            metrics=metrics,
         )
         self.poller = Poller(
             storage=storage,
@@ -109,6 +117,7 @@ class GenerationService:
             task_timeout=settings.task_timeout,
             progress_edit_interval=settings.progress_edit_interval,
             owner=settings.owner,
+            metrics=metrics,
         )
         self.line = Line(
             storage=storage, messenger=messenger, submitter=self.submitter, ending=self.ending
@@ -247,8 +256,10 @@ class GenerationService:
         return self.clock() + self.settings.lease_seconds
 
     async def sweep_soundtracks(self) -> int:
-        """At start-up: no served soundtrack outlives the card or profile it belonged to."""
-        deleted = self.files.sweep_soundtracks(await self.storage.soundtrack_files())
+        """At start-up and daily: no served soundtrack outlives the card it belongs to, or
+        its day on a profile (PROFILE_TTL)."""
+        kept_since = self.clock() - PROFILE_TTL
+        deleted = self.files.sweep_soundtracks(await self.storage.soundtrack_files(kept_since))
         if deleted:
             log.info("deleted %s soundtracks nothing referred to", deleted)
         return deleted
@@ -268,6 +279,7 @@ class GenerationService:
         """Daily: close abandoned cards, then forget history and photos past the retention."""
         await self.expire()
         await self.reconcile()
+        await self.sweep_soundtracks()
         now = self.clock()
         await self.storage.prune(now)
         live = await self.storage.tasks_in(set(TaskState) - ENDED_STATES)

@@ -18,7 +18,15 @@ from bot.lifecycle.billing import Billing
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure, submit_failure
 from bot.lifecycle.files import TaskFiles
-from bot.lifecycle.ports import Messenger, PollScheduler, VideoApi, VideoServiceError
+from bot.lifecycle.ports import (
+    Messenger,
+    Metrics,
+    NoMetrics,
+    PollScheduler,
+    VideoApi,
+    VideoServiceError,
+    error_kind,
+)
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
 
@@ -98,6 +106,7 @@ class Submitter:
     owner: str = "local"
     lease_seconds: float = 30.0
     callback_base: str | None = None  # PUBLIC_BASE_URL: webhook completion when set
+    metrics: Metrics = field(default_factory=NoMetrics)
 
     async def claim(self, record: TaskRecord, *, from_queue: bool = False) -> ClaimResult:
         """Take the card for one paid submission, put it in line, or say why not.
@@ -227,6 +236,7 @@ class Submitter:
                 idempotency_key=claimed.idempotency_key,
             )
         except VideoServiceError as exc:
+            self.metrics.service_error(error_kind(exc))
             failure = submit_failure(exc)
             shown = failure in (Failure.REFUSED, Failure.PROMPT_TOO_LONG)
             error = exc.message if shown else ""

@@ -1,4 +1,5 @@
-"""One log prefix for every line about a task: its id, user and chat."""
+"""One log prefix for every line about a task: its id, user and chat — also as the record's
+fields `task`, `user` and `chat`, for structured logs (LOG_FORMAT=json)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from bot.domain.records import TaskRecord
+from bot.logs import TASK_PREFIX
 
 
 class TaskLog(logging.LoggerAdapter[logging.Logger]):
     def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
-        extra = self.extra or {}
-        return f"task {extra['task']} user {extra['user']} chat {extra['chat']}: {msg}", kwargs
+        extra = dict(self.extra or {})
+        kwargs["extra"] = {**extra, **kwargs.get("extra", {})}
+        return f"{TASK_PREFIX.format(**extra)}{msg}", kwargs
 
 
 def task_log(logger: logging.Logger, record: TaskRecord) -> TaskLog:

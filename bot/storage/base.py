@@ -91,8 +91,9 @@ class Storage(Protocol):
     async def usage(self, user_id: int, since: float) -> Usage:
         """Active tasks (the user's and everyone's) and the user's seconds since `since`."""
 
-    async def soundtrack_files(self) -> set[str]:
-        """Served soundtracks still in use: on a task that has not ended, or on a profile."""
+    async def soundtrack_files(self, kept_since: float = 0.0) -> set[str]:
+        """Served soundtracks still in use: on a task that has not ended, or on a profile
+        that kept it at `kept_since` or later."""
 
     async def get_access(self) -> AccessLists: ...
 
@@ -134,10 +135,16 @@ class Storage(Protocol):
         """Wait for pending writes, then release the backend."""
 
 
-def soundtracks_in_use(records: Iterable[TaskRecord], profiles: Iterable[UserProfile]) -> set[str]:
+def soundtracks_in_use(
+    records: Iterable[TaskRecord], profiles: Iterable[UserProfile], kept_since: float = 0.0
+) -> set[str]:
     """The `soundtrack_files` rule, shared by the backends."""
     on_tasks = {r.soundtrack_file for r in records if r.state not in ENDED_STATES}
-    on_profiles = {p.soundtrack.file for p in profiles if p.soundtrack is not None}
+    on_profiles = {
+        p.soundtrack.file
+        for p in profiles
+        if p.soundtrack is not None and p.soundtrack.saved_at >= kept_since
+    }
     return {name for name in on_tasks | on_profiles if name}
 
 

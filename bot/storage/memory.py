@@ -127,8 +127,8 @@ class MemoryStorage:
     async def usage(self, user_id: int, since: float) -> Usage:
         return usage_of(self._tasks.values(), user_id, since)
 
-    async def soundtrack_files(self) -> set[str]:
-        return soundtracks_in_use(self._tasks.values(), self._users.values())
+    async def soundtrack_files(self, kept_since: float = 0.0) -> set[str]:
+        return soundtracks_in_use(self._tasks.values(), self._users.values(), kept_since)
 
     async def get_access(self) -> AccessLists:
         return self._access

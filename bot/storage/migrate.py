@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.postgres import PostgresStorage
-from bot.storage.tinydb import TinyDBStorage
+from bot.storage.tinydb import DB_DIR, TinyDBStorage
 
 
 async def copy_to_postgres(data_dir: Path, database_url: str) -> str:
@@ -21,5 +21,7 @@ async def copy_to_postgres(data_dir: Path, database_url: str) -> str:
     return (
         f"copied {len(snapshot.users)} users and {len(snapshot.tasks)} tasks, and "
         f"{len(snapshot.ledger)} ledger movements, from {data_dir} into PostgreSQL; "
-        "start the bot with DATABASE_URL set to use it"
+        "start the bot with DATABASE_URL set to use it.\n"
+        f"{data_dir / DB_DIR} still holds the old copy (users' prompts and history): delete it "
+        "once the bot works on PostgreSQL"
     )

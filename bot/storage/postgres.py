@@ -297,13 +297,15 @@ class PostgresStorage:
             _count_group(stats, row)
         return stats
 
-    async def soundtrack_files(self) -> set[str]:
+    async def soundtrack_files(self, kept_since: float = 0.0) -> set[str]:
         rows = await self._pool.fetch(
             "SELECT data->>'soundtrack_file' AS name FROM tasks "
             "WHERE state <> ALL($1::text[]) AND data->>'soundtrack_file' IS NOT NULL "
             "UNION SELECT data->'soundtrack'->>'file' FROM users "
-            "WHERE data->'soundtrack'->>'file' IS NOT NULL",
+            "WHERE data->'soundtrack'->>'file' IS NOT NULL "
+            "AND coalesce((data->'soundtrack'->>'saved_at')::float8, 0) >= $2",
             _ENDED,
+            kept_since,
         )
         return {row["name"] for row in rows}
 

@@ -97,9 +97,12 @@ class TinyDBStorage:
         self._recent: dict[str, TaskRecord] = {}  # ended in the last RECENT_DAYS
         # /history of ended tasks within RETENTION_DAYS, small entries: user -> id -> entry
         # Built from the day files at the first /history, not at start-up (it costs a read
-        # of the whole history): None until then; entries archived meanwhile wait aside.
+        # of the whole history): None until then; tasks archived meanwhile wait aside.
         self._history: dict[int, dict[str, HistoryEntry]] | None = None
-        self._history_since: list[HistoryEntry] | None = None
+        # Built with it: id -> the day file holding the task (every ended task, generation or
+        # not), so an old id costs one day file and an unknown one none (`kept_task`).
+        self._days: dict[str, str] = {}
+        self._history_since: list[tuple[TaskRecord, str]] | None = None
         self._history_built: asyncio.Future[None] | None = None
         # Credits (BILLING=stars): an append-only file of movements, kept in memory.
         self._ledger: dict[int, list[Movement]] = {}
@@ -116,6 +119,7 @@ class TinyDBStorage:
             self._migrate(legacy)
         else:
             self._load()
+            _scrub_legacy(data_dir)  # kept by an older release: it is all in DATA_DIR/db now
         self._load_ledger()
 
     # -- reads: from memory, never waiting --------------------------------------------------
@@ -161,6 +165,8 @@ class TinyDBStorage:
                 self._ledger_keys.add(movement.key)
 
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
+        if self._history_built is not None:
+            await self._history_built  # a scan under way would put back what goes here
         await self._commit(set())  # every pending history line on disk before the rewrite
         gone = [
             r for r in self._all_kept() if r.user_id == user_id and r.state not in ACTIVE_STATES
@@ -177,6 +183,8 @@ class TinyDBStorage:
         for counter in self._charged.values():
             counter.pop(str(user_id), None)
         gone += self._forget_in_history(user_id)
+        for record in gone:
+            self._days.pop(record.id, None)
         # One write is enough: it rewrites each file's `.bak` too (write_atomically), so no
         # backup keeps the user. The second is a harmless leftover from one-behind backups.
         await self._commit(files)
@@ -203,16 +211,22 @@ class TinyDBStorage:
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         found = await self.get_task(task_id)
-        if found is None:  # ended before the last RECENT_DAYS: look in the day files
-            found = await asyncio.to_thread(self._from_history, task_id)
-        return found
+        if found is not None:
+            return found
+        # Ended before the last RECENT_DAYS: the index says which day file holds it. An id it
+        # does not know (a tampered button) is answered without reading any file.
+        await self._history_index()
+        day = self._days.get(task_id)
+        if day is None:
+            return None
+        return await asyncio.to_thread(self._from_day, day, task_id)
 
-    def _from_history(self, task_id: str) -> TaskRecord | None:
-        for day_file in sorted((self.root / "history").glob("*.jsonl"), reverse=True):
-            rows = [row for row in read_lines(day_file) if row.get("id") == task_id]
-            if rows:
-                return TaskRecord.from_dict(rows[-1])
-        return None
+    def _from_day(self, day: str, task_id: str) -> TaskRecord | None:
+        rows = [row for row in read_lines(self._day_file(day)) if row.get("id") == task_id]
+        return TaskRecord.from_dict(rows[-1]) if rows else None
+
+    def _day_file(self, day: str) -> Path:
+        return self.root / "history" / f"{day}.jsonl"
 
     async def find_card(self, chat_id: int, card_message_id: int) -> TaskRecord | None:
         task_id = self._cards.get((chat_id, card_message_id))
@@ -241,8 +255,8 @@ class TinyDBStorage:
         users = len(self._users)
         return stats_of(self._tasks.values(), users, now, self._archived)
 
-    async def soundtrack_files(self) -> set[str]:
-        return soundtracks_in_use(self._tasks.values(), self._users.values())
+    async def soundtrack_files(self, kept_since: float = 0.0) -> set[str]:
+        return soundtracks_in_use(self._tasks.values(), self._users.values(), kept_since)
 
     async def get_access(self) -> AccessLists:
         return self._access
@@ -321,13 +335,17 @@ class TinyDBStorage:
         gone = [p for p in history.glob("*.jsonl") if p.stem < oldest_kept]
         for path in gone:
             path.unlink(missing_ok=True)
-        cutoff = now - self.retention_days * 86400
-        for entries in (self._history or {}).values():
-            for task_id in [i for i, e in entries.items() if e.created_at < cutoff]:
-                del entries[task_id]
+        self._prune_index(now - self.retention_days * 86400, oldest_kept)
         self._forget_old(now)
         await self._commit({STATE_FILE})
         return len(gone)
+
+    def _prune_index(self, cutoff: float, oldest_kept: str) -> None:
+        """/history's entries created before `cutoff`, and the days of deleted day files."""
+        for entries in (self._history or {}).values():
+            for task_id in [i for i, e in entries.items() if e.created_at < cutoff]:
+                del entries[task_id]
+        self._days = {i: day for i, day in self._days.items() if day >= oldest_kept}
 
     def claims(self) -> AbstractAsyncContextManager[None]:
         return self._claims  # one process owns the files
@@ -390,12 +408,12 @@ class TinyDBStorage:
         """An ended task leaves the live set: its row goes to the day's history file."""
         self._tasks.pop(record.id, None)
         self._recent[record.id] = record
-        self._remember_history(record)
+        day = day_of(record.finished_at or self.clock())
+        self._remember_history(record, day)
         today = day_of(self.clock())
         if self._archived.day != today:
             self._archived = self._archived.on(today)
         self._archived.count(record)
-        day = day_of(record.finished_at or self.clock())
         self._pending.history[day].append(json.dumps(record.to_dict(), ensure_ascii=False))
 
     async def _commit(self, files: set[str]) -> None:
@@ -466,7 +484,9 @@ class TinyDBStorage:
         self._load_recent()
 
     def _migrate(self, legacy: Path) -> None:
-        """Schema 1 (one `bot.json`) to schema 2, once; the old file stays as `bot.json.v1`."""
+        """Schema 1 (one `bot.json`) to schema 2, once. The old file is deleted once its
+        content is in the new files: a copy kept beside would keep every user's prompts past
+        the retention and past /forget."""
         data = _read(legacy) or {}
         for row in _rows(data, "users"):
             profile = UserProfile.from_dict(row)
@@ -480,8 +500,9 @@ class TinyDBStorage:
         self._write({name: self._serialise(name) for name in files}, dict(self._pending.history))
         self._pending = _Pending()
         self._forget_old(self.clock())
-        legacy.rename(legacy.with_name(LEGACY_FILE + ".v1"))
-        log.info("migrated %s to %s; the old file is kept as %s.v1", legacy, self.root, legacy)
+        legacy.unlink()
+        _scrub_legacy(legacy.parent)
+        log.info("migrated %s to %s and deleted it", legacy, self.root)
 
     def _forget_old(self, now: float) -> None:
         """Keep only the last RECENT_DAYS of ended tasks (and quota days) in memory."""
@@ -493,13 +514,14 @@ class TinyDBStorage:
                     del self._cards[(record.chat_id, record.card_message_id or 0)]
         self._charged = {day: c for day, c in self._charged.items() if day in recent}
 
-    def _remember_history(self, record: TaskRecord) -> None:
-        if not in_history(record):
+    def _remember_history(self, record: TaskRecord, day: str) -> None:
+        if self._history is None:
+            if self._history_since is not None:  # being built: added once it is
+                self._history_since.append((record, day))
             return
-        if self._history is not None:
+        self._days[record.id] = day
+        if in_history(record):
             self._history.setdefault(record.user_id, {})[record.id] = entry_of(record)
-        elif self._history_since is not None:  # being built: added once it is
-            self._history_since.append(entry_of(record))
 
     async def _history_index(self) -> dict[int, dict[str, HistoryEntry]]:
         if self._history is not None:
@@ -508,24 +530,30 @@ class TinyDBStorage:
             self._history_built = asyncio.get_running_loop().create_future()
             self._history_since = []
             await self._commit(set())  # every archived task in its day file first
-            index = await asyncio.to_thread(self._scan_history)
-            for entry in self._history_since:
-                index.setdefault(entry.user_id, {})[entry.id] = entry
-            self._history, self._history_since = index, None
+            index, days = await asyncio.to_thread(self._scan_history)
+            for record, day in self._history_since:
+                days[record.id] = day
+                if in_history(record):
+                    index.setdefault(record.user_id, {})[record.id] = entry_of(record)
+            self._history, self._days, self._history_since = index, days, None
             self._history_built.set_result(None)
         await self._history_built
         assert self._history is not None
         return self._history
 
-    def _scan_history(self) -> dict[int, dict[str, HistoryEntry]]:
-        """/history's entries from every kept day file."""
+    def _scan_history(self) -> tuple[dict[int, dict[str, HistoryEntry]], dict[str, str]]:
+        """/history's entries from every kept day file, and the day of every task in them
+        (the newest, when a task is in two)."""
         index: dict[int, dict[str, HistoryEntry]] = {}
+        days: dict[str, str] = {}
         for path in sorted((self.root / "history").glob("*.jsonl")):
+            day = path.stem
             for row in read_lines(path):
+                days[str(row.get("id"))] = day
                 entry = entry_from_row(row)
                 if entry is not None:
                     index.setdefault(entry.user_id, {})[entry.id] = entry
-        return index
+        return index, days
 
     def _load_recent(self) -> None:
         """The last days' history, and the rule that history wins: a live copy of a task
@@ -544,6 +572,18 @@ class TinyDBStorage:
 
 def _all_rows(paths: Iterable[Path], table: str, parse: Callable[[dict[str, Any]], T]) -> list[T]:
     return [parse(row) for path in sorted(paths) for row in _rows(_read(path), table)]
+
+
+def _scrub_legacy(data_dir: Path) -> None:
+    """Delete what is left of a schema-1 database once DATA_DIR/db holds its content: the
+    copy an older release kept as `bot.json.v1`, and the backup of `bot.json`."""
+    if (data_dir / LEGACY_FILE).exists():  # not migrated yet: its backup may be needed
+        return
+    for name in (LEGACY_FILE + ".v1", LEGACY_FILE + ".bak"):
+        path = data_dir / name
+        if path.exists():
+            path.unlink()
+            log.info("deleted %s: its content is in %s", path, data_dir / DB_DIR)
 
 
 def _access_of(document: dict[str, Any]) -> AccessLists:

@@ -80,39 +80,56 @@ def card_text(
     record: TaskRecord,
     prices: PriceTable | None = None,
     credits: CardCredits | None = None,
+    billing_on: bool = False,
 ) -> str:
     lines = [t._("🎬 <b>Your video</b>"), *_prompt_lines(t, record)]
     lines.append(escape(settings_line(t, record.settings)))
+    lines.extend(_price_lines(t, record, prices, credits))
+    if record.soundtrack_url and record.settings.audio:
+        lines.append(t._("🎵 Soundtrack: {name}", name=escape(soundtrack_name(record))))
+    lines.extend(advanced_lines(t, record.settings))
+    if record.state is TaskState.DRAFT:
+        lines.extend(_quota_lines(t, record.quota_left))
+        lines.extend(_page_lines(t, record.page))
+    lines.append("")
+    if billing_on and record.state is TaskState.CANCELLED and record.submitted_at:
+        # Stopped after the service took it: the service makes and bills it, credits spent.
+        lines.append(t._("✖️ Stopped waiting. The video's credits stay spent."))
+    else:
+        lines.append(_status_line(t, record))
+    return "\n".join(lines)
+
+
+def _price_lines(
+    t: Translator, record: TaskRecord, prices: PriceTable | None, credits: CardCredits | None
+) -> list[str]:
     if credits is not None:
-        lines.append(
+        return [
             t._(
                 "💰 Price in credits: {price} · your balance: {balance}",
                 price=credits.price,
                 balance=credits.balance,
             )
-        )
-    elif prices is not None and record.state is TaskState.DRAFT:
+        ]
+    if prices is not None and record.state is TaskState.DRAFT:
         # Recomputed on every redraw, so every change of setting shows its price at once.
-        amount = prices.format(prices.price(record.settings))
-        lines.append(t._("💰 Estimated cost: {amount}", amount=amount))
-    if record.soundtrack_url and record.settings.audio:
-        lines.append(t._("🎵 Soundtrack: {name}", name=escape(soundtrack_name(record))))
-    lines.extend(advanced_lines(t, record.settings))
-    if record.quota_left is not None and record.state is TaskState.DRAFT:
-        lines.append(
-            t.ngettext(
-                "⏳ Left for today: {n} second of video",
-                "⏳ Left for today: {n} seconds of video",
-                record.quota_left,
-            )
-            if record.quota_left
-            else t._("⏳ Today's allowance is used up: back tomorrow")
+        amount = prices.format(prices.price(record.settings), t.locale)
+        return [t._("💰 Estimated cost: {amount}", amount=amount)]
+    return []
+
+
+def _quota_lines(t: Translator, quota_left: int | None) -> list[str]:
+    if quota_left is None:
+        return []
+    if not quota_left:
+        return [t._("⏳ Today's allowance is used up: back tomorrow")]
+    return [
+        t.ngettext(
+            "⏳ Left for today: {n} second of video",
+            "⏳ Left for today: {n} seconds of video",
+            quota_left,
         )
-    if record.state is TaskState.DRAFT:
-        lines.extend(_page_lines(t, record.page))
-    lines.append("")
-    lines.append(_status_line(t, record))
-    return "\n".join(lines)
+    ]
 
 
 def effect_name(t: Translator, template: str) -> str:

@@ -14,6 +14,7 @@ from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.domain.actions import Action
 from bot.i18n import Catalogues, Translator
+from bot.images import ImageConverter
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.prices import Prices
@@ -22,9 +23,10 @@ from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService
 from bot.storage import Storage
 from bot.telegram.albums import Albums
-from bot.telegram.audio_server import AudioServer
 from bot.telegram.first_replies import FirstReplies
+from bot.telegram.metrics import MetricsServer
 from bot.telegram.payments.stars import StarsShop
+from bot.telegram.web import WebApp
 
 
 @dataclass
@@ -39,12 +41,15 @@ class Services:
     profiles: Profiles  # defaults and language
     privacy: Privacy  # /history and /forget
     admin: AdminService
-    audio_server: AudioServer | None = None
+    web: WebApp | None = None  # the bot's web application, when it serves one
+    metrics: MetricsServer | None = None  # METRICS_PORT: /metrics on its own socket
     prices: Prices = field(default_factory=Prices)
     billing: Billing | None = None  # BILLING=stars: the credits ledger
+    payment_contact: str = ""  # whom /paysupport names (PAYSUPPORT_CONTACT, or admins' @names)
     shop: StarsShop | None = None  # ...and the provider that sells them
     first_replies: FirstReplies = field(default_factory=FirstReplies)
     albums: Albums = field(default_factory=Albums)
+    images: ImageConverter = field(default_factory=ImageConverter)  # two conversions at a time
 
 
 class BotData:

@@ -6,7 +6,8 @@ import datetime
 import math
 from collections.abc import Callable
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_skeleton
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.actions import HistoryPage, OpenHistory
@@ -51,18 +52,27 @@ def history_text(
     return "\n".join(lines)
 
 
+def when_made(created_at: float, locale: str) -> str:
+    """Day, month and time (UTC) as `locale` writes them: en "Nov 24, 11:04", ru "24 нояб.,
+    11:04", zh_Hans "11月24日 11:04", ar "24 نوفمبر، 11:04" (CLDR skeletons, not one pattern)."""
+    when = datetime.datetime.fromtimestamp(created_at, datetime.UTC)
+    day = format_skeleton("MMMd", when, tzinfo=datetime.UTC, locale=locale)
+    time = format_skeleton("Hm", when, tzinfo=datetime.UTC, locale=locale)
+    glue: str = Locale.parse(locale).datetime_formats["short"]  # "{1}, {0}", "{1} {0}"…
+    return glue.format(time, day)
+
+
 def _line(t: Translator, entry: HistoryEntry, prices: PriceTable) -> str:
-    when = datetime.datetime.fromtimestamp(entry.created_at, datetime.UTC)
     settings = entry.settings
     parts = [
-        format_datetime(when, "d MMM, HH:mm", tzinfo=datetime.UTC, locale=t.locale),
+        when_made(entry.created_at, t.locale),
         settings.resolution,
         t._("{n} s", n=settings.duration),
         "🔊" if settings.audio else "🔇",
         _STATUS.get(entry.state, lambda t: t._("🎞 in progress"))(t),
     ]
     if entry.charged:
-        parts.append(prices.format(prices.price(settings)))
+        parts.append(prices.format(prices.price(settings), t.locale))
     about = effect_name(t, entry.template) if entry.template else entry.prompt
     return " · ".join(parts) + (f"\n<i>{escape(about)}</i>" if about else "")
 

@@ -43,6 +43,9 @@ from bot.i18n import LANGUAGE_NAMES, Translator
 from bot.telegram.callback_data import Scope, encode
 
 MARK = "✓ "
+# Two effect names a row: three leave about 11 characters each on a phone, and «Хрустальная
+# роза» would show as «Хрустальная р…» (tests/test_locales.py checks every row's width).
+EFFECTS_PER_ROW = 2
 
 
 CARD, DEFAULTS, VIDEO = Scope.CARD, Scope.DEFAULTS, Scope.VIDEO
@@ -154,9 +157,9 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
                     CARD,
                     ChooseEffect(template),
                 )
-                for template, effect in effects[i : i + 3]
+                for template, effect in effects[i : i + EFFECTS_PER_ROW]
             ]
-            for i in range(0, len(effects), 3)
+            for i in range(0, len(effects), EFFECTS_PER_ROW)
         ]
         if record.template:
             rows.append([_button(t._("✖️ No effect"), CARD, ChooseEffect(None))])

@@ -69,8 +69,9 @@ class TelegramMessenger:
                 text=card_text(
                     t,
                     record,
-                    self._prices.current if self._prices else None,
+                    self._prices.charged if self._prices else None,
                     await self._credits(record),
+                    billing_on=self._billing is not None,
                 ),
                 reply_markup=card_keyboard(t, record),
                 rate_limit_args=rate_limit_args,

@@ -14,12 +14,13 @@ from types import UnionType
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.domain.actions import Action
 from bot.i18n import Translator
 from bot.telegram.callback_data import Scope, decode
 from bot.telegram.context import BotApplication, BotContext
+from bot.text import strip_direction_marks
 
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
@@ -58,6 +59,19 @@ def command_menu(t: Translator, commands: Sequence[Command], billing_on: bool) -
         for c in commands
         if c.about is not None and (billing_on or not c.billing)
     ]
+
+
+class CommandRoute(CommandHandler[BotContext, None]):
+    """A /command whose arguments (`context.args`) never carry direction marks: an id copied
+    from an Arabic message comes as "⁨123⁩", and "/allow ⁨123⁩" means /allow 123. A mark
+    standing alone between spaces is no argument."""
+
+    def check_update(self, update: object) -> bool | tuple[list[str], Any] | None:
+        found = super().check_update(update)
+        if not isinstance(found, tuple):
+            return found
+        args, filtered = found
+        return [a for a in map(strip_direction_marks, args) if a], filtered
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class TrafficShaper(BaseRateLimiter[str]):
         self._newest_redraw: dict[tuple[int, int], object] = {}
         self._new_messages: Counter[int | None] = Counter()  # waiting, by chat
         self.dropped = 0
+        self.retry_afters = 0  # 429s Telegram answered (wanbot_telegram_429_total)
 
     async def initialize(self) -> None:
         pass
@@ -89,6 +90,7 @@ class TrafficShaper(BaseRateLimiter[str]):
             try:
                 return await self._send(slots, callback, args, kwargs)
             except RetryAfter as exc:
+                self.retry_afters += 1
                 # Another process sharing the token, or limits stricter than ours: everyone
                 # in this chat waits, and the request goes again.
                 pause = exc._retry_after.total_seconds() + _RETRY_MARGIN

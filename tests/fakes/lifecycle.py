@@ -14,7 +14,7 @@ from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.drafts import DraftService
-from bot.lifecycle.ports import SentVideo
+from bot.lifecycle.ports import Metrics, SentVideo
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
@@ -125,6 +125,7 @@ def build_lifecycle(
     api: FakeVideoApi | None = None,
     scheduler: ManualScheduler | None = None,
     messenger: RecordingMessenger | None = None,
+    metrics: Metrics | None = None,
 ) -> Lifecycle:
     """A lifecycle on in-memory fakes; pass `storage`, `api` and `scheduler` to build a
     second one on the same ones (a restart)."""
@@ -142,6 +143,7 @@ def build_lifecycle(
         settings=settings,
         clock=clock,
         billing=Billing(storage, Prices(), clock=clock) if billing else None,
+        metrics=metrics,
     )
     drafts = generation.drafts(settings.limits, Profiles(storage))
     return Lifecycle(generation, drafts, storage, api, messenger, scheduler, now)

@@ -297,6 +297,17 @@ class FakeTelegram:
         }
         return self._push_message(message)
 
+    def edit_text(self, message: dict, text: str) -> dict:
+        """The user edits the text of a message they sent (a command, too)."""
+        edited = dict(message) | {"text": text, "edit_date": int(time.time())}
+        if text.startswith("/"):
+            command = text.split()[0]
+            length = utf16_len(command)
+            edited["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        self.messages[(message["chat"]["id"], message["message_id"])] = edited
+        self._push({"edited_message": edited})
+        return edited
+
     def edit_caption(self, message: dict, caption: str) -> dict:
         """The user edits the caption of a message they sent: an `edited_message` update."""
         edited = dict(message) | {"caption": caption, "edit_date": int(time.time())}
@@ -580,6 +591,26 @@ class FakeTelegram:
 
     async def _m_sendChatAction(self, params: dict, files: dict) -> bool:
         return True
+
+    async def _m_getChat(self, params: dict, files: dict) -> dict:
+        """A chat the fake has seen (a test may add one, with a username), or any user's."""
+        chat_id = int(params["chat_id"])
+        chat = self.chats.get(chat_id)
+        if chat is None and chat_id < 0:
+            raise ApiError(400, "Bad Request: chat not found")
+        chat = chat or {"id": chat_id, "type": "private", "first_name": "User"}
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": True,
+                "limited_gifts": True,
+                "unique_gifts": True,
+                "premium_subscription": True,
+                "gifts_from_channels": True,
+            },
+        }
 
     async def _m_getUpdates(self, params: dict, files: dict) -> list[dict]:
         offset = int(params.get("offset") or 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    CommandHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
     TypeHandler,
@@ -28,6 +27,7 @@ from bot.domain.soundtrack import AUDIO_LINK
 from bot.i18n import N_
 from bot.telegram.callback_data import Scope
 from bot.telegram.context import BotApplication
+from bot.telegram.filters import ADDRESSED_TO_BOT
 from bot.telegram.handlers.access import check_access
 from bot.telegram.handlers.admin import allow_command, deny_command, stats_command
 from bot.telegram.handlers.advanced import (
@@ -67,7 +67,7 @@ from bot.telegram.payments.handlers import (
     refunded_payment,
     successful_payment,
 )
-from bot.telegram.routing import Button, ButtonRouter, Command, Expired
+from bot.telegram.routing import Button, ButtonRouter, Command, CommandRoute, Expired
 
 # Every command, in the order of the command menu; `about` is its line there.
 COMMANDS = (
@@ -117,13 +117,16 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, successful_payment))
     app.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, refunded_payment))
     app.add_handler(PreCheckoutQueryHandler(pre_checkout))
-    # Commands first: "/help" must never be taken for a prompt.
+    # Commands first: "/help" must never be taken for a prompt. New messages only: an edited
+    # /grant must not grant again. Their arguments come without direction marks.
     for command in COMMANDS:
-        app.add_handler(CommandHandler(command.name, command.callback))
+        app.add_handler(CommandRoute(command.name, command.callback, filters.UpdateType.MESSAGE))
     # Buttons: one handler decodes each press once and routes it by BUTTONS.
     app.add_handler(ButtonRouter(BUTTONS))
-    # Audio before images: an MP3 sent as a file is a document too.
-    app.add_handler(MessageHandler(filters.AUDIO | filters.Document.AUDIO, receive_audio))
+    # Audio before images: an MP3 sent as a file is a document too. In groups only what is
+    # meant for the bot: the public soundtrack host re-hosts nobody else's music.
+    audio = (filters.AUDIO | filters.Document.AUDIO) & ADDRESSED_TO_BOT
+    app.add_handler(MessageHandler(audio, receive_audio))
     app.add_handler(MessageHandler(filters.VOICE, refuse_voice))
     # An edited caption updates that photo's card; only a new photo opens one.
     images = filters.PHOTO | filters.Document.ALL
@@ -135,7 +138,9 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.REPLY, reply_to_card))
     # A bare link to an MP3/WAV file is a soundtrack, not a request for help.
     app.add_handler(
-        MessageHandler(filters.Regex(AUDIO_LINK) & ~filters.COMMAND, receive_audio_link)
+        MessageHandler(
+            filters.Regex(AUDIO_LINK) & ~filters.COMMAND & ADDRESSED_TO_BOT, receive_audio_link
+        )
     )
     app.add_handler(
         MessageHandler(

@@ -42,6 +42,8 @@ async def check_access(update: Update, context: BotContext) -> None:
 
 
 def _payment(update: Update) -> bool:
+    """Stars already taken or given back: never stopped here. (A pre-checkout is the last
+    moment to refuse a payment: the payment handler checks access itself.)"""
     message = update.effective_message
     return update.pre_checkout_query is not None or (
         message is not None

@@ -40,7 +40,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
             counts=escape(counts(stats.seconds_by_resolution)),
         ),
         t._("Failures by reason: {counts}", counts=escape(counts(stats.failures))),
-        t._("Estimated spend: {amount}", amount=prices.format(stats.spend(prices))),
+        t._("Estimated spend: {amount}", amount=prices.format(stats.spend(prices), t.locale)),
         *await ledger_lines(t, context),
     ]
     await reply(incoming(update).message, "\n".join(lines))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import TelegramError
 
+from bot.config import Config
 from bot.domain.billing import Movement, Reason
 from bot.i18n import Translator
 from bot.lifecycle.billing import Billing
@@ -53,19 +56,48 @@ def _movement_line(t: Translator, movement: Movement) -> str:
         Reason.REFUND_UNDONE: t._("returned: the refund did not go through"),
         Reason.EXTERNAL_REFUND: t._("refunded to Stars"),
     }
-    amount = f"{movement.amount:+d}" if movement.amount else "0"
+    amount = t.isolated(f"{movement.amount:+d}" if movement.amount else "0")
     return f"{amount} · {escape(labels[movement.reason])}"
 
 
 async def paysupport_command(update: Update, context: BotContext) -> None:
     t = context.t
-    contact = context.services.config.paysupport_contact
-    text = t._(
-        "💳 Payment questions: write to {contact} with the date of the payment. Credits "
-        "of a failed video come back by themselves; unspent credits can be refunded.",
-        contact=escape(contact) if contact else t._("the bot's operator"),
-    )
+    contact = context.services.payment_contact
+    if contact:
+        text = t._(
+            "💳 Payment questions: write to {contact} with the date of the payment. Credits "
+            "of a failed video come back by themselves; unspent credits can be refunded.",
+            contact=escape(contact),
+        )
+    else:
+        text = t._(
+            "💳 No contact for payment questions is set up in this bot yet. Credits of a "
+            "failed video come back by themselves; unspent credits can be refunded."
+        )
     await reply(incoming(update).message, text)
+
+
+async def payment_contact(bot: Bot, config: Config) -> str:
+    """Whom /paysupport names: PAYSUPPORT_CONTACT, else (with BILLING=stars) the admins'
+    @usernames, looked up once at start-up. Nobody to name is said once, in the log."""
+    if config.paysupport_contact or not config.billing_on:
+        return config.paysupport_contact
+    usernames = await asyncio.gather(*(_username(bot, a) for a in sorted(config.admin_user_ids)))
+    contact = ", ".join(f"@{name}" for name in usernames if name)
+    if not contact:
+        log.warning(
+            "BILLING=stars needs PAYSUPPORT_CONTACT: no admin in ADMIN_USER_IDS has a "
+            "@username, so /paysupport names nobody to write to"
+        )
+    return contact
+
+
+async def _username(bot: Bot, user_id: int) -> str | None:
+    try:
+        return (await bot.get_chat(user_id)).username
+    except TelegramError as exc:  # never talked to the bot, or Telegram out of reach
+        log.info("admin %s: no username for /paysupport (%s)", user_id, exc)
+        return None
 
 
 async def grant_command(update: Update, context: BotContext) -> None:
@@ -80,7 +112,10 @@ async def grant_command(update: Update, context: BotContext) -> None:
         await reply(message, t._("Usage: <code>/grant 123456789 100</code>"))
         return
     user_id, credits = int(args[0]), int(args[1])
-    if not await billing.grant(user_id, credits):
+    order = f"grant:{message.chat.id}:{message.message_id}"  # a replayed update grants once
+    if not await billing.grant(user_id, credits, order):
+        if await billing.applied(Reason.GRANT, order):
+            return  # the same order again (a replayed update): done once already
         await reply(message, t._("Not granted: that would take the balance below zero."))
         return
     balance = (await billing.account(user_id)).balance

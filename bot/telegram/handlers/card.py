@@ -48,6 +48,15 @@ async def cancel_card(update: Update, context: BotContext) -> None:
     cancelled = await context.services.generation.cancel(record)
     if cancelled is None:
         await query.answer(t._("This card can no longer be changed."))
+    elif cancelled.submitted_at and context.services.billing is not None:
+        # The service makes and bills it anyway: its credits are spent, and the user is told.
+        await query.answer(
+            t._(
+                "Stopped waiting. The service still makes this video and bills it, so its "
+                "credits stay spent."
+            ),
+            show_alert=True,
+        )
     elif cancelled.submitted_at:
         await query.answer(t._("Stopped waiting. The task may still be billed."), show_alert=True)
     else:

@@ -38,6 +38,19 @@ async def reply(message: Message, text: str) -> None:
     await message.reply_text(text, do_quote=True)
 
 
+def caption_example(t: Translator) -> str:
+    """A caption with shortcuts, to copy: the prompt in the user's language, then the flags.
+
+    In a right-to-left language the flags are one left-to-right isolate (LRI…PDI): without it
+    an Arabic prompt right before "--1080p" makes 1080 an Arabic number, and the line shows
+    "1080-- ‹prompt›p". A copied example still parses: captions lose their direction marks."""
+    prompt, avoid = t._("the cat dances"), t._("blurry")
+    flags = f'--1080p --10s --seed 42 --no "{avoid}"'
+    if t.rtl:
+        flags = f"\u2066{flags}\u2069"
+    return f"<code>{escape(prompt)} {escape(flags)}</code>"
+
+
 def help_text(t: Translator, billing_on: bool = False) -> str:
     return "\n".join(
         [
@@ -71,7 +84,7 @@ def help_text(t: Translator, billing_on: bool = False) -> str:
                 "<b>Caption shortcuts</b>, at the end of the caption: {flags}",
                 flags=escape(" ".join(VALID_FLAGS)),
             ),
-            t._('Example: <code>the cat dances --1080p --10s --seed 42 --no "blurry"</code>'),
+            t._("Example: {example}", example=caption_example(t)),
             "",
             t._(
                 "🎵 Send an MP3 or WAV file (3–30 s, up to 15 MB) or a link to one to use it as "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden
 
 from bot.domain.actions import HistoryAction, HistoryPage, OpenHistory
 from bot.domain.records import TaskState
@@ -19,8 +19,9 @@ from bot.telegram.keyboards import again_keyboard, video_keyboard
 
 
 async def history_command(update: Update, context: BotContext) -> None:
-    """In a group: in private when the user has a chat with the bot, else in the group; only
-    the caller's own videos either way."""
+    """In a group: in private, never in the group (it holds prompts from other chats); when
+    the bot cannot write to the user there (never started, blocked), the group is only told
+    to open a private chat first."""
     sender = incoming(update)
     t = context.t
     text, markup = await _page(context, t, sender.user.id, 0)
@@ -30,8 +31,16 @@ async def history_command(update: Update, context: BotContext) -> None:
         return
     try:
         await context.bot.send_message(sender.user.id, text, reply_markup=markup)
-    except Forbidden:  # never started the bot in private
-        await message.reply_text(text, reply_markup=markup, do_quote=True)
+    except (Forbidden, BadRequest) as exc:
+        if isinstance(exc, BadRequest) and "chat not found" not in exc.message.lower():
+            raise
+        await reply(
+            message,
+            t._(
+                "🔒 I can't write to you in private, and your history stays out of groups. "
+                "Open a private chat with me first (or unblock me), then send /history again."
+            ),
+        )
         return
     await reply(message, t._("📬 I sent your history to you in a private message."))
 
@@ -82,7 +91,7 @@ async def _page(
     context: BotContext, t: Translator, user_id: int, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     entries, total = await context.services.privacy.history_page(user_id, page)
-    prices = context.services.prices.current
+    prices = context.services.prices.charged
     return history_text(t, entries, page, total, prices), history_keyboard(entries, page, total)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 
@@ -13,11 +12,16 @@ from telegram.error import TelegramError
 from bot.domain.caption_flags import VALID_FLAGS, FlagError, parse_caption
 from bot.i18n import Translator
 from bot.images import (
+    MAX_PIXELS,
+    MAX_SIDE,
     MIN_SIDE,
+    FormatNotAllowedError,
+    ImageConverter,
+    ImageError,
+    ImageTooLargeError,
+    ImageTooNarrowError,
     ImageTooSmallError,
-    NotAnImageError,
     PreparedImage,
-    prepare_image,
 )
 from bot.lifecycle.drafts import NewCard
 from bot.telegram.albums import AlbumPhoto
@@ -142,7 +146,7 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
             return
         placeholder = await message.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
     await first_replies.settled()
-    image = await _prepared_image(source, message.chat_id, t)
+    image = await _prepared_image(source, context.services.images, message.chat_id, t)
     if isinstance(image, str):
         await placeholder.edit_text(image)
         return
@@ -170,7 +174,7 @@ def _source_problem(source: PhotoSize | Document | None, t: Translator) -> str |
 
 
 async def _prepared_image(
-    source: PhotoSize | Document, chat_id: int, t: Translator
+    source: PhotoSize | Document, images: ImageConverter, chat_id: int, t: Translator
 ) -> PreparedImage | str:
     """The image, ready for the API, or what to tell the user instead."""
     try:
@@ -180,17 +184,51 @@ async def _prepared_image(
         log.warning("chat %s: image download failed: %s", chat_id, exc)
         return t._("⚠️ I could not download that image. Please send it again.")
     try:
-        return await asyncio.to_thread(prepare_image, raw)
-    except ImageTooSmallError as exc:
-        return t._(
-            "⚠️ This image is {width}×{height} px. Each side must be at "
-            "least {minimum} px: please send a larger one.",
-            width=exc.width,
-            height=exc.height,
-            minimum=MIN_SIDE,
-        )
-    except NotAnImageError:
-        return _not_an_image(t)
+        return await images.prepare(raw)
+    except ImageError as exc:
+        log.info("chat %s: image refused: %s", chat_id, exc)
+        return _refusal(t, exc)
+
+
+def _refusal(t: Translator, error: ImageError) -> str:
+    """Why the image cannot be used, in the user's words."""
+    match error:
+        case ImageTooNarrowError(width=width, height=height):
+            return t._(
+                "⚠️ This image is {width}×{height} px, too long and narrow to use: its long "
+                "side may be at most {ratio} times its short side. Please crop it and send it "
+                "again.",
+                width=width,
+                height=height,
+                ratio=MAX_SIDE // MIN_SIDE,
+            )
+        case ImageTooSmallError(width=width, height=height):
+            return t._(
+                "⚠️ This image is {width}×{height} px. Each side must be at "
+                "least {minimum} px: please send a larger one.",
+                width=width,
+                height=height,
+                minimum=MIN_SIDE,
+            )
+        case ImageTooLargeError(width=int(width), height=int(height)):
+            return t._(
+                "⚠️ This image is too big to process: {width}×{height} px. Send one of at "
+                "most {limit} megapixels.",
+                width=width,
+                height=height,
+                limit=MAX_PIXELS // 1_000_000,
+            )
+        case ImageTooLargeError():  # past Pillow's own limit: its size was never read
+            return t._(
+                "⚠️ This image is too big to process. Send one of at most {limit} megapixels.",
+                limit=MAX_PIXELS // 1_000_000,
+            )
+        case FormatNotAllowedError():
+            return t._(
+                "⚠️ I can't use images in this format. Send a photo or a JPG, PNG, WEBP, HEIC, "
+                "BMP, GIF or TIFF file."
+            )
+    return _not_an_image(t)
 
 
 def _not_an_image(t: Translator) -> str:

@@ -14,6 +14,21 @@ from bot.telegram.keyboards import forget_keyboard
 async def privacy_command(update: Update, context: BotContext) -> None:
     t = context.t
     days = context.services.config.retention_days
+    # What /forget deletes, then what it cannot: the payment record, the logs, the provider.
+    kept_after: list[str] = []
+    if context.services.billing is not None:
+        kept_after.append(
+            t._(
+                "• Your payments and credits (Stars paid, credits added and spent): kept as "
+                "a record of payments, also after /forget."
+            )
+        )
+    kept_after.append(
+        t._(
+            "• The bot's logs (your user and chat ids): kept as long as the bot's operator "
+            "keeps logs, also after /forget."
+        )
+    )
     await reply(
         incoming(update).message,
         "\n".join(
@@ -32,12 +47,14 @@ async def privacy_command(update: Update, context: BotContext) -> None:
                 ),
                 t._("• A soundtrack you send: until the video it is for is made."),
                 t._("• Your default settings and language: until you use /forget."),
+                "",
+                t._("/forget deletes all of it now."),
+                "",
+                *kept_after,
                 t._(
                     "• The videos themselves stay on Telegram only; photos and prompts are sent "
                     "to the video service (apimart) to make them."
                 ),
-                "",
-                t._("/forget deletes all of it now."),
             ]
         ),
     )
@@ -72,6 +89,10 @@ async def forget_button(update: Update, context: BotContext) -> None:
         return
     forgotten = await context.services.privacy.forget(query.from_user.id)
     text = t._("🗑 Done: the bot keeps nothing about you any more.")
+    if context.services.billing is not None:  # the ledger stays: a record of payments
+        text = t._(
+            "🗑 Done: the bot keeps nothing about you any more, except the record of your payments."
+        )
     if forgotten.still_running:
         text = t.ngettext(
             "🗑 Done. {n} video is still being made: it arrives as usual and stays in "

@@ -80,6 +80,7 @@ async def _new_card(
     placeholder = await video.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
     record = await context.services.drafts.reopen(
         source,
+        chat_id=video.chat.id,  # where it was pressed: a /history re-send may be elsewhere
         card_message_id=placeholder.message_id,
         reply_to=video.message_id,
         keep_seed=keep_seed,

@@ -81,9 +81,13 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     for a pack on offer, at its price."""
     query = update.pre_checkout_query
     assert query is not None
-    shop = _shop(context)
-    if shop is not None and shop.before_payment(
-        query.invoice_payload, query.from_user.id, query.currency, query.total_amount
+    shop, user = _shop(context), query.from_user.id
+    # The access gate lets every payment through; this is where a denied user's is refused.
+    allowed = await context.services.admin.may_use(user, user)
+    if (
+        allowed
+        and shop is not None
+        and shop.before_payment(query.invoice_payload, user, query.currency, query.total_amount)
     ):
         await query.answer(ok=True)
         return
@@ -101,8 +105,23 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     billing, shop = _billing(context), _shop(context)
     assert payment is not None
     invoice = shop.paid_invoice(payment.invoice_payload, sender.user.id) if shop else None
+    if invoice is None and shop is not None:
+        invoice = shop.paid_before_a_new_key(
+            payment.invoice_payload, sender.user.id, payment.total_amount
+        )
+        if invoice is not None:
+            log.warning(
+                "user %s: payment %s signed with another key (a new bot token?): credited",
+                sender.user.id,
+                payment.telegram_payment_charge_id,
+            )
     if billing is None or invoice is None:
-        log.error("user %s: a payment with a payload not ours: %s", sender.user.id, payment)
+        # Only the charge id: the payment object may carry the payer's order info.
+        log.error(
+            "user %s: payment %s with a payload not ours (or billing is off): not credited",
+            sender.user.id,
+            payment.telegram_payment_charge_id,
+        )
         return
     charge = payment.telegram_payment_charge_id
     if not await billing.purchase(sender.user.id, charge, payment.total_amount, invoice.credits):
