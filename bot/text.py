@@ -53,3 +53,8 @@ def progress_bar(percent: int, width: int = 10) -> str:
     percent = max(0, min(100, percent))
     filled = round(percent * width / 100)
     return "▓" * filled + "░" * (width - filled)
+
+
+def is_number(text: str) -> bool:
+    """Plain digits 0-9 only: `str.isdigit` is also true of "²" and "①", which `int` refuses."""
+    return text.isascii() and text.isdigit()

@@ -38,7 +38,9 @@ def test_a_marked_up_table_keeps_its_currency() -> None:
     assert table.per_second_of("720p") == pytest.approx(0.0375)
 
 
-@pytest.mark.parametrize(("amount", "shown"), [(0, "$0.00"), (0.01, "$0.01"), (0.004, "$0.004")])
+@pytest.mark.parametrize(
+    ("amount", "shown"), [(0, "$0.00"), (0.01, "$0.01"), (0.0044, "$0.004"), (0.0049, "$0.005")]
+)
 def test_amounts_show_cents_and_tenths_of_a_cent_below_one(amount: float, shown: str) -> None:
     assert PriceTable().format(amount) == shown
 

@@ -83,6 +83,9 @@ def tasks() -> list[TaskRecord]:
             apimart_task_id="3",
             created_at=MIDNIGHT - 60,  # yesterday
         ),
+        make_record(
+            "f2", state=TaskState.TIMED_OUT, notice=Notice.API_FAILED, created_at=NOON_ISH
+        ),
         make_record("u1", state=TaskState.UNKNOWN, settings=sd, created_at=NOON_ISH),
         make_record("r1", state=TaskState.RUNNING, settings=sd, apimart_task_id="4"),
         make_record("x1", settings=hd, created_at=NOON_ISH),  # a draft: no task yet
@@ -92,10 +95,10 @@ def tasks() -> list[TaskRecord]:
 EXPECTED = Stats(
     users=3,
     day=TODAY,
-    today=Counter({"done": 2, "unknown": 1}),
-    total=Counter({"done": 2, "failed": 1, "unknown": 1, "running": 1}),
+    today=Counter({"done": 2, "timed_out": 1, "unknown": 1}),
+    total=Counter({"done": 2, "failed": 1, "timed_out": 1, "unknown": 1, "running": 1}),
     seconds_by_resolution=Counter({"1080p": 20}),
-    failures=Counter({"api_failed": 1, "unknown": 1}),
+    failures=Counter({"api_failed": 2, "unknown": 1}),
     charged_seconds=Counter({"1080p+audio": 20, "720p": 10}),
 )
 
@@ -108,9 +111,9 @@ def test_a_task_taken_out_of_the_stats_leaves_them_as_without_it() -> None:
     stats = stats_of(tasks(), 3, NOON_ISH)
     for record in tasks()[:3]:
         stats.count(record, -1)
-    assert +stats.total == Counter({"unknown": 1, "running": 1})
-    assert +stats.today == Counter({"unknown": 1})
-    assert +stats.failures == Counter({"unknown": 1})
+    assert +stats.total == Counter({"timed_out": 1, "unknown": 1, "running": 1})
+    assert +stats.today == Counter({"timed_out": 1, "unknown": 1})
+    assert +stats.failures == Counter({"api_failed": 1, "unknown": 1})
     assert +stats.charged_seconds == Counter({"720p": 5})
     assert +stats.seconds_by_resolution == Counter()
 

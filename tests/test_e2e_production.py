@@ -208,14 +208,6 @@ async def test_the_fake_bot_api_can_take_a_message_and_lose_its_answer(
 IN_FLIGHT = ("Sending the task", "Generating", "Almost there")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the bot sends the video again: a lost answer to sendVideo raises NetworkError "
-    "(dropped connection) or TimedOut (late answer), TelegramMessenger.send_video maps it to "
-    "DeliveryRetryableError, Poller._deliver backs off and Deliverer.deliver downloads and "
-    "sends the same video a second time",
-)
 @pytest.mark.parametrize("late", [None, 1.0], ids=["connection-dropped", "answer-too-late"])
 async def test_a_video_telegram_took_whose_answer_was_lost_is_not_sent_twice(
     world: World, monkeypatch: pytest.MonkeyPatch, late: float | None
@@ -241,6 +233,8 @@ async def test_a_video_telegram_took_whose_answer_was_lost_is_not_sent_twice(
     assert len(videos) == 1  # the one Telegram took
     said = [m for m in tg.bot_messages(1001) if m["message_id"] > videos[0]["message_id"]]
     assert len(said) <= 1
+    assert all("did not confirm your video" in m["text"] for m in said)
+    assert "If the video did not arrive" in tg.current(card)["text"]
 
 
 @pytest.mark.expected_errors("Forbidden: bot was blocked by the user")

@@ -102,33 +102,7 @@ SEED = int(os.environ.get("FUZZ_SEED", str(random.randrange(2**32))))
 # (REGRESSIONS, test_regression), marked xfail(strict=True) while its entry is here: once the
 # bug is fixed, that test passes and so fails (XPASS); delete the entry, and its inputs come
 # back into the random run and its regression stays as an ordinary test.
-KNOWN_BUGS: dict[str, tuple[str, set[str]]] = {
-    "digit_lookalikes": (
-        "str.isdigit() is true of '²' and '①', which int() refuses: /grant, /allow and /deny "
-        "(billing.py grant_command, admin.py _change_access) and the dur/pg/pack buttons "
-        "(callback_data.py, raised in ButtonRouter.check_update) raise ValueError",
-        {"lookalikes"},
-    ),
-    "channel_posts": (
-        "a channel post (the bot is a member of a channel) reaches message handlers that have "
-        "no update-type filter and assume a sender: refuse_voice (any voice post), "
-        "reply_to_card (any text post that replies), receive_audio (audio naming the bot) "
-        "raise ValueError in common.incoming",
-        {"channel"},
-    ),
-    "late_press": (
-        "answerCallbackQuery refused (a press the bot got too late: after a restart, under "
-        "load) raises out of every button handler; after Generate's claim (card.py generate) "
-        "the task stays SUBMITTING, never submitted, its credits held and its slot taken "
-        "until a restart, which then makes it UNKNOWN",
-        {"expired"},
-    ),
-    "history_page_not_modified": (
-        "a /history page button pressed while that page is shown (a double tap on ▸) raises "
-        "BadRequest 'message is not modified' (history.py history_button: edit_text)",
-        {"page_presses"},
-    ),
-}
+KNOWN_BUGS: dict[str, tuple[str, set[str]]] = {}  # all four found so far are fixed
 # Kinds of input left out of a run: those of the known bugs, and any named in FUZZ_WITHOUT
 # (channel, lookalikes, expired, page_presses, inaccessible, corpus, or a kind of step).
 # FUZZ_ALL=1 keeps the known bugs' inputs in (to count what they do).

@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from telegram.error import BadRequest, Forbidden, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.i18n import Catalogues
-from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError
+from bot.lifecycle.ports import (
+    ChatUnreachableError,
+    DeliveryRetryableError,
+    DeliveryUncertainError,
+)
 from bot.mp4 import VideoMeta
 from bot.telegram.messenger import TelegramMessenger
 from tests.factories import make_record
@@ -46,7 +50,10 @@ async def test_a_refused_video_falls_back_to_the_link(tmp_path: Path) -> None:
     [
         (Forbidden("Forbidden: bot was blocked by the user"), None, ChatUnreachableError),
         (BadRequest("Bad Request: chat not found"), None, ChatUnreachableError),
-        (TimedOut(), None, DeliveryRetryableError),
+        # the upload's answer lost: Telegram may have the video, so it is never sent again
+        (TimedOut(), None, DeliveryUncertainError),
+        (NetworkError("Server disconnected"), None, DeliveryUncertainError),
+        (RetryAfter(3), None, DeliveryRetryableError),  # an answer: certainly not taken
         # the fallback link fails too: still mapped, never a raw Telegram error
         (
             BadRequest("Wrong file"),

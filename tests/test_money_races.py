@@ -221,7 +221,7 @@ class BlockedMessenger(RecordingMessenger):
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
         raise ChatUnreachableError("Forbidden: bot was blocked by the user")
 
-    async def send_link(self, record: TaskRecord) -> int:
+    async def send_link(self, record: TaskRecord, *, maybe_sent: bool = False) -> int:
         raise ChatUnreachableError("Forbidden: bot was blocked by the user")
 
 

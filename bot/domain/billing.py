@@ -161,7 +161,11 @@ def next_refund_ref(existing: Iterable[Movement], charge_id: str) -> str:
 def refund_charge(ref: str) -> str:
     """The charge id of a REFUND's ref (Telegram's charge ids have no "#")."""
     charge, hash_sign, attempt = ref.rpartition("#")
-    return charge if hash_sign and attempt.isdigit() and int(attempt) > 1 else ref
+    return (
+        charge
+        if hash_sign and attempt.isascii() and attempt.isdigit() and int(attempt) > 1
+        else ref
+    )
 
 
 def open_refund(existing: Iterable[Movement], charge_id: str) -> Movement | None:

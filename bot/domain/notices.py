@@ -17,6 +17,7 @@ class Notice(StrEnum):
     NO_VIDEO = "no_video"
     LINK_EXPIRED = "link_expired"
     TOO_LARGE = "too_large"
+    MAYBE_SENT = "maybe_sent"  # the upload's answer was lost: the link followed, not the video
     TIMED_OUT = "timed_out"
     QUOTA_LEFT_BEHIND = "quota_left_behind"  # its turn came, but today's allowance had gone
 

@@ -114,6 +114,9 @@ class TaskRecord:
     # Which bot process works on this task, until when (several replicas share one database).
     lease_owner: str | None = None
     lease_until: float = 0.0
+    # When the video's upload to the chat began; set while an upload may have reached it
+    # (an answer lost, a stop mid-upload): then it is never uploaded again.
+    upload_started_at: float | None = None
     # Raised by every change: a claim that priced and checked one version of the card submits
     # exactly that one (an edit that lands in between makes the claim look again).
     version: int = 0

@@ -103,6 +103,6 @@ def is_duration(seconds: int) -> bool:
 
 def parse_seed(text: str) -> int:
     """A seed as typed by the user (`42`); ValueError when it is not one."""
-    if not text.isdigit() or int(text) > MAX_SEED:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_SEED:
         raise ValueError(f"a seed is a whole number from 0 to {MAX_SEED}")
     return int(text)

@@ -145,6 +145,13 @@ class Completed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UploadStarted:
+    """The video is about to be uploaded: from now on, sending it again could send it twice."""
+
+    upload_started_at: float | None  # None: the upload certainly did not reach the chat
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ended:
     """Done, failed, timed out, unknown, cancelled or closed (ENDINGS says from where)."""
 
@@ -168,6 +175,7 @@ TaskChange = (
     | Redrawn
     | PollFailed
     | Completed
+    | UploadStarted
     | Ended
 )
 
@@ -192,6 +200,7 @@ TRANSITIONS: dict[type[Any], Transition] = {
     Redrawn: Transition(_RUNNING, None),
     PollFailed: Transition(frozenset({TaskState.RUNNING, TaskState.DELIVERING}), None),
     Completed: Transition(_RUNNING, TaskState.DELIVERING),
+    UploadStarted: Transition(frozenset({TaskState.DELIVERING}), None),
 }
 # Where each ending may come from.
 ENDINGS: dict[TaskState, frozenset[TaskState]] = {

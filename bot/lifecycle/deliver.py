@@ -6,30 +6,36 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
+from bot.domain.transitions import UploadStarted
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import (
     ChatUnreachableError,
+    DeliveryUncertainError,
     Messenger,
     Metrics,
     NoMetrics,
     ResultGoneError,
     ResultTooLargeError,
+    SentVideo,
     VideoApi,
     error_kind,
 )
 from bot.lifecycle.tasklog import task_log
 from bot.mp4 import read_video_meta
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
 class Deliverer:
+    storage: Storage
     messenger: Messenger
     files: TaskFiles
     api: VideoApi
@@ -50,13 +56,22 @@ class Deliverer:
         """
         assert record.video_url is not None  # DELIVERING always has one
         self._since.setdefault(record.id, self.clock())
+        if record.upload_started_at is not None:
+            # An upload that may have reached the chat (its answer lost, or a stop in the
+            # middle of it): never sent again, the link follows instead.
+            await self._send_link(record, Notice.MAYBE_SENT)
+            return
         path = self.files.download_path(record)
         try:
             await self.api.download(record.video_url, path, max_bytes=self.upload_limit)
-            sent = await self.messenger.send_video(record, path, read_video_meta(path))
+            sent = await self._upload(record, path)
         except ResultTooLargeError:
             task_log(log, record).info("result too large, sending the link")
-            await self._send_link(record)
+            await self._send_link(record, Notice.TOO_LARGE)
+            return
+        except DeliveryUncertainError as exc:
+            task_log(log, record).warning("upload unconfirmed (%s): the link follows", exc)
+            await self._send_link(record, Notice.MAYBE_SENT)
             return
         except ResultGoneError as exc:
             self.metrics.service_error(error_kind(exc))
@@ -78,12 +93,24 @@ class Deliverer:
         if since is not None:
             self.metrics.video_delivered(max(0.0, self.clock() - since))
 
-    async def _send_link(self, record: TaskRecord) -> None:
+    async def _upload(self, record: TaskRecord, path: Path) -> SentVideo:
+        """Upload under a mark that survives a stop: once set, the video is never sent again
+        (cleared when Telegram's answer says it did not take it)."""
+        await self.storage.update_task(record.id, UploadStarted(upload_started_at=self.clock()))
         try:
-            await self.messenger.send_link(record)
+            return await self.messenger.send_video(record, path, read_video_meta(path))
+        except DeliveryUncertainError:
+            raise
+        except Exception:
+            await self.storage.update_task(record.id, UploadStarted(upload_started_at=None))
+            raise
+
+    async def _send_link(self, record: TaskRecord, notice: Notice) -> None:
+        try:
+            await self.messenger.send_link(record, maybe_sent=notice is Notice.MAYBE_SENT)
         except ChatUnreachableError as exc:
             self._since.pop(record.id, None)
             await self.ending.fail(record, Failure.CHAT_GONE, exc)
             return
         self._delivered(record)
-        await self.ending.finish(record, TaskState.DONE, Notice.TOO_LARGE)
+        await self.ending.finish(record, TaskState.DONE, notice)

@@ -25,6 +25,11 @@ class DeliveryRetryableError(Exception):
     """Sending failed for a passing reason; try again later."""
 
 
+class DeliveryUncertainError(Exception):
+    """The upload's answer was lost (a timeout, a dropped connection): Telegram may have
+    taken the video. Sending it again could deliver it twice."""
+
+
 @dataclass(frozen=True)
 class SentVideo:
     message_id: int
@@ -42,8 +47,9 @@ class Messenger(Protocol):
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
         """Upload the video as a reply to the photo, with its Again/Edit/×3 buttons."""
 
-    async def send_link(self, record: TaskRecord) -> int:
-        """Send the result link instead of the video; return the new message's id."""
+    async def send_link(self, record: TaskRecord, *, maybe_sent: bool = False) -> int:
+        """Send the result link instead of the video (`maybe_sent`: after an upload whose
+        answer was lost, saying so); return the new message's id."""
 
     async def alert_admins(self, admin_ids: frozenset[int], notice: Notice) -> None:
         """Tell the operators about a problem only they can fix (key, balance)."""

@@ -81,6 +81,7 @@ class GenerationService:
             storage, messenger, files, settings.admin_ids, clock, billing, metrics
         )
         self.deliverer = Deliverer(
+            storage=storage,
             messenger=messenger,
             files=files,
             api=api,

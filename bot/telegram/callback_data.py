@@ -45,6 +45,7 @@ from bot.domain.actions import (
 )
 from bot.domain.settings import RESOLUTIONS, SHOT_TYPES, is_duration
 from bot.domain.templates import TEMPLATES
+from bot.text import is_number
 
 VERSION = "v1"
 
@@ -88,7 +89,7 @@ def _constant(action: Action, value: str = "") -> Callable[[str], Action | None]
 
 
 def _read_duration(value: str) -> Action | None:
-    return SetDuration(int(value)) if value.isdigit() and is_duration(int(value)) else None
+    return SetDuration(int(value)) if is_number(value) and is_duration(int(value)) else None
 
 
 def _read_page(value: str) -> Action | None:
@@ -164,7 +165,7 @@ _CODECS = (
         HistoryPage,
         _HISTORY,
         lambda a: str(a.page),
-        lambda v: HistoryPage(int(v)) if v.isdigit() and int(v) < 10_000 else None,
+        lambda v: HistoryPage(int(v)) if is_number(v) and int(v) < 10_000 else None,
     ),
     _Codec("open", OpenHistory, _HISTORY, lambda a: a.task_id, _task(OpenHistory)),
     # The /forget question and the packs of /buy.
@@ -180,7 +181,7 @@ _CODECS = (
         BuyPack,
         _BUY,
         lambda a: str(a.stars),
-        lambda v: BuyPack(int(v)) if v.isdigit() and 0 < int(v) <= 100_000 else None,
+        lambda v: BuyPack(int(v)) if is_number(v) and 0 < int(v) <= 100_000 else None,
     ),
 )
 

@@ -242,6 +242,8 @@ def _queued_status(t: Translator, record: TaskRecord) -> str:
 def _done_status(t: Translator, record: TaskRecord) -> str:
     if record.notice is Notice.TOO_LARGE:
         return t._("✅ Done. The video was too large to upload, so you got a link.")
+    if record.notice is Notice.MAYBE_SENT:
+        return t._("✅ Done. If the video did not arrive, the link below has it.")
     return t._("✅ Done! Your video is in the chat.")
 
 
@@ -330,6 +332,14 @@ def video_caption(t: Translator, record: TaskRecord) -> str:
     elif record.prompt:
         lines += ["", record.prompt]
     return truncate("\n".join(lines), MessageLimit.CAPTION_LENGTH)
+
+
+def maybe_sent_text(t: Translator, record: TaskRecord) -> str:
+    return t._(
+        "Telegram did not confirm your video. If it is not above, download it within 24 "
+        "hours:\n{url}",
+        url=escape(record.video_url or ""),
+    )
 
 
 def link_text(t: Translator, record: TaskRecord) -> str:

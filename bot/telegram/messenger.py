@@ -15,11 +15,22 @@ from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Catalogues
 from bot.lifecycle.billing import Billing
-from bot.lifecycle.ports import ChatUnreachableError, DeliveryRetryableError, SentVideo
+from bot.lifecycle.ports import (
+    ChatUnreachableError,
+    DeliveryRetryableError,
+    DeliveryUncertainError,
+    SentVideo,
+)
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.tasklog import task_log
 from bot.mp4 import VideoMeta
-from bot.telegram.cards import CardCredits, card_text, link_text, video_caption
+from bot.telegram.cards import (
+    CardCredits,
+    card_text,
+    link_text,
+    maybe_sent_text,
+    video_caption,
+)
 from bot.telegram.keyboards import card_keyboard, video_keyboard
 from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError
 
@@ -31,6 +42,11 @@ _GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group 
 
 def is_not_modified(error: BadRequest) -> bool:
     return "message is not modified" in error.message.lower()
+
+
+def is_too_late(error: BadRequest) -> bool:
+    """A button press answered after Telegram stopped waiting (a backlog, heavy load)."""
+    return "query is too old" in error.message.lower()
 
 
 class TelegramMessenger:
@@ -112,6 +128,8 @@ class TelegramMessenger:
                     write_timeout=UPLOAD_TIMEOUT,
                 )
         except TelegramError as exc:
+            if _answer_lost(exc):  # Telegram may have it: never uploaded again
+                raise DeliveryUncertainError(str(exc)) from exc
             mapped = _delivery_error(exc)
             if mapped is not None:
                 raise mapped from exc
@@ -121,12 +139,12 @@ class TelegramMessenger:
             return SentVideo(await self.send_link(record))
         return SentVideo(message.message_id, message.video.file_id if message.video else None)
 
-    async def send_link(self, record: TaskRecord) -> int:
+    async def send_link(self, record: TaskRecord, *, maybe_sent: bool = False) -> int:
         t = self._catalogues.translator(record.language)
         try:
             message = await self._bot.send_message(
                 chat_id=record.chat_id,
-                text=link_text(t, record),
+                text=maybe_sent_text(t, record) if maybe_sent else link_text(t, record),
                 reply_parameters=self._reply_to(record),
             )
         except TelegramError as exc:
@@ -158,6 +176,12 @@ class TelegramMessenger:
     @staticmethod
     def _reply_to(record: TaskRecord) -> ReplyParameters:
         return ReplyParameters(record.source_message_id, allow_sending_without_reply=True)
+
+
+def _answer_lost(error: TelegramError) -> bool:
+    """A timeout or a dropped connection during an upload: the request may have reached
+    Telegram (a 429, a refusal or a blocked chat are answers, so not these)."""
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
 def _delivery_error(error: TelegramError) -> Exception | None:

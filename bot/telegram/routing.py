@@ -8,19 +8,24 @@ other: the way PTB's `arbitrarycallbackdatabot.py` routes `InvalidCallbackData`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from types import UnionType
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.domain.actions import Action
 from bot.i18n import Translator
 from bot.telegram.callback_data import Scope, decode
 from bot.telegram.context import BotApplication, BotContext
+from bot.telegram.messenger import is_not_modified, is_too_late
 from bot.text import strip_direction_marks
+
+log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
@@ -119,7 +124,15 @@ class ButtonRouter(CallbackQueryHandler[BotContext, None]):
     ) -> None:
         assert isinstance(check_result, _Routed)
         self.collect_additional_context(context, update, application, check_result)
-        await check_result.callback(update, context)
+        try:
+            await check_result.callback(update, context)
+        except BadRequest as exc:
+            if not (is_too_late(exc) or is_not_modified(exc)):
+                raise
+            # A press handled after Telegram stopped waiting for its answer (a backlog after
+            # a restart, heavy load), or a double tap that draws what is shown already:
+            # whatever it did is done.
+            log.info("button press: %s", exc.message)
 
 
 async def _never_called(update: Update, context: BotContext) -> None:

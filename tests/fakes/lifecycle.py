@@ -76,7 +76,7 @@ class RecordingMessenger:
         self.videos.append(record)
         return SentVideo(500 + len(self.videos), f"file-{record.id}")
 
-    async def send_link(self, record: TaskRecord) -> int:
+    async def send_link(self, record: TaskRecord, *, maybe_sent: bool = False) -> int:
         self.videos.append(record)
         return 900
 

@@ -6,10 +6,12 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import reply
+from bot.telegram.messenger import is_too_late
 
 log = logging.getLogger(__name__)
 
@@ -19,16 +21,22 @@ async def check_access(update: Update, context: BotContext) -> None:
     politely (with the user's id, to pass to the operator) and stop the update."""
     t = await context.translator(update)
     user, chat = update.effective_user, update.effective_chat
-    if user is None or _payment(update):
+    if _payment(update):
         return  # Stars already paid are always credited (and refunded ones taken back)
+    if user is None:
+        raise ApplicationHandlerStop  # a channel post: nobody to answer, nothing to do
     if await context.services.admin.may_use(user.id, chat.id if chat else user.id):
         return
     log.info("refused user %s in chat %s", user.id, chat.id if chat else None)
     if update.callback_query is not None:
-        await update.callback_query.answer(
-            t._("🔒 This bot is private. Your user id: {user_id}", user_id=user.id),
-            show_alert=True,
-        )
+        try:
+            await update.callback_query.answer(
+                t._("🔒 This bot is private. Your user id: {user_id}", user_id=user.id),
+                show_alert=True,
+            )
+        except BadRequest as exc:  # pressed long ago: nobody waits for this answer
+            if not is_too_late(exc):
+                raise
     elif update.effective_message is not None and _addressed_to_bot(update):
         await reply(
             update.effective_message,

@@ -9,7 +9,7 @@ from telegram import Update
 from bot.i18n import Translator
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import incoming, reply
-from bot.text import escape
+from bot.text import escape, is_number
 
 
 async def admin_translator(update: Update, context: BotContext) -> Translator | None:
@@ -87,7 +87,7 @@ async def _change_access(update: Update, context: BotContext, *, allow: bool) ->
         return
     args = context.args or []
     message = incoming(update).message
-    if len(args) != 1 or not args[0].lstrip("-").isdigit():
+    if len(args) != 1 or not is_number(args[0].lstrip("-")):
         await reply(
             message,
             t._("Usage: <code>/allow 123456789</code> or <code>/deny 123456789</code>"),

@@ -15,7 +15,7 @@ from bot.lifecycle.billing import Billing
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.admin import admin_translator
 from bot.telegram.handlers.common import incoming, reply
-from bot.text import escape
+from bot.text import escape, is_number
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def grant_command(update: Update, context: BotContext) -> None:
         return
     args = context.args or []
     message = incoming(update).message
-    if len(args) != 2 or not args[0].isdigit() or not args[1].lstrip("-").isdigit():
+    if len(args) != 2 or not is_number(args[0]) or not is_number(args[1].lstrip("-")):
         await reply(message, t._("Usage: <code>/grant 123456789 100</code>"))
         return
     user_id, credits = int(args[0]), int(args[1])

@@ -35,8 +35,10 @@ async def generate(update: Update, context: BotContext) -> None:
     elif isinstance(claimed, InLine):
         await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
     else:
-        await query.answer(t._("Starting…"))
-        await generation.submit(claimed.record)
+        try:
+            await query.answer(t._("Starting…"))
+        finally:  # a press answered too late (a backlog) is still submitted, never stranded
+            await generation.submit(claimed.record)
 
 
 async def cancel_card(update: Update, context: BotContext) -> None:

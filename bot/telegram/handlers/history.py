@@ -16,6 +16,7 @@ from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import incoming, pressed, reply
 from bot.telegram.history_view import history_keyboard, history_text
 from bot.telegram.keyboards import again_keyboard, video_keyboard
+from bot.telegram.messenger import is_not_modified
 
 
 async def history_command(update: Update, context: BotContext) -> None:
@@ -58,7 +59,11 @@ async def history_button(update: Update, context: BotContext) -> None:
     if isinstance(action, HistoryPage):
         await query.answer()
         text, markup = await _page(context, t, query.from_user.id, action.page)
-        await message.edit_text(text, reply_markup=markup)
+        try:
+            await message.edit_text(text, reply_markup=markup)
+        except BadRequest as exc:  # the page shown already (a double tap): nothing to do
+            if not is_not_modified(exc):
+                raise
     elif isinstance(action, OpenHistory):
         await _open(update, context, t, message, action.task_id)
 
