@@ -9,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
+from bot.i18n import Translator
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import reply
 from bot.telegram.messenger import is_too_late
@@ -28,10 +29,16 @@ async def check_access(update: Update, context: BotContext) -> None:
     if await context.services.admin.may_use(user.id, chat.id if chat else user.id):
         return
     log.info("refused user %s in chat %s", user.id, chat.id if chat else None)
+    await _refuse(update, t, user.id)
+    raise ApplicationHandlerStop
+
+
+async def _refuse(update: Update, t: Translator, user_id: int) -> None:
+    """Say no, with the user's id to pass to the operator (in groups only when addressed)."""
     if update.callback_query is not None:
         try:
             await update.callback_query.answer(
-                t._("🔒 This bot is private. Your user id: {user_id}", user_id=user.id),
+                t._("🔒 This bot is private. Your user id: {user_id}", user_id=user_id),
                 show_alert=True,
             )
         except BadRequest as exc:  # pressed long ago: nobody waits for this answer
@@ -43,10 +50,9 @@ async def check_access(update: Update, context: BotContext) -> None:
             t._(
                 "🔒 Sorry, this bot is private. Your user id is <code>{user_id}</code>: send "
                 "it to the bot's operator to ask for access.",
-                user_id=user.id,
+                user_id=user_id,
             ),
         )
-    raise ApplicationHandlerStop
 
 
 def _payment(update: Update) -> bool:
