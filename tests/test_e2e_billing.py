@@ -43,8 +43,8 @@ async def balance(world: World, user: dict) -> tuple[int, int]:
     return int(found.group(1)), int(held.group(1))
 
 
-async def buy(world: World, user: dict, label: str, charge: str) -> dict:
-    """/buy, a pack, the invoice, pre-checkout, paid: returns the invoice message."""
+async def invoice_for(world: World, user: dict, label: str) -> dict:
+    """/buy and the pack labelled `label`: the invoice message the bot sends for it."""
     tg = world.telegram
     seen = len(tg.bot_messages(user["id"]))
 
@@ -54,11 +54,22 @@ async def buy(world: World, user: dict, label: str, charge: str) -> dict:
     tg.send_text(user, "/buy")
     offer = await tg.wait_for(lambda: new(lambda m: "Choose a pack" in m.get("text", "")))
     tg.press(user, offer, tg.buttons(offer)[label])
-    invoice = await tg.wait_for(lambda: new(lambda m: "invoice" in m))
+    return await tg.wait_for(lambda: new(lambda m: "invoice" in m))  # type: ignore[no-any-return]
+
+
+async def buy(world: World, user: dict, label: str, charge: str) -> dict:
+    """/buy, a pack, the invoice, pre-checkout, paid: returns the invoice message."""
+    tg = world.telegram
+    seen = len(tg.bot_messages(user["id"]))
+    invoice = await invoice_for(world, user, label)
     answer = await tg.checkout_answer(tg.pre_checkout(user, invoice))
     assert answer == {"ok": True, "error": None}
     tg.paid(user, invoice, charge)
-    await tg.wait_for(lambda: new(lambda m: "Credits added" in m.get("text", "")))
+    await tg.wait_for(
+        lambda: any(
+            "Credits added" in m.get("text", "") for m in tg.bot_messages(user["id"])[seen:]
+        )
+    )
     return invoice
 
 
@@ -82,12 +93,7 @@ async def test_a_tampered_invoice_is_refused_at_checkout(world: World) -> None:
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        tg.send_text(ann, "/buy")
-        offer = await message_with(world, 1001, "Choose a pack")
-        tg.press(ann, offer, tg.buttons(offer)["⭐ 50 → +50"])
-        invoice = await tg.wait_for(
-            lambda: next((m for m in tg.bot_messages(1001) if "invoice" in m), None)
-        )
+        invoice = await invoice_for(world, ann, "⭐ 50 → +50")
         forged = await tg.checkout_answer(
             tg.pre_checkout(ann, invoice, payload="1001:50:5000:" + "0" * 32)
         )
@@ -339,12 +345,7 @@ async def test_a_checkout_answered_past_telegrams_ten_seconds_is_refused_and_pay
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        tg.send_text(ann, "/buy")
-        offer = await message_with(world, 1001, "Choose a pack")
-        tg.press(ann, offer, tg.buttons(offer)["⭐ 50 → +50"])
-        invoice = await tg.wait_for(
-            lambda: next((m for m in tg.bot_messages(1001) if "invoice" in m), None)
-        )
+        invoice = await invoice_for(world, ann, "⭐ 50 → +50")
     late = tg.pre_checkout(ann, invoice)  # the user taps Pay while the bot is down...
     tg.clock = lambda: time.monotonic() + 10.5  # ...for 10.5 s
     async with world.bot(**STARS):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.harness import GENERATE, World, message_with, open_card, wait_card
 
 ANN = 987654321
@@ -16,11 +18,13 @@ def everything_on_disk(data_dir: Path) -> str:
     )
 
 
-async def confirm_forget(world: World, user: dict, answer: str = "🗑 Delete everything") -> str:
+async def confirm_forget(
+    world: World, user: dict, answer: str = "🗑 Delete everything", *, late: bool = False
+) -> str:
     tg = world.telegram
     tg.send_text(user, "/forget")
     question = await message_with(world, user["id"], "cannot be undone")
-    tg.press(user, question, tg.buttons(question)[answer])
+    tg.press(user, question, tg.buttons(question)[answer], late=late)
     done = await tg.wait_for(
         lambda: (
             tg.current(question)["text"]
@@ -88,3 +92,19 @@ async def test_with_billing_the_notice_and_the_answer_name_the_payment_record(
         assert "logs" in privacy and "apimart" in privacy
         done = await confirm_forget(world, ann)
     assert done.endswith("except the record of your payments.")
+
+
+@pytest.mark.expected_errors("answerCallbackQuery: Bad Request: query is too old")
+async def test_a_forget_confirmed_too_late_to_be_answered_still_forgets(world: World) -> None:
+    """A press handled after Telegram stopped waiting (a backlog after a restart): the
+    answer is refused, the deletion is done all the same."""
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot():
+        await open_card(world, ann, caption="a secret garden")
+        assert "keeps nothing about you" in await confirm_forget(world, ann, late=True)
+    assert [c for c in tg.calls_to("answerCallbackQuery") if c.error]
+    data = world.config.data_dir
+    assert not any(
+        "a secret garden" in p.read_text(errors="ignore") for p in data.rglob("*") if p.is_file()
+    )

@@ -11,7 +11,7 @@ from bot.domain.billing import Reason
 from bot.storage.tinydb import TinyDBStorage
 from tests.fakes.telegram_api import BOT_USERNAME
 from tests.harness import World, free_port, message_with
-from tests.test_e2e_billing import STARS, balance, buy
+from tests.test_e2e_billing import STARS, balance, buy, invoice_for
 
 
 async def test_an_edited_grant_grants_nothing_more(world: World) -> None:
@@ -36,12 +36,7 @@ async def test_a_denied_user_cannot_pay_an_old_invoice(world: World) -> None:
     tg = world.telegram
     ann, admin = tg.user(1001), tg.user(1)
     async with world.bot(**STARS, admin_user_ids=frozenset({1})):
-        tg.send_text(ann, "/buy")
-        offer = await message_with(world, 1001, "Choose a pack")
-        tg.press(ann, offer, tg.buttons(offer)["⭐ 50 → +50"])
-        invoice = await tg.wait_for(
-            lambda: next((m for m in tg.bot_messages(1001) if "invoice" in m), None)
-        )
+        invoice = await invoice_for(world, ann, "⭐ 50 → +50")
         tg.send_text(admin, "/deny 1001")
         await message_with(world, 1, "1001")
         answer = await tg.checkout_answer(tg.pre_checkout(ann, invoice))
@@ -57,19 +52,7 @@ async def test_a_payment_signed_before_a_token_change_is_credited(
     ann = tg.user(1001)
     async with world.bot(**STARS):
         await buy(world, ann, "⭐ 50 → +50", "charge-old")
-        tg.send_text(ann, "/buy")
-        offer = await message_with(world, 1001, "Choose a pack")
-        tg.press(ann, offer, tg.buttons(offer)["⭐ 200 → +200"])
-        invoice = await tg.wait_for(
-            lambda: next(
-                (
-                    m
-                    for m in tg.bot_messages(1001)
-                    if m.get("invoice", {}).get("total_amount") == 200
-                ),
-                None,
-            )
-        )
+        invoice = await invoice_for(world, ann, "⭐ 200 → +200")
     rotated = world.config.telegram_bot_token.replace("A", "B", 1)
     tg.token = rotated  # the operator rotated the token with @BotFather
     caplog.set_level(logging.INFO)
@@ -163,3 +146,12 @@ async def test_a_served_soundtrack_is_never_rendered_as_a_page(world: World) -> 
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert response.headers["Content-Disposition"].startswith("attachment")
             assert await response.read() == MP3
+
+
+def test_a_mention_of_another_account_is_not_one_of_the_bot() -> None:
+    from bot.telegram.filters import mention_of
+
+    mention = mention_of(BOT_USERNAME)
+    assert mention.search(f"song for @{BOT_USERNAME}")
+    assert not mention.search(f"song for @{BOT_USERNAME}_fans")
+    assert not mention_of("").search("@anyone")

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -384,3 +385,28 @@ async def test_credits_held_in_line_return_when_the_card_comes_back_and_hold_aga
     assert isinstance(again, InLine)
     account = await life.generation.ending.billing.account(1)  # type: ignore[union-attr]
     assert (account.balance, account.reserved) == (75, 25)
+
+
+async def test_a_forged_callback_path_reads_no_storage(tmp_path: Path) -> None:
+    """/hooks/<token>/callback is public: a path of the wrong shape is refused before any
+    read, a well-formed unknown one finds nothing, the task's own one is a hint."""
+    life = build_lifecycle(tmp_path)
+    token = "A" * 32
+    await add(
+        life,
+        make_record("r", state=TaskState.RUNNING, apimart_task_id="x", callback_token=token),
+        tmp_path,
+    )
+    reads: list[object] = []
+    tasks_in = life.storage.tasks_in
+
+    async def counting(*args: Any, **kwargs: Any) -> list[TaskRecord]:
+        reads.append(args)
+        return await tasks_in(*args, **kwargs)
+
+    life.storage.tasks_in = counting  # type: ignore[method-assign]
+    for forged in ("", "not-a-token", "A" * 31, "A" * 33, "../" + "A" * 29, "A" * 31 + "é"):
+        assert not await life.generation.hint(forged)
+    assert reads == []
+    assert not await life.generation.hint("B" * 32)
+    assert await life.generation.hint(token) and life.scheduler.due == {"r": 0.0}

@@ -39,3 +39,17 @@ def test_a_pack_no_longer_offered_is_still_credited_once_paid() -> None:
 
 def test_the_secret_never_shows_in_a_repr() -> None:
     assert "bot-token-secret" not in repr(SHOP)
+
+
+def test_a_payload_checked_without_its_key_never_claims_more_credits_than_its_stars_buy() -> None:
+    """After a token change the signature cannot be checked: the credits must match the
+    Stars paid, so a payload inflated by whoever held the old token buys nothing."""
+    shop = StarsShop("new-token", packs=(50,), credits_per_star=2)
+    honest = invoice_payload("old-token", 7, 50, 100)
+    inflated = invoice_payload("old-token", 7, 50, 100_000)
+    assert shop.paid_invoice(honest, 7) is None  # another key
+    paid = shop.paid_before_a_new_key(honest, 7, 50)
+    assert paid is not None and paid.credits == 100
+    assert shop.paid_before_a_new_key(inflated, 7, 50) is None
+    assert shop.paid_before_a_new_key(honest, 7, 49) is None  # not the Stars paid
+    assert shop.paid_before_a_new_key(honest, 8, 50) is None  # someone else's

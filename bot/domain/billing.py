@@ -71,10 +71,27 @@ class Account:
 
 def account_of(movements: Iterable[Movement], recent: int = 10) -> Account:
     mine = list(movements)
-    settled = {m.ref for m in mine if m.reason in (Reason.RELEASE, Reason.SPEND)}
-    reserved = sum(-m.amount for m in mine if m.reason is Reason.RESERVE and m.ref not in settled)
+    reserved = sum(-m.amount for m in open_holds(mine))
     newest = sorted(mine, key=lambda m: m.at, reverse=True)[:recent]
-    return Account(sum(m.amount for m in mine), reserved, newest)
+    return Account(_balance(mine), reserved, newest)
+
+
+def open_holds(rows: Iterable[Movement]) -> list[Movement]:
+    """The holds neither spent nor returned."""
+    rows = list(rows)
+    settled = {m.ref for m in rows if m.reason in (Reason.RELEASE, Reason.SPEND)}
+    return [m for m in rows if m.reason is Reason.RESERVE and m.ref not in settled]
+
+
+def external_refund(existing: list[Movement], charge_id: str, at: float) -> Movement | None:
+    """The row that follows a refund Telegram made without the bot: what is still free of
+    the purchase goes with the Stars (never more than the balance). None when there is no
+    such purchase of this user, or it is refunded already."""
+    purchase = _purchase(existing, charge_id)
+    if purchase is None or refunded(existing, charge_id):
+        return None
+    free = min(purchase.amount, max(_balance(existing), 0))
+    return Movement(purchase.user_id, -free, Reason.EXTERNAL_REFUND, charge_id, at, purchase.stars)
 
 
 def admissible(existing: list[Movement], movement: Movement) -> bool:
@@ -125,11 +142,8 @@ def _undoes_a_refund(existing: list[Movement], movement: Movement) -> bool:
 def _follows_an_external_refund(existing: list[Movement], movement: Movement) -> bool:
     """The Stars went back already: whatever of the purchase is still free follows them,
     never more than the balance (what is spent or held stays spent or held)."""
-    purchase = _purchase(existing, movement.ref)
-    if purchase is None or refunded(existing, movement.ref):
-        return False
-    free = min(purchase.amount, max(_balance(existing), 0))
-    return (movement.amount, movement.stars) == (-free, purchase.stars)
+    due = external_refund(existing, movement.ref, movement.at)
+    return due is not None and (movement.amount, movement.stars) == (due.amount, due.stars)
 
 
 def _keeps_the_balance(existing: list[Movement], movement: Movement) -> bool:

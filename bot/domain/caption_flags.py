@@ -18,6 +18,7 @@ from bot.domain.settings import (
     is_duration,
     parse_seed,
 )
+from bot.text import strip_direction_marks
 
 VALID_FLAGS = (
     "--720p",
@@ -83,16 +84,10 @@ _SWITCHES: dict[str, tuple[str, object]] = {
 }
 
 
-# Direction marks a right-to-left catalogue puts around commands and flags, which come along
-# when a user copies an example: invisible, and never part of a prompt or a flag.
-_DIRECTION_MARKS = dict.fromkeys(
-    map(ord, "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-)
-
-
 def parse_caption(caption: str) -> CaptionFlags:
     """Split `caption` into prompt and flags; raises FlagError for a bad trailing flag."""
-    text = caption.translate(_DIRECTION_MARKS).strip()
+    # A right-to-left catalogue's direction marks come along when a user copies an example.
+    text = strip_direction_marks(caption).strip()
     for match in _CANDIDATE.finditer(text):
         start = match.start(1)
         try:

@@ -18,9 +18,10 @@ from bot.domain.billing import (
     Reason,
     account_of,
     credits_for,
+    external_refund,
     next_refund_ref,
+    open_holds,
     open_refund,
-    refunded,
 )
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
@@ -82,11 +83,7 @@ class Billing:
 
     async def holds(self, record: TaskRecord, ref: str) -> bool:
         """Whether `ref` is a hold of this user that is still open."""
-        rows = await self.storage.ledger(record.user_id)
-        keys = {m.key for m in rows}
-        return (Reason.RESERVE.value, ref) in keys and not any(
-            (reason.value, ref) in keys for reason in (Reason.RELEASE, Reason.SPEND)
-        )
+        return any(m.ref == ref for m in open_holds(await self.storage.ledger(record.user_id)))
 
     async def settle(self, record: TaskRecord) -> bool:
         """After the task's state changed: spend or return what it holds. False when nothing
@@ -139,9 +136,13 @@ class Billing:
     ) -> bool:
         if record is not None and record.reservation == held.ref:
             return await self.settle(record)
-        if old_enough:  # no task carries it: never tied to a video that ran
-            return await self.release(record or _placeholder(held), held.ref)
-        return False
+        if not old_enough:
+            return False
+        # No task carries it: never tied to a video that ran.
+        released = await self._apply(held.user_id, -held.amount, Reason.RELEASE, held.ref)
+        if released:
+            log.info("user %s: returned %s credits (%s)", held.user_id, -held.amount, held.ref)
+        return released
 
     async def purchase(self, user_id: int, charge_id: str, stars: int, credits: int) -> bool:
         """A successful payment: credited once per charge, whatever is replayed."""
@@ -154,8 +155,8 @@ class Billing:
             user_id, credits, Reason.GRANT, ref or f"grant:{uuid.uuid4().hex}"
         )
 
-    async def applied(self, reason: Reason, ref: str) -> bool:
-        rows = await self.storage.ledger_rows()
+    async def applied(self, user_id: int, reason: Reason, ref: str) -> bool:
+        rows = await self.storage.ledger(user_id)
         return any(m.key == (reason.value, ref) for m in rows)
 
     async def find_purchase(self, charge_id: str) -> Movement | None:
@@ -193,22 +194,10 @@ class Billing:
         made already took its credits back; otherwise the Stars are gone and what is still
         free of the purchase follows them (never below zero). The row; None when nothing
         moved (not this user's purchase, a refund of the bot's, or a replayed update)."""
-        purchase = await self.find_purchase(charge_id)
-        if purchase is None or purchase.user_id != user_id:
-            return None
         for _ in range(_TRIES):  # a reservation between reading and writing: read again
-            rows = await self.storage.ledger(user_id)
-            if refunded(rows, charge_id):
+            taken = external_refund(await self.storage.ledger(user_id), charge_id, self.clock())
+            if taken is None:
                 return None
-            free = max(0, sum(m.amount for m in rows))
-            taken = Movement(
-                user_id,
-                -min(purchase.amount, free),
-                Reason.EXTERNAL_REFUND,
-                charge_id,
-                self.clock(),
-                purchase.stars,
-            )
             if await self.storage.ledger_apply(taken):
                 return taken
         return None
@@ -242,29 +231,9 @@ _RETURNED_IN = frozenset(
 )
 
 
-def open_holds(rows: list[Movement]) -> list[Movement]:
-    """The holds neither spent nor returned."""
-    settled = {m.ref for m in rows if m.reason in (Reason.RELEASE, Reason.SPEND)}
-    return [m for m in rows if m.reason is Reason.RESERVE and m.ref not in settled]
-
-
 def billed(record: TaskRecord) -> bool:
     """The provider made (and charged for) this attempt: delivered, or accepted and then
     ended by the user (stopped waiting, blocked the bot, left the chat)."""
     return record.state is TaskState.DONE or (
         record.state in (TaskState.CANCELLED, TaskState.CLOSED) and record.submitted_at is not None
-    )
-
-
-def _placeholder(held: Movement) -> TaskRecord:
-    """Enough of a task to log and release a reservation whose task no longer exists."""
-    return TaskRecord(
-        id=held.ref.split(":")[0],
-        user_id=held.user_id,
-        chat_id=held.user_id,
-        source_message_id=0,
-        image_file="",
-        image_width=0,
-        image_height=0,
-        reservation=held.ref,
     )

@@ -33,7 +33,6 @@ from bot.domain.soundtrack import PROFILE_TTL
 from bot.domain.transitions import EditCard
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
-from bot.lifecycle.billing import Billing
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import Messenger
@@ -84,7 +83,6 @@ class DraftService:
     messenger: Messenger
     files: TaskFiles
     ending: TaskEnding  # cancelling cards
-    billing: Billing | None = None
     admin_ids: frozenset[int] = frozenset()
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
@@ -236,7 +234,7 @@ class DraftService:
         if draft is not None:
             audio_on = draft.settings.with_audio(True)
             updated = await self._edit(
-                draft, replace(_with_soundtrack(soundtrack), settings=audio_on)
+                draft, EditCard(**_soundtrack_fields(soundtrack), settings=audio_on)
             )
             if updated is not None:
                 return updated
@@ -312,16 +310,8 @@ def _card_edit(record: TaskRecord, action: SettingAction | CardEdit) -> EditCard
     return EditCard(settings=settings)
 
 
-def _with_soundtrack(soundtrack: Soundtrack) -> EditCard:
-    return EditCard(
-        soundtrack_url=soundtrack.url,
-        soundtrack_file=soundtrack.file,
-        soundtrack_title=soundtrack.title,
-    )
-
-
 def _soundtrack_fields(soundtrack: Soundtrack) -> dict[str, Any]:
-    """For a new card built with its soundtrack."""
+    """The card's soundtrack fields, for a new card or an `EditCard`."""
     return {
         "soundtrack_url": soundtrack.url,
         "soundtrack_file": soundtrack.file,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot.domain.records import RETRYABLE_STATES, TaskState
+from bot.domain.records import TaskState
+from bot.domain.transitions import CLAIMABLE
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.files import TaskFiles
 from bot.storage import Storage
@@ -26,7 +27,7 @@ async def expire_cards(
     delete their photo and soundtrack. Returns how many were closed."""
     now = clock()
     closed = 0
-    for record in await storage.tasks_in({TaskState.DRAFT, *RETRYABLE_STATES}):
+    for record in await storage.tasks_in(CLAIMABLE):
         if now - (record.finished_at or record.created_at) < max_age:
             continue
         if await ending.finish(record, TaskState.CLOSED, expect_version=record.version):

@@ -6,7 +6,9 @@ through `VideoApi` and the timer through `PollScheduler` (bot/lifecycle/ports.py
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -33,6 +35,9 @@ from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
+
+# What `secrets.token_urlsafe(24)` gives each attempt (submit.py): 32 URL-safe characters.
+CALLBACK_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 @dataclass
@@ -142,7 +147,6 @@ class GenerationService:
             messenger=self.messenger,
             files=self.files,
             ending=self.ending,
-            billing=self.billing,
             admin_ids=self.settings.admin_ids,
             limits=limits,
             clock=self.clock,
@@ -202,10 +206,12 @@ class GenerationService:
     async def hint(self, token: str) -> bool:
         """apimart called back on a task's secret path. Only a hint: the next poll step asks
         the API itself before anything is delivered. False for a path no task has."""
-        if not token:
-            return False
+        if not CALLBACK_TOKEN.fullmatch(token):
+            return False  # not a path we hand out: no storage read for a forged one
         active = await self.storage.tasks_in({TaskState.RUNNING, TaskState.DELIVERING})
-        record = next((r for r in active if r.callback_token == token), None)
+        record = next(
+            (r for r in active if hmac.compare_digest(r.callback_token or "", token)), None
+        )
         if record is None:
             return False
         task_log(log, record).info("callback received: checking now")

@@ -69,6 +69,7 @@ ClaimResult = Claimed | InLine | Refused | Taken
 @dataclass(frozen=True)
 class _Go:
     to_line: bool
+    line: list[TaskRecord] | None = None  # who waits, when the verdict had to read it
 
 
 class _Edited:
@@ -126,7 +127,7 @@ class Submitter:
                 verdict = await self._verdict(current, from_queue)
                 if not isinstance(verdict, _Go):
                     return verdict
-                taken = await self._take(current, verdict.to_line)
+                taken = await self._take(current, verdict)
                 if not isinstance(taken, _Edited):
                     return taken
             return Taken()  # edited faster than it could be claimed: the next press will do
@@ -140,20 +141,23 @@ class Submitter:
             duration=current.settings.duration,
             usage=usage,
         )
-        joins_line = verdict is LimitReached.GLOBAL_ACTIVE or (
-            verdict is None and not from_queue and bool(await storage.tasks_in({TaskState.QUEUED}))
-        )
+        line = None
+        if verdict is None and not from_queue:  # others waiting: a new press joins them
+            line = await storage.tasks_in({TaskState.QUEUED})
+        joins_line = verdict is LimitReached.GLOBAL_ACTIVE or bool(line)
         if joins_line and from_queue:
             return InLine(current)  # still full: it keeps its place
         if verdict is not None and not joins_line:
             task_log(log, current).info("refused, %s", verdict)
             return Refused(verdict)
-        return _Go(joins_line)
+        return _Go(joins_line, line)
 
-    async def _take(self, current: TaskRecord, to_line: bool) -> ClaimResult | _Edited:
+    async def _take(self, current: TaskRecord, go: _Go) -> ClaimResult | _Edited:
         """The compare-and-set on the version checked, then the hold under its ref."""
         ref, held = await self._hold_ref(current)
-        change = await self._enqueue(current, ref) if to_line else self._claim(current, ref)
+        change = (
+            await self._enqueue(current, ref, go.line) if go.to_line else self._claim(current, ref)
+        )
         storage = self.storage
         taken = await storage.update_task(current.id, change, expect_version=current.version)
         if taken is None:
@@ -164,7 +168,9 @@ class Submitter:
                     taken.id, UndoClaim(before=current), expect_version=taken.version
                 )
                 return Refused(LimitReached.NO_CREDITS)
-            if not await self._still_holds(taken, ref):
+            # Only a card in line can be cancelled (or forgotten) before its hold exists; a
+            # submitting one is this process's alone.
+            if taken.state is TaskState.QUEUED and not await self._still_holds(taken, ref):
                 return Taken()  # cancelled or forgotten meanwhile: the hold went back
         if taken.state is TaskState.QUEUED:
             task_log(log, taken).info("queued: the bot is at its limit of tasks in flight")
@@ -210,9 +216,12 @@ class Submitter:
             reservation=ref or None,
         )
 
-    async def _enqueue(self, current: TaskRecord, ref: str) -> Enqueue:
+    async def _enqueue(
+        self, current: TaskRecord, ref: str, line: list[TaskRecord] | None
+    ) -> Enqueue:
         now = self.clock()
-        line = await self.storage.tasks_in({TaskState.QUEUED})
+        if line is None:
+            line = await self.storage.tasks_in({TaskState.QUEUED})
         joining = replace(current, state=TaskState.QUEUED, queued_at=now)
         return Enqueue(
             queued_at=now,

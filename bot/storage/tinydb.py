@@ -158,11 +158,9 @@ class TinyDBStorage:
         return [m for rows in self._ledger.values() for m in rows]
 
     def _load_ledger(self) -> None:
-        for row in read_lines(self.root / LEDGER_FILE):
-            movement = Movement.from_dict(row)
-            if movement.key not in self._ledger_keys:
-                self._ledger.setdefault(movement.user_id, []).append(movement)
-                self._ledger_keys.add(movement.key)
+        for movement in self._ledger_in_order():
+            self._ledger.setdefault(movement.user_id, []).append(movement)
+            self._ledger_keys.add(movement.key)
 
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
         if self._history_built is not None:
@@ -186,8 +184,7 @@ class TinyDBStorage:
         for record in gone:
             self._days.pop(record.id, None)
         # One write is enough: it rewrites each file's `.bak` too (write_atomically), so no
-        # backup keeps the user. The second is a harmless leftover from one-behind backups.
-        await self._commit(files)
+        # backup keeps the user.
         await self._commit(files)
         return gone
 
@@ -372,10 +369,11 @@ class TinyDBStorage:
         )
 
     def _ledger_in_order(self) -> list[Movement]:
-        """Every movement in the order it was written (`ledger_rows` groups them by user)."""
+        """Every movement in the order it was written (`ledger_rows` groups them by user),
+        each key once."""
         seen: set[tuple[str, str]] = set()
         movements: list[Movement] = []
-        for row in read_lines(self.root / LEDGER_FILE):  # the same rule as _load_ledger
+        for row in read_lines(self.root / LEDGER_FILE):
             movement = Movement.from_dict(row)
             if movement.key not in seen:
                 seen.add(movement.key)

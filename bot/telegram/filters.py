@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Message
 from telegram.constants import ChatType
 from telegram.ext import filters
@@ -17,9 +19,17 @@ class _AddressedToBot(filters.MessageFilter):
         replied = message.reply_to_message
         if replied is not None and replied.from_user is not None and replied.from_user.is_bot:
             return replied.from_user.id == message.get_bot().id
-        username = message.get_bot().username
-        text = message.caption or message.text or ""
-        return bool(username) and f"@{username}".lower() in text.lower()
+        return (
+            mention_of(message.get_bot().username).search(message.caption or message.text or "")
+            is not None
+        )
 
 
 ADDRESSED_TO_BOT = _AddressedToBot(name="ADDRESSED_TO_BOT")
+
+
+def mention_of(username: str) -> re.Pattern[str]:
+    """`@username` as a word of its own (not `@username_fan`); matches nothing without one."""
+    if not username:
+        return re.compile(r"(?!)")
+    return re.compile(rf"@{re.escape(username)}\b", re.IGNORECASE)

@@ -186,13 +186,13 @@ def _answer_lost(error: TelegramError) -> bool:
 
 def _delivery_error(error: TelegramError) -> Exception | None:
     """What a failed send means for the task: chat gone or try later; None: a plain failure."""
-    if isinstance(error, Forbidden) or (isinstance(error, BadRequest) and _chat_gone(error)):
+    if isinstance(error, Forbidden) or (isinstance(error, BadRequest) and is_chat_gone(error)):
         return ChatUnreachableError(error.message)
     if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest):
         return DeliveryRetryableError(str(error))
     return None
 
 
-def _chat_gone(error: BadRequest) -> bool:
+def is_chat_gone(error: BadRequest) -> bool:
     text = error.message.lower()
     return any(marker in text for marker in _GONE_CHAT)

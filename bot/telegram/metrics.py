@@ -120,8 +120,10 @@ class BotMetrics:
             self.telegram_429.inc(max(0, seen - self._retry_afters_seen))
             self._retry_afters_seen = max(seen, self._retry_afters_seen)
         if self._storage is not None:
-            self.in_flight.set(len(await self._storage.tasks_in(ACTIVE_STATES)))
-            self.queue_length.set(len(await self._storage.tasks_in({TaskState.QUEUED})))
+            live = await self._storage.tasks_in(ACTIVE_STATES | {TaskState.QUEUED})
+            queued = sum(r.state is TaskState.QUEUED for r in live)
+            self.in_flight.set(len(live) - queued)
+            self.queue_length.set(queued)
         if self._billing is not None:
             totals = await self._billing.totals()
             for name, gauge in self._ledger.items():

@@ -22,7 +22,7 @@ from bot.domain.actions import Action
 from bot.i18n import Translator
 from bot.telegram.callback_data import Scope, decode
 from bot.telegram.context import BotApplication, BotContext
-from bot.telegram.messenger import is_not_modified, is_too_late
+from bot.telegram.messenger import is_not_modified
 from bot.text import strip_direction_marks
 
 log = logging.getLogger(__name__)
@@ -127,11 +127,9 @@ class ButtonRouter(CallbackQueryHandler[BotContext, None]):
         try:
             await check_result.callback(update, context)
         except BadRequest as exc:
-            if not (is_too_late(exc) or is_not_modified(exc)):
+            if not is_not_modified(exc):
                 raise
-            # A press handled after Telegram stopped waiting for its answer (a backlog after
-            # a restart, heavy load), or a double tap that draws what is shown already:
-            # whatever it did is done.
+            # A double tap that draws what is shown already: whatever it did is done.
             log.info("button press: %s", exc.message)
 
 

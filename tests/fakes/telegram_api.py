@@ -342,10 +342,11 @@ class FakeTelegram:
         taken, self._updates = self._updates, []
         return taken
 
-    def press(self, user: dict, message: dict, data: str) -> str:
-        """Tap an inline button of a bot message; returns the callback query id."""
+    def press(self, user: dict, message: dict, data: str, *, late: bool = False) -> str:
+        """Tap an inline button of a bot message; returns the callback query id. `late`:
+        the bot gets the press after Telegram stopped waiting for its answer (a backlog)."""
         query_id = f"cq{next(self._next_file)}"
-        self._callback_queries[query_id] = False
+        self._callback_queries[query_id] = late
         current = self._public(self.messages[(message["chat"]["id"], message["message_id"])])
         self._push(
             {

@@ -6,13 +6,11 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.i18n import Translator
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import reply
-from bot.telegram.messenger import is_too_late
+from bot.telegram.handlers.common import answer, reply
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +34,11 @@ async def check_access(update: Update, context: BotContext) -> None:
 async def _refuse(update: Update, t: Translator, user_id: int) -> None:
     """Say no, with the user's id to pass to the operator (in groups only when addressed)."""
     if update.callback_query is not None:
-        try:
-            await update.callback_query.answer(
-                t._("🔒 This bot is private. Your user id: {user_id}", user_id=user_id),
-                show_alert=True,
-            )
-        except BadRequest as exc:  # pressed long ago: nobody waits for this answer
-            if not is_too_late(exc):
-                raise
+        await answer(
+            update.callback_query,
+            t._("🔒 This bot is private. Your user id: {user_id}", user_id=user_id),
+            show_alert=True,
+        )
     elif update.effective_message is not None and _addressed_to_bot(update):
         await reply(
             update.effective_message,

@@ -114,7 +114,7 @@ async def grant_command(update: Update, context: BotContext) -> None:
     user_id, credits = int(args[0]), int(args[1])
     order = f"grant:{message.chat.id}:{message.message_id}"  # a replayed update grants once
     if not await billing.grant(user_id, credits, order):
-        if await billing.applied(Reason.GRANT, order):
+        if await billing.applied(user_id, Reason.GRANT, order):
             return  # the same order again (a replayed update): done once already
         await reply(message, t._("Not granted: that would take the balance below zero."))
         return

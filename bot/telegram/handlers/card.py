@@ -10,7 +10,7 @@ from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Translator
 from bot.lifecycle.submit import InLine, Refused, Taken
 from bot.telegram.context import BotContext
-from bot.telegram.handlers.common import pressed
+from bot.telegram.handlers.common import answer, pressed
 from bot.telegram.payments.handlers import offer_packs
 
 
@@ -25,19 +25,19 @@ async def generate(update: Update, context: BotContext) -> None:
         await billing.welcome(record.user_id)
     claimed = await generation.claim(record)
     if isinstance(claimed, Taken):
-        await query.answer(t._("This video is already on its way."))
+        await answer(query, t._("This video is already on its way."))
     elif isinstance(claimed, Refused):
-        await query.answer(await limit_text(context, t, claimed.limit, record), show_alert=True)
+        await answer(query, await limit_text(context, t, claimed.limit, record), show_alert=True)
         out_of_credits = claimed.limit is LimitReached.NO_CREDITS
         shop = context.services.shop
         if shop is not None and out_of_credits and isinstance(query.message, Message):
             await offer_packs(query.message, t, shop)
     elif isinstance(claimed, InLine):
-        await query.answer(t._("The bot is busy: your video is in line and starts by itself."))
+        await answer(query, t._("The bot is busy: your video is in line and starts by itself."))
     else:
         try:
-            await query.answer(t._("Starting…"))
-        finally:  # a press answered too late (a backlog) is still submitted, never stranded
+            await answer(query, t._("Starting…"))
+        finally:  # claimed is claimed: whatever the answer does, it is submitted
             await generation.submit(claimed.record)
 
 
@@ -49,10 +49,11 @@ async def cancel_card(update: Update, context: BotContext) -> None:
     query, record, t = found
     cancelled = await context.services.generation.cancel(record)
     if cancelled is None:
-        await query.answer(t._("This card can no longer be changed."))
+        await answer(query, t._("This card can no longer be changed."))
     elif cancelled.submitted_at and context.services.billing is not None:
         # The service makes and bills it anyway: its credits are spent, and the user is told.
-        await query.answer(
+        await answer(
+            query,
             t._(
                 "Stopped waiting. The service still makes this video and bills it, so its "
                 "credits stay spent."
@@ -60,9 +61,9 @@ async def cancel_card(update: Update, context: BotContext) -> None:
             show_alert=True,
         )
     elif cancelled.submitted_at:
-        await query.answer(t._("Stopped waiting. The task may still be billed."), show_alert=True)
+        await answer(query, t._("Stopped waiting. The task may still be billed."), show_alert=True)
     else:
-        await query.answer(t._("Cancelled."))
+        await answer(query, t._("Cancelled."))
 
 
 async def edit_card(update: Update, context: BotContext) -> None:
@@ -76,9 +77,9 @@ async def edit_card(update: Update, context: BotContext) -> None:
         return
     query, record, t = found
     if record.state is not TaskState.DRAFT:
-        await query.answer(t._("This card can no longer be changed."))
+        await answer(query, t._("This card can no longer be changed."))
         return
-    await query.answer()
+    await answer(query)
     # False only when a Generate press won the race: its own redraw shows why.
     await context.services.drafts.press(record, action)
 
@@ -107,10 +108,10 @@ async def _own_card(
     if message is not None:
         record = await context.services.drafts.card(message.chat.id, message.message_id)
     if record is None:
-        await query.answer(t._("This card has expired. Send the photo again."), show_alert=True)
+        await answer(query, t._("This card has expired. Send the photo again."), show_alert=True)
         return None
     if record.user_id != query.from_user.id:
-        await query.answer(t._("This card belongs to someone else."), show_alert=True)
+        await answer(query, t._("This card belongs to someone else."), show_alert=True)
         return None
     return query, record, t
 

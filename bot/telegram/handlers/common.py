@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram.error import BadRequest
 
 from bot.domain.caption_flags import VALID_FLAGS
 from bot.i18n import Translator
+from bot.telegram.messenger import is_too_late
 from bot.text import escape
 
 
@@ -31,6 +33,16 @@ def pressed(update: Update) -> CallbackQuery:
     if update.callback_query is None:
         raise ValueError("a button handler got an update without a callback query")
     return update.callback_query
+
+
+async def answer(query: CallbackQuery, text: str | None = None, show_alert: bool = False) -> None:
+    """Answer a press. One handled after Telegram stopped waiting (a backlog after a restart,
+    heavy load) cannot be answered any more: its work is done all the same."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if not is_too_late(exc):
+            raise
 
 
 async def reply(message: Message, text: str) -> None:

@@ -11,7 +11,7 @@ from bot.domain.actions import ChooseLanguage, SettingAction
 from bot.telegram.cards import defaults_text
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
-from bot.telegram.handlers.common import pressed
+from bot.telegram.handlers.common import answer, pressed
 from bot.telegram.keyboards import defaults_keyboard
 from bot.telegram.messenger import is_not_modified
 
@@ -25,7 +25,7 @@ async def change_default(update: Update, context: BotContext) -> None:
         await expired_button(update, context)
         return
     t = context.t
-    await query.answer()
+    await answer(query)
     settings = await context.services.profiles.press_default(query.from_user.id, action)
     if settings is not None:
         await _edit(query, defaults_text(t, settings), defaults_keyboard(t, settings))
@@ -35,7 +35,7 @@ async def close_defaults(update: Update, context: BotContext) -> None:
     """Done: the card stays as a summary, without buttons."""
     query = pressed(update)
     t = context.t
-    await query.answer(t._("Saved."))
+    await answer(query, t._("Saved."))
     profile = await context.services.profiles.profile(query.from_user.id)
     await _edit(query, defaults_text(t, profile.settings), None)
 
@@ -49,7 +49,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
         return
     await context.services.profiles.set_language(query.from_user.id, action.locale)
     t = catalogues.translator(action.locale)
-    await query.answer(t._("Language saved."))
+    await answer(query, t._("Language saved."))
     await _edit(query, t._("🌐 From now on I speak English."), None)
 
 

@@ -13,10 +13,10 @@ from bot.i18n import Translator
 from bot.telegram.cards import video_caption
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
-from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.handlers.common import answer, incoming, pressed, reply
 from bot.telegram.history_view import history_keyboard, history_text
 from bot.telegram.keyboards import again_keyboard, video_keyboard
-from bot.telegram.messenger import is_not_modified
+from bot.telegram.messenger import is_chat_gone
 
 
 async def history_command(update: Update, context: BotContext) -> None:
@@ -33,7 +33,7 @@ async def history_command(update: Update, context: BotContext) -> None:
     try:
         await context.bot.send_message(sender.user.id, text, reply_markup=markup)
     except (Forbidden, BadRequest) as exc:
-        if isinstance(exc, BadRequest) and "chat not found" not in exc.message.lower():
+        if isinstance(exc, BadRequest) and not is_chat_gone(exc):
             raise
         await reply(
             message,
@@ -54,16 +54,12 @@ async def history_button(update: Update, context: BotContext) -> None:
         return
     t = context.t
     if not _for_presser(message, query.from_user.id):
-        await query.answer(t._("This list belongs to someone else."), show_alert=True)
+        await answer(query, t._("This list belongs to someone else."), show_alert=True)
         return
     if isinstance(action, HistoryPage):
-        await query.answer()
+        await answer(query)
         text, markup = await _page(context, t, query.from_user.id, action.page)
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except BadRequest as exc:  # the page shown already (a double tap): nothing to do
-            if not is_not_modified(exc):
-                raise
+        await message.edit_text(text, reply_markup=markup)  # a double tap: see ButtonRouter
     elif isinstance(action, OpenHistory):
         await _open(update, context, t, message, action.task_id)
 
@@ -74,9 +70,9 @@ async def _open(
     query = pressed(update)
     record = await context.services.privacy.kept(task_id)
     if record is None or record.user_id != query.from_user.id:
-        await query.answer(t._("This video is no longer in your history."), show_alert=True)
+        await answer(query, t._("This video is no longer in your history."), show_alert=True)
         return
-    await query.answer()
+    await answer(query)
     if record.state is TaskState.DONE and record.video_file_id:
         await context.bot.send_video(
             message.chat.id,

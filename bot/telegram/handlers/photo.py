@@ -26,6 +26,7 @@ from bot.images import (
 from bot.lifecycle.drafts import NewCard
 from bot.telegram.albums import AlbumPhoto
 from bot.telegram.context import BotContext
+from bot.telegram.filters import mention_of
 from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
 
@@ -121,8 +122,8 @@ def addressed_prompt(caption: str, bot_username: str) -> str | None:
     match = re.match(r"^\s*/video(@\w+)?(\s+|$)", caption, re.IGNORECASE)
     if match and (not match.group(1) or match.group(1)[1:].lower() == bot_username.lower()):
         return caption[match.end() :].strip()
-    mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
-    if bot_username and mention.search(caption):
+    mention = mention_of(bot_username)
+    if mention.search(caption):
         return mention.sub("", caption).strip()
     return None
 

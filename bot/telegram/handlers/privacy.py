@@ -7,7 +7,7 @@ from telegram import Message, Update
 from bot.domain.actions import ConfirmForget
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
-from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.handlers.common import answer, incoming, pressed, reply
 from bot.telegram.keyboards import forget_keyboard
 
 
@@ -81,9 +81,9 @@ async def forget_button(update: Update, context: BotContext) -> None:
     t = context.t
     asked = message.reply_to_message
     if asked is None or asked.from_user is None or asked.from_user.id != query.from_user.id:
-        await query.answer(t._("This question was for someone else."), show_alert=True)
+        await answer(query, t._("This question was for someone else."), show_alert=True)
         return
-    await query.answer()
+    await answer(query)
     if not action.confirmed:
         await message.edit_text(t._("Nothing was deleted."))
         return

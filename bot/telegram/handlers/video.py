@@ -10,7 +10,7 @@ from bot.domain.records import TaskRecord
 from bot.i18n import Translator
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button, limit_text
-from bot.telegram.handlers.common import pressed
+from bot.telegram.handlers.common import answer, pressed
 
 
 async def video_button(update: Update, context: BotContext) -> None:
@@ -22,19 +22,19 @@ async def video_button(update: Update, context: BotContext) -> None:
     drafts = context.services.drafts
     source = await context.services.privacy.kept(action.task_id)
     if source is None:
-        await query.answer(_not_kept(t, context), show_alert=True)
+        await answer(query, _not_kept(t, context), show_alert=True)
         return
     if source.user_id != query.from_user.id:
-        await query.answer(t._("This video belongs to someone else."), show_alert=True)
+        await answer(query, t._("This video belongs to someone else."), show_alert=True)
         return
     if isinstance(action, EditAgain):
-        await query.answer()  # a photo no longer kept: the new card's placeholder says so
+        await answer(query)  # a photo no longer kept: the new card's placeholder says so
         await _new_card(query, context, t, source, keep_seed=True)
         return
     wanted = action.count if isinstance(action, MakeVariations) else 1
     room = await drafts.room(source.user_id, source.settings.duration)
     if room.count == 0:
-        await query.answer(await limit_text(context, t, room.refused, source), show_alert=True)
+        await answer(query, await limit_text(context, t, room.refused, source), show_alert=True)
         return
     await _start(query, context, t, source, min(wanted, room.count), wanted)
 
@@ -50,7 +50,8 @@ async def _start(
     """`count` new tasks from `source`, each with its own seed, submitted or put in line."""
     generation = context.services.generation
     if count < wanted:
-        await query.answer(
+        await answer(
+            query,
             t._(
                 "Starting {count} of {wanted}: your limits allow no more right now.",
                 count=count,
@@ -59,7 +60,7 @@ async def _start(
             show_alert=True,
         )
     else:
-        await query.answer(t._("Starting…"))
+        await answer(query, t._("Starting…"))
     for _ in range(count):
         record = await _new_card(query, context, t, source, keep_seed=False)
         if record is None:

@@ -15,7 +15,7 @@ from bot.i18n import Translator
 from bot.lifecycle.billing import Billing
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.admin import admin_translator
-from bot.telegram.handlers.common import incoming, pressed, reply
+from bot.telegram.handlers.common import answer, incoming, pressed, reply
 from bot.telegram.keyboards import packs_keyboard
 from bot.telegram.payments.stars import CURRENCY, StarsShop
 from bot.text import escape
@@ -60,9 +60,9 @@ async def buy_button(update: Update, context: BotContext) -> None:
     if shop is not None and isinstance(action, BuyPack):
         invoice = shop.invoice(query.from_user.id, action.stars)
     if invoice is None:
-        await query.answer(t._("This offer has expired. Use /buy again."), show_alert=True)
+        await answer(query, t._("This offer has expired. Use /buy again."), show_alert=True)
         return
-    await query.answer()
+    await answer(query)
     title = t._("Credits: {credits}", credits=invoice.credits)
     await context.bot.send_invoice(
         chat_id=query.from_user.id if query.message is None else query.message.chat.id,

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from bot.text import is_number
+
 CURRENCY = "XTR"  # Telegram Stars: no payment provider token
 
 
@@ -61,9 +63,12 @@ class StarsShop:
     def paid_before_a_new_key(self, payload: str, user_id: int, stars: int) -> Invoice | None:
         """A payment whose signature this key cannot check (the bot token changed between
         the invoice and the payment): Telegram sends payments only for this bot's own
-        invoices, so a payload that reads right, for this user and the Stars paid, is due."""
+        invoices, so a payload that reads right, for this user and the Stars paid, is due —
+        at no more credits than those Stars buy today (the credits are not signed here)."""
         data = _fields(payload)
         if data is None or data[0] != user_id or data[1] != stars:
+            return None
+        if data[2] != stars * self.credits_per_star:
             return None
         return Invoice(*data, payload)
 
@@ -84,7 +89,7 @@ def read_payload(secret: str, payload: str) -> tuple[int, int, int] | None:
 def _fields(payload: str) -> tuple[int, int, int] | None:
     """(user, stars, credits) as the payload says them, signed or not."""
     parts = payload.rpartition(":")[0].split(":")
-    if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(is_number(p) for p in parts):
         return None
     user, stars, credits = map(int, parts)
     return user, stars, credits
