@@ -64,7 +64,7 @@ async def test_sigterm_mid_task_then_restart_delivers_once(world: World, tmp_pat
     try:
         card = await open_card(world, ann)
         tg.press(ann, card, tg.buttons(card)[GENERATE])
-        await wait_card(world, card, "Generating")
+        await wait_card(world, card, "Queued")  # accepted by the API, stored as running
     finally:
         assert await stop_process(process) == 0
     shards = (world.config.data_dir / "db").glob("tasks-*.json")

@@ -609,6 +609,12 @@ REGRESSIONS = {
         [known("photo", BOB, caption="a press the bot got too late to answer")],
         [known("generate", expired=True, pick=1)],
     ],
+    # An unknown button and the duration label, both pressed too long ago (seed 3198335246).
+    "late_unknown_button": [
+        [known("photo", BOB, caption="presses the bot got too late to answer")],
+        [known("press", BOB, data=("raw", "v0:old:button"), target="last", expired=True)],
+        [known("press", BOB, data=("label", "▸"), target="last", expired=True)],
+    ],
     "history_page_not_modified": [
         # An admin (no credits needed) with six videos: two pages.
         *[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -33,11 +34,13 @@ NUMBER_IN_WORDS = {"ar": (0, 1, 2)}
 MAX_BUTTON_LABEL = 24
 
 
+@functools.cache  # read-only below; each parse is ~10 ms and the checks ask hundreds of times
 def template() -> list:
     with (LOCALES / "bot.pot").open("rb") as pot:
         return [m for m in read_po(pot) if m.id]
 
 
+@functools.cache
 def catalogue(locale: str):
     with (LOCALES / locale / "LC_MESSAGES" / "bot.po").open("rb") as po:
         return read_po(po, locale=locale)

@@ -299,12 +299,19 @@ async def test_two_replicas_on_postgresql_submit_what_they_held_two_thousand_tim
     billing = lives[0].generation.ending.billing
     assert billing is not None
     (tmp_path / "images").mkdir()
-    await billing.purchase(1, "big", 10**7, 10**7)
+    # Forty buyers take turns, so each ledger read below is of 50 movements, not of 2000.
+    buyers = range(1, 41)
+    for user in buyers:
+        await billing.purchase(user, f"big{user}", 10**7, 10**7)
     tries, mismatches, submitted = 2000, 0, 0
     try:
         for n in range(tries):
+            user = buyers[n % len(buyers)]
             record = make_record(
-                f"r{n:04}", settings=GenerationSettings("1080p", 2, True), image_file="r.jpg"
+                f"r{n:04}",
+                user_id=user,
+                settings=GenerationSettings("1080p", 2, True),
+                image_file="r.jpg",
             )
             (tmp_path / "images" / "r.jpg").write_bytes(b"jpeg")
             await first.add_task(record)
@@ -318,7 +325,7 @@ async def test_two_replicas_on_postgresql_submit_what_they_held_two_thousand_tim
             [won] = claimed
             held = next(
                 -m.amount
-                for m in await first.ledger(1)
+                for m in await first.ledger(user)
                 if m.key == (Reason.RESERVE.value, won.reservation)
             )
             await lives[0].generation.submitter.submit(won)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.domain.access import AccessLists
 from bot.domain.records import TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
@@ -82,6 +84,44 @@ async def test_two_replicas_cannot_credit_one_charge_twice_or_overspend(
         )
         assert held.count(True) == 1  # 30 credits: one hold of 20, never two
         assert sum(m.amount for m in await first.ledger(5)) == 10
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_claim_cut_short_before_its_unlock_never_blocks_the_other_replica(
+    postgres_server: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool does not reset connections (one round trip fewer per query), so a claim whose
+    unlock never reached the server (cancelled right then) must release the session lock
+    another way: its session is closed, and both replicas claim again at once."""
+    import asyncio as aio
+
+    import asyncpg
+
+    url = await fresh_database(postgres_server)
+    first, second = await PostgresStorage.connect(url), await PostgresStorage.connect(url)
+    execute = asyncpg.Connection.execute
+    cut: list[str] = []
+
+    async def cut_short_once(self: asyncpg.Connection, query: str, *args: object) -> str:
+        if "advisory_unlock" in query and not cut:
+            cut.append(query)
+            raise aio.CancelledError
+        return await execute(self, query, *args)
+
+    async def claim(storage: PostgresStorage) -> None:
+        async with storage.claims():
+            pass
+
+    try:
+        monkeypatch.setattr(asyncpg.Connection, "execute", cut_short_once)
+        with pytest.raises(aio.CancelledError):
+            await claim(first)
+        assert cut
+        for _ in range(3):
+            await aio.wait_for(claim(second), 10)
+            await aio.wait_for(claim(first), 10)
     finally:
         await first.close()
         await second.close()

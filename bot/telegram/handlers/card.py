@@ -86,14 +86,14 @@ async def edit_card(update: Update, context: BotContext) -> None:
 
 async def press_label(update: Update, context: BotContext) -> None:
     """The duration in the middle of the − / + row is a label, not an action."""
-    await pressed(update).answer()
+    await answer(pressed(update))
 
 
 async def expired_button(update: Update, context: BotContext) -> None:
     """A button this release does not know (an older version's, or tampered with)."""
     t = context.t
-    await pressed(update).answer(
-        t._("This button has expired. Send the photo again."), show_alert=True
+    await answer(
+        pressed(update), t._("This button has expired. Send the photo again."), show_alert=True
     )
 
 
