@@ -29,6 +29,7 @@ from bot.lifecycle.billing import Billing
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
+from bot.logs import SCHEDULER_LOGGER, STOPPED_JOBS
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
@@ -72,6 +73,7 @@ def build_application(config: Config, flood_rules: FloodRules | None = None) -> 
         builder.updater(None)  # the web application receives the updates
     app: BotApplication = builder.build()
     app.bot_data.config = config
+    logging.getLogger(SCHEDULER_LOGGER).addFilter(STOPPED_JOBS)  # a stop is not an error
     register_handlers(app)
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TASK_PREFIX = "task {task} user {user} chat {chat}: "  # every line about a task (tasklog)
 _FORMATTER = logging.Formatter(FORMAT)
+_log = logging.getLogger("bot.jobs")
 
 
 class RedactSecrets(logging.Filter):
@@ -32,6 +34,24 @@ class RedactSecrets(logging.Filter):
         for secret in self._secrets:
             text = text.replace(secret, "[REDACTED]")
         return text
+
+
+class StoppedJobs(logging.Filter):
+    """APScheduler cancels the jobs still running when the bot stops and logs each as an
+    ERROR with a CancelledError traceback. A stop is not an error, and what a job left
+    undone is resumed at the next start: one INFO line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            job = record.args[0] if isinstance(record.args, tuple) and record.args else "a job"
+            _log.info("%s stopped by the shutdown; resumed at the next start", job)
+            return False
+        return True
+
+
+# Installed on APScheduler's executor logger by every application (bot/application.py).
+STOPPED_JOBS = StoppedJobs()
+SCHEDULER_LOGGER = "apscheduler.executors.default"
 
 
 class JsonFormatter(logging.Formatter):

@@ -194,3 +194,32 @@ async def message_with(world: World, chat_id: int, fragment: str, timeout: float
         return next((m for m in tg.bot_messages(chat_id) if fragment in m.get("text", "")), None)
 
     return await tg.wait_for(found, timeout)
+
+
+async def completed_upstream(world: World, count: int, first_user: int = 3000) -> list[int]:
+    """`count` tasks stored as running, each done at apimart: what a restart resumes and
+    delivers (each user's chat talked to the bot before). Returns the chat ids."""
+    import time
+
+    from bot.domain.records import TaskState
+    from bot.storage.tinydb import TinyDBStorage
+    from tests.factories import make_record
+
+    tg, api = world.telegram, world.apimart
+    storage = TinyDBStorage(world.config.data_dir)
+    chats = [first_user + n for n in range(count)]
+    for n, chat in enumerate(chats):
+        tg._chat(chat, tg.user(chat))
+        api.add_completed_task(f"task_{n:04}")
+        await storage.add_task(
+            make_record(
+                f"r{n:03}",
+                user_id=chat,
+                card_message_id=None,
+                state=TaskState.RUNNING,
+                apimart_task_id=f"task_{n:04}",
+                submitted_at=time.time(),
+            )
+        )
+    await storage.close()
+    return chats

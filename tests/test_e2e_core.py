@@ -204,8 +204,36 @@ async def test_photo_without_caption_sends_no_prompt(world: World) -> None:
     assert "prompt" not in api.submissions[0].body
 
 
+async def test_a_photo_ready_at_once_is_answered_by_its_card_alone(world: World) -> None:
+    """One message per opening: half of what a chat may be sent in a burst."""
+    tg = world.telegram
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+        await full_generation(world, tg.user(1002))  # the bot is idle: nothing else comes
+    [sent] = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == "1001"]
+    assert "reply_markup" in sent.params and "Tap <b>Generate</b>" in sent.params["text"]
+    assert not [c for c in tg.calls_to("editMessageText") if c.params["chat_id"] == "1001"]
+    assert tg.bot_messages(1001) == [tg.current(card)]
+    tg.press(ann, card, tg.buttons(card)["1080p"])  # the card's buttons find its task
+
+
+async def test_a_slow_download_gets_a_placeholder_then_the_card(world: World) -> None:
+    tg = world.telegram
+    tg.download_delay = 1.0
+    ann = tg.user(1001)
+    async with world.bot():
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await tg.wait_for_call("sendVideo")
+    [placeholder] = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == "1001"]
+    assert "Preparing your photo" in placeholder.params["text"]
+    assert tg.bot_messages(1001)[0]["message_id"] == card["message_id"]  # it became the card
+
+
 async def test_too_small_image_is_refused_without_api_call(world: World) -> None:
     tg, api = world.telegram, world.apimart
+    tg.download_delay = 1.0  # past CARD_WITHIN: a placeholder answers first
     ann = tg.user(1001)
     async with world.bot():
         photo = tg.send_photo(ann, make_image(200, 300), caption="tiny")
@@ -229,11 +257,11 @@ async def test_non_image_files_are_refused_without_api_call(world: World) -> Non
         tg.send_document(ann, b"\x89PNG not really", file_name="fake.png", mime_type="image/png")
         # not an image by its name and type: told at once; by its content: once downloaded
         sent = await tg.wait_for_call("sendMessage", count=2)
-        [edited] = await tg.wait_for_call("editMessageText")
-    texts = sorted(c.params["text"] for c in sent)
-    assert "Preparing your photo" in texts[0] and "not an image I can use" in texts[1]
-    assert "not an image I can use" in edited.params["text"]
-    assert api.submissions == []
+        await full_generation(world, tg.user(1002))  # the bot is idle: nothing else comes
+    texts = [c.params["text"] for c in sent if c.params["chat_id"] == "1001"]
+    assert len(texts) == 2 and all("not an image I can use" in text for text in texts)
+    assert not [c for c in tg.calls_to("editMessageText") if c.params["chat_id"] == "1001"]
+    assert len(api.submissions) == 1  # the other user's
 
 
 async def test_twenty_image_bombs_at_once_are_each_refused_and_the_next_photo_is_served(
@@ -249,13 +277,15 @@ async def test_twenty_image_bombs_at_once_are_each_refused_and_the_next_photo_is
         for n in range(20):
             tg.send_document(ann, bomb, file_name=f"IMG_{n}.png", mime_type="image/png")
         card = await open_card(world, bob, caption="the next photo")
-        refusals = await tg.wait_for_call(
-            "editMessageText", count=20, where=lambda c: c.params["chat_id"] == "1001"
+        # Each file's one answer: the refusal itself, or a placeholder turned into it.
+        refusal = "⚠️ This image is too big to process: 8944×8944 px. Send one of at most 40"
+        answers = await tg.wait_for(
+            lambda: (
+                len(found := [m for m in tg.bot_messages(1001) if refusal in m["text"]]) == 20
+                and found
+            )
         )
-    assert {c.params["text"] for c in refusals} == {
-        "⚠️ This image is too big to process: 8944×8944 px. Send one of at most 40 megapixels."
-    }
-    assert len({c.params["message_id"] for c in refusals}) == 20  # one answer per file
+    assert len(tg.bot_messages(1001)) == len({m["message_id"] for m in answers}) == 20
     assert len([c for c in tg.calls_to("getFile") if not c.error]) == 21  # all were downloaded
     assert "the next photo" in card["text"] and api.submissions == []
 
@@ -269,8 +299,12 @@ async def test_each_image_refusal_says_what_is_wrong(world: World, tmp_path: Pat
         tg.send_document(ann, sgi.read_bytes(), file_name="photo.png", mime_type="image/png")
         narrow = make_image(240, 9000, fmt="PNG")
         tg.send_document(ann, narrow, file_name="scroll.png", mime_type="image/png")
-        edits = await tg.wait_for_call("editMessageText", count=2)
-    texts = sorted(c.params["text"] for c in edits)
+        answers = await tg.wait_for(
+            lambda: (
+                len(found := [m for m in tg.bot_messages(1001) if "⚠️" in m["text"]]) == 2 and found
+            )
+        )
+    texts = sorted(m["text"] for m in answers)
     assert texts == [
         "⚠️ I can't use images in this format. Send a photo or a JPG, PNG, WEBP, HEIC, BMP, "
         "GIF or TIFF file.",

@@ -18,10 +18,10 @@ async def test_russian_user_gets_russian_start_card_and_error(world: World) -> N
         assert "Ваше видео" in card["text"] and "5 секунд" in card["text"]
         assert "▶️ Создать" in tg.buttons(card)
         tg.send_photo(ivan, make_image(100, 100))
-        error = await tg.wait_for_call(
-            "editMessageText", where=lambda c: "100×100" in c.params.get("text", "")
+        error = await tg.wait_for(
+            lambda: next((m for m in tg.bot_messages(2001) if "100×100" in m["text"]), None)
         )
-    assert "Каждая сторона должна быть не меньше 240" in error[0].params["text"]
+    assert "Каждая сторона должна быть не меньше 240" in error["text"]
     assert tg.errors() == []
 
 

@@ -12,6 +12,7 @@ from tests.harness import (
     GENERATE,
     World,
     answers,
+    completed_upstream,
     full_generation,
     generating_card,
     make_image,
@@ -258,3 +259,34 @@ async def test_a_running_card_shows_time_spent_and_left_and_the_chat_shows_recor
         api.release(api.accepted()[0].task_id)
         await wait_card(world, card, "Done")
     assert "so far" not in tg.current(card)["text"]
+
+
+SENT = ("sendVideo", "sendMessage")
+
+
+async def test_a_stop_while_jobs_run_logs_no_traceback(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 20: a SIGTERM 1 s into 40 completions logged apscheduler's ERROR with a
+    CancelledError traceback. A clean stop logs none; what was not sent is resumed."""
+    import logging
+
+    tg, api = world.telegram, world.apimart
+    every_chat = {str(chat) for chat in await completed_upstream(world, 40)}
+    caplog.set_level(logging.DEBUG)
+    api.video_delay = 0.5  # downloads under way when the stop comes
+    async with world.bot(poll_interval=0.05):
+        await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 3 or None, timeout=30)
+    tracebacks = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert tracebacks == [], [(r.name, r.getMessage()) for r in tracebacks]
+    assert len(tg.calls_to("sendVideo")) < 40
+
+    def answered() -> set[str]:
+        """Chats that got their video, or (an upload the stop cut short may have reached
+        the chat: never sent twice) the link with a word about it."""
+        return {str(c.params["chat_id"]) for c in tg.calls if c.method in SENT and not c.error}
+
+    async with world.bot(poll_interval=0.05):
+        await tg.wait_for(lambda: answered() >= every_chat or None, timeout=60)
+    videos = [c.params["chat_id"] for c in tg.calls_to("sendVideo") if not c.error]
+    assert len(videos) == len(set(videos))  # none twice

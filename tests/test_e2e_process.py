@@ -18,10 +18,17 @@ import aiohttp
 from bot.application import build_application, run, webhook_registration
 from bot.domain.records import TaskState
 from bot.storage.postgres import PostgresStorage
-from bot.storage.tinydb import TinyDBStorage
 from tests.factories import make_record
 from tests.fakes.telegram_api import FakeTelegram
-from tests.harness import GENERATE, TOKEN, World, free_port, open_card, wait_card
+from tests.harness import (
+    GENERATE,
+    TOKEN,
+    World,
+    completed_upstream,
+    free_port,
+    open_card,
+    wait_card,
+)
 from tests.postgres import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,22 +204,8 @@ async def test_a_rejected_token_ends_start_up_with_one_clear_line(
 async def test_sigterm_during_a_100_task_resume_exits_fast_and_sends_nothing_twice(
     world: World, tmp_path: Path
 ) -> None:
-    tg, api = world.telegram, world.apimart
-    storage = TinyDBStorage(world.config.data_dir)
-    for n in range(100):
-        tg._chat(3000 + n, tg.user(3000 + n))  # chats that talked to the bot before
-        api.add_completed_task(f"task_{n:04}")
-        await storage.add_task(
-            make_record(
-                f"r{n:03}",
-                user_id=3000 + n,
-                card_message_id=None,
-                state=TaskState.RUNNING,
-                apimart_task_id=f"task_{n:04}",
-                submitted_at=time.time(),
-            )
-        )
-    await storage.close()
+    tg = world.telegram
+    await completed_upstream(world, 100)
     log = tmp_path / "bot.log"
     process = await start_process(world, log)
     try:

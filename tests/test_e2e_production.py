@@ -299,7 +299,7 @@ async def test_progress_edits_are_throttled(world: World) -> None:
         await wait_card(world, card, "Done")
     texts = [c.params["text"] for c in tg.calls_to("editMessageText")]
     assert not any("Generating" in t for t in texts)
-    assert len(texts) == 4  # the placeholder becoming the card, sending, queued, done
+    assert len(texts) == 3  # sending, queued, done (the card itself was sent as it is)
 
 
 @pytest.mark.expected_errors("editMessageText: Bad Request: message to edit not found")

@@ -38,6 +38,14 @@ def test_short_tasks_are_seen_within_a_second(duration: float) -> None:
     assert late <= 1.0
 
 
+@pytest.mark.parametrize("duration", [5, 7, 9, 13, 19, 23, 25])
+def test_short_tasks_take_no_more_queries_than_a_fixed_5_s_poll(duration: float) -> None:
+    """Issue 20: 7/13/23 s tasks took 3/4/5 queries where a fixed 5 s poll takes 2/3/5."""
+    late, queries = simulate(duration, steady(duration))
+    assert queries <= fixed(duration)[1], (queries, fixed(duration))
+    assert late <= 1.0
+
+
 def test_tasks_of_30_to_90_s_are_seen_sooner_with_half_the_queries() -> None:
     durations = [30, 33, 45, 60, 61, 75, 87, 90]
     results = [simulate(d, steady(d)) for d in durations]

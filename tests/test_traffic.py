@@ -7,8 +7,21 @@ from typing import Any
 
 import pytest
 
-from bot.telegram.flood_rules import FloodRules, SendLog, Window, is_counted
-from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError, TrafficShaper
+from bot.telegram.flood_rules import (
+    Bucket,
+    FloodRules,
+    SendLog,
+    TokenBucket,
+    Window,
+    is_counted,
+)
+from bot.telegram.traffic import (
+    BACKGROUND,
+    DROPPABLE,
+    SUPERSEDABLE,
+    DroppedError,
+    TrafficShaper,
+)
 
 
 def test_what_telegram_counts() -> None:
@@ -41,6 +54,60 @@ def test_a_droppable_request_uses_only_its_share() -> None:
         log.record(0.0).answered(0.0)
     assert log.delay(0.1, share=0.6) > 0  # 6 of 10 used: progress waits (is dropped)
     assert log.delay(0.1) == 0.0  # what a user waits for still fits
+
+
+def test_a_private_chat_is_a_bucket_of_three_refilled_every_second() -> None:
+    """Telegram's advice for one chat: about one a second, short bursts allowed. After a
+    burst of three the fourth waits one second, not a whole window."""
+    assert FloodRules().limit_for(42) == Bucket(3, 1.0)
+    assert FloodRules().limit_for(-100) == FloodRules().group_chat
+    bucket = TokenBucket(Bucket(3, 1.0))
+    for at in (0.0, 0.1, 0.2):
+        assert bucket.delay(at) == 0.0
+        bucket.record(at).answered(at + 0.05)
+    assert bucket.delay(0.5) == pytest.approx(0.55)  # the first answer + one second
+    bucket.record(1.05).answered(1.1)
+    assert bucket.delay(1.2) == pytest.approx(2.05 - 1.2)  # one a second from here on
+    assert bucket.delay(10.0) == 0.0 and bucket.idle(10.0)
+
+
+def test_a_bucket_counts_a_request_still_out_as_arriving_now() -> None:
+    bucket = TokenBucket(Bucket(1, 1.0))
+    slot = bucket.record(0.0)
+    assert bucket.delay(10.0) == pytest.approx(1.0)  # a slow upload: counted until answered
+    slot.answered(10.0)
+    assert bucket.delay(10.5) == pytest.approx(0.5)
+    assert bucket.delay(11.0) == 0.0
+
+
+def test_a_bucket_keeps_two_of_three_for_what_a_user_waits_for() -> None:
+    bucket = TokenBucket(Bucket(3, 1.0))
+    assert bucket.delay(0.0, share=0.6) == 0.0  # full: a progress edit may go
+    bucket.record(0.0).answered(0.0)
+    assert bucket.delay(0.1, share=0.6) == pytest.approx(0.9)  # not full: progress waits
+    assert bucket.delay(0.1) == 0.0  # a card or a video goes at once
+    bucket.blocked_until = 5.0  # a 429's retry_after holds everything
+    assert bucket.delay(0.1) == pytest.approx(4.9)
+
+
+def test_a_bucket_never_lets_more_through_than_telegram_allows() -> None:
+    """Whatever the order of answers, any span of t seconds holds at most 3 + t requests."""
+    import random
+
+    rng = random.Random(7)
+    bucket, now, sent = TokenBucket(Bucket(3, 1.0)), 0.0, []
+    slots = []
+    while now < 60:
+        now += rng.choice((0.0, 0.01, 0.05, 0.3, 1.0))
+        for slot in [s for s in slots if s.in_flight and rng.random() < 0.5]:
+            slot.answered(now)
+        if bucket.delay(now) == 0.0:
+            slots.append(bucket.record(now))
+            sent.append(now)
+    assert len(sent) > 50
+    for i, start in enumerate(sent):
+        for j in range(i, len(sent)):
+            assert j - i + 1 <= 3 + (sent[j] - start) + 1e-9
 
 
 async def yield_once(_: float) -> None:
@@ -139,3 +206,34 @@ async def test_a_new_message_goes_before_a_redraw_when_the_overall_budget_is_sho
     clock.now += 1.5
     await asyncio.wait_for(redraw, 1)
     assert calls == ["a", "reply", "redraw"]
+
+
+async def test_a_users_answer_goes_before_a_backlog_of_videos() -> None:
+    """100 resumed videos waiting for the overall budget: /settings is answered next."""
+    clock = Clock()
+    shaper = TrafficShaper(FloodRules(overall=Window(1, 1.0)), clock=clock, sleep=yield_once)
+    calls: list[str] = []
+    await shaper.process_request(sent, (calls, "a"), {}, "sendMessage", {"chat_id": 1}, None)
+    videos = [
+        asyncio.create_task(
+            shaper.process_request(
+                sent, (calls, f"video {n}"), {}, "sendVideo", {"chat_id": 10 + n}, BACKGROUND
+            )
+        )
+        for n in range(3)
+    ]
+    await asyncio.sleep(0)
+    answer = asyncio.create_task(
+        shaper.process_request(sent, (calls, "answer"), {}, "sendMessage", {"chat_id": 2}, None)
+    )
+    for _ in range(3):
+        await asyncio.sleep(0)
+    clock.now += 1.5
+    await asyncio.wait_for(answer, 1)
+    assert calls == ["a", "answer"]
+    for _ in range(3):
+        clock.now += 1.5
+        for _ in range(5):
+            await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(*videos), 1)
+    assert sorted(calls[2:]) == ["video 0", "video 1", "video 2"]

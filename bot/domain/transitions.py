@@ -7,7 +7,7 @@ transition does not leave.
       │ ▲              │  │ ▲                  │ ▲ Progressed             │
       │ │ BackToDraft ◀┘  │ └── UndoClaim      │ └ PollFailed, Redrawn    └─Ended─▶ failed, closed
       │ └──────────────── queued ◀──Enqueue── draft, failed, unknown, timed_out
-      └─EditCard (draft → draft)          Ended ▶ failed, unknown, timed_out, cancelled, closed
+      └─EditCard, CardPosted (draft → draft)  Ended ▶ failed, unknown, timed_out, cancelled, closed
 """
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ class EditCard:
     page: Page | Keep = KEEP
     notice: Notice | Keep | None = KEEP
     error: str | Keep = KEEP
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardPosted:
+    """The card went out as a message of its own (the photo was ready before a placeholder
+    was needed): its id, so presses and redraws find it."""
+
+    card_message_id: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,6 +173,7 @@ class Ended:
 
 TaskChange = (
     EditCard
+    | CardPosted
     | Claim
     | Enqueue
     | UndoClaim
@@ -190,6 +199,7 @@ _RUNNING = frozenset({TaskState.RUNNING})
 # The table: every change, the states it may leave and the state it enters.
 TRANSITIONS: dict[type[Any], Transition] = {
     EditCard: Transition(frozenset({TaskState.DRAFT}), None),
+    CardPosted: Transition(frozenset({TaskState.DRAFT}), None),
     Claim: Transition(CLAIMABLE | {TaskState.QUEUED}, TaskState.SUBMITTING),
     Enqueue: Transition(CLAIMABLE, TaskState.QUEUED),
     UndoClaim: Transition(frozenset({TaskState.SUBMITTING, TaskState.QUEUED}), None),
@@ -231,13 +241,13 @@ def apply_change(
         return None
     if expect_version is not None and current.version != expect_version:
         return None
-    values = _values(change, current)
+    values = _values(change)
     if transition.target is not None:
         values["state"] = transition.target
     return replace(current, **values, version=current.version + 1)
 
 
-def _values(change: TaskChange, current: TaskRecord) -> dict[str, Any]:
+def _values(change: TaskChange) -> dict[str, Any]:
     if isinstance(change, UndoClaim):
         return {name: getattr(change.before, name) for name in CLAIMED_FIELDS}
     return {

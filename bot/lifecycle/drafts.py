@@ -30,7 +30,7 @@ from bot.domain.records import (
 )
 from bot.domain.settings import GenerationSettings
 from bot.domain.soundtrack import PROFILE_TTL
-from bot.domain.transitions import EditCard
+from bot.domain.transitions import CardPosted, EditCard
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
 from bot.lifecycle.ending import TaskEnding
@@ -87,9 +87,10 @@ class DraftService:
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
 
-    async def open(self, new: NewCard, *, card_message_id: int) -> TaskRecord:
+    async def open(self, new: NewCard, *, card_message_id: int | None) -> TaskRecord:
         """Keep the photo and turn `card_message_id` (the placeholder that already answered
-        it) into a card built from the user's defaults."""
+        it) into a card built from the user's defaults; None: the photo was ready before a
+        placeholder was needed, and the card goes out as the one answer."""
         storage = self.storage
         await self._close_the_oldest_past(MAX_OPEN_CARDS - 1, new.user_id)
         profile = await storage.get_user(new.user_id)
@@ -115,10 +116,15 @@ class DraftService:
         )
         record = replace(record, card_message_id=card_message_id)
         await storage.add_task(record)
-        await self.messenger.show_card(record)  # buttons only once the card is stored
+        # Buttons only once the card is stored.
+        if card_message_id is not None:
+            await self.messenger.show_card(record)
+        elif (posted := await self.messenger.post_card(record)) is not None:
+            change = CardPosted(card_message_id=posted)
+            record = await storage.update_task(record.id, change) or record
         if profile.soundtrack is not None:  # a soundtrack is for the next video only
             await storage.save_user(replace(profile, soundtrack=None))
-        task_log(log, record).info("card %s", card_message_id)
+        task_log(log, record).info("card %s", record.card_message_id)
         return record
 
     async def reopen(

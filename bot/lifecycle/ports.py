@@ -37,6 +37,10 @@ class SentVideo:
 
 
 class Messenger(Protocol):
+    async def post_card(self, record: TaskRecord) -> int | None:
+        """Send the card as a new message replying to the photo; its id, or None when the
+        chat cannot get it (blocked, gone)."""
+
     async def show_card(self, record: TaskRecord) -> None:
         """Redraw the card for the record's state; a card that is gone is not an error."""
 

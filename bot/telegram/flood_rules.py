@@ -1,10 +1,12 @@
-"""Telegram's flood limits as sliding windows, and the arithmetic of staying inside them.
+"""Telegram's flood limits, and the arithmetic of staying inside them.
 
 Telegram answers 429 to a bot that sends more than ~30 messages a second overall, more than ~1
-a second in one private chat (short bursts pass) or more than 20 a minute in one group. Each
-limit is a sliding window here, at or just under Telegram's own. Telegram counts a request
-when it arrives, which we cannot see: a request holds its place in a window from leaving until
-its answer, and a full window past the answer, so no lag on the way can crowd a window.
+a second in one private chat (short bursts pass) or more than 20 a minute in one group. The
+overall and group limits are sliding windows here, at or just under Telegram's own; a private
+chat is a token bucket (a burst of 3, refilled at 1 a second), as Telegram advises, so the
+taps after an opening are not held for a whole window. Telegram counts a request when it
+arrives, which we cannot see: a request holds its place from leaving until its answer (and a
+window's or a token's time past the answer), so no lag on the way can crowd a limit.
 """
 
 from __future__ import annotations
@@ -31,15 +33,26 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """`burst` requests at once, then one every 1/`per_second` seconds."""
+
+    burst: int
+    per_second: float
+
+
+Limit = Window | Bucket
+
+
+@dataclass(frozen=True)
 class FloodRules:
     overall: Window = Window(29, 1.0)
-    private_chat: Window = Window(3, 3.1)
+    private_chat: Limit = Bucket(3, 1.0)
     group_chat: Window = Window(19, 60.0)
-    # The share of each window a droppable request (a progress edit) may use: the rest stays
+    # The share of each limit a droppable request (a progress edit) may use: the rest stays
     # free for what a user is waiting for (a card, an answer, a video).
     droppable_share: float = 0.6
 
-    def window_for(self, chat_id: int) -> Window:
+    def limit_for(self, chat_id: int) -> Limit:
         return self.group_chat if chat_id < 0 else self.private_chat
 
 
@@ -89,3 +102,41 @@ class SendLog:
 
     def idle(self, now: float) -> bool:
         return self.delay(now) == 0.0 and not self._slots
+
+
+class TokenBucket:
+    """One private chat's bucket, kept as the time it will be full again (GCRA's theoretical
+    arrival time). An answered request counts from its answer; one still out as if it got
+    there now; folding answers out of order only ever counts later, never earlier."""
+
+    def __init__(self, bucket: Bucket) -> None:
+        self.bucket = bucket
+        self._interval = 1.0 / bucket.per_second
+        self._full_at = 0.0  # every answered request folded in
+        self._out: list[Slot] = []
+        self.blocked_until = 0.0  # set by a 429's retry_after
+
+    def delay(self, now: float, share: float = 1.0) -> float:
+        """Seconds until one more request fits, keeping a droppable one to its `share` of the
+        burst; 0: now."""
+        for slot in sorted((s for s in self._out if not s.in_flight), key=lambda s: s.at):
+            self._full_at = max(self._full_at, slot.at) + self._interval
+        self._out = [slot for slot in self._out if slot.in_flight]
+        full_at = self._full_at
+        for _ in self._out:
+            full_at = max(full_at, now) + self._interval
+        burst = max(1, int(self.bucket.burst * share))
+        ready_at = full_at - (burst - 1) * self._interval
+        return max(0.0, self.blocked_until - now, ready_at - now)
+
+    def record(self, now: float) -> Slot:
+        slot = Slot(now)
+        self._out.append(slot)
+        return slot
+
+    def idle(self, now: float) -> bool:
+        return self.delay(now) == 0.0 and not self._out and self._full_at <= now
+
+
+def limiter_for(limit: Limit) -> SendLog | TokenBucket:
+    return TokenBucket(limit) if isinstance(limit, Bucket) else SendLog(limit)

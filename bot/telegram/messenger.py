@@ -13,7 +13,7 @@ from telegram.ext import ExtBot
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
-from bot.i18n import Catalogues
+from bot.i18n import Catalogues, Translator
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.ports import (
     ChatUnreachableError,
@@ -32,7 +32,7 @@ from bot.telegram.cards import (
     video_caption,
 )
 from bot.telegram.keyboards import card_keyboard, video_keyboard
-from bot.telegram.traffic import DROPPABLE, SUPERSEDABLE, DroppedError
+from bot.telegram.traffic import BACKGROUND, DROPPABLE, SUPERSEDABLE, DroppedError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,20 @@ class TelegramMessenger:
         self._prices = prices
         self._billing = billing
 
+    async def post_card(self, record: TaskRecord) -> int | None:
+        t = self._catalogues.translator(record.language)
+        try:
+            message = await self._bot.send_message(
+                chat_id=record.chat_id,
+                text=await self._card_text(t, record),
+                reply_markup=card_keyboard(t, record),
+                reply_parameters=self._reply_to(record),
+            )
+        except TelegramError as exc:
+            task_log(log, record).warning("card not sent: %s", exc)
+            return None
+        return message.message_id
+
     async def show_card(self, record: TaskRecord) -> None:
         # Only the newest redraw of a card matters: a quicker press replaces a waiting one.
         await self._edit_card(record, SUPERSEDABLE)
@@ -82,13 +96,7 @@ class TelegramMessenger:
             await self._bot.edit_message_text(
                 chat_id=record.chat_id,
                 message_id=record.card_message_id,
-                text=card_text(
-                    t,
-                    record,
-                    self._prices.charged if self._prices else None,
-                    await self._credits(record),
-                    billing_on=self._billing is not None,
-                ),
+                text=await self._card_text(t, record),
                 reply_markup=card_keyboard(t, record),
                 rate_limit_args=rate_limit_args,
             )
@@ -100,6 +108,15 @@ class TelegramMessenger:
             if not (isinstance(exc, BadRequest) and is_not_modified(exc)):
                 task_log(log, record).warning("card not updated: %s", exc)
         return True
+
+    async def _card_text(self, t: Translator, record: TaskRecord) -> str:
+        return card_text(
+            t,
+            record,
+            self._prices.charged if self._prices else None,
+            await self._credits(record),
+            billing_on=self._billing is not None,
+        )
 
     async def _credits(self, record: TaskRecord) -> CardCredits | None:
         """With BILLING=stars, a draft shows its price in credits next to the balance."""
@@ -126,6 +143,7 @@ class TelegramMessenger:
                     reply_markup=video_keyboard(t, record),
                     read_timeout=UPLOAD_TIMEOUT,
                     write_timeout=UPLOAD_TIMEOUT,
+                    rate_limit_args=BACKGROUND,
                 )
         except TelegramError as exc:
             if _answer_lost(exc):  # Telegram may have it: never uploaded again
@@ -146,6 +164,7 @@ class TelegramMessenger:
                 chat_id=record.chat_id,
                 text=maybe_sent_text(t, record) if maybe_sent else link_text(t, record),
                 reply_parameters=self._reply_to(record),
+                rate_limit_args=BACKGROUND,
             )
         except TelegramError as exc:
             mapped = _delivery_error(exc)

@@ -19,13 +19,22 @@ from typing import Any
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter
 
-from bot.telegram.flood_rules import IN_FLIGHT_RECHECK, FloodRules, SendLog, Slot, is_counted
+from bot.telegram.flood_rules import (
+    IN_FLIGHT_RECHECK,
+    FloodRules,
+    SendLog,
+    Slot,
+    TokenBucket,
+    is_counted,
+    limiter_for,
+)
 
 log = logging.getLogger(__name__)
 
 # The rate_limit_args a request may carry:
 DROPPABLE = "droppable"  # a progress edit: sent at once within its share, or skipped
 SUPERSEDABLE = "supersedable"  # a redraw: waits its turn, unless a newer one of it comes
+BACKGROUND = "background"  # a delivery nobody tapped for just now: after the users' answers
 _RETRY_MARGIN = 0.1
 _PRUNE_AT = 2000  # chat logs kept before idle ones are forgotten
 
@@ -53,10 +62,11 @@ class TrafficShaper(BaseRateLimiter[str]):
         self._clock = clock
         self._sleep = sleep
         self._overall = SendLog(self.rules.overall)
-        self._chats: dict[int, SendLog] = {}
+        self._chats: dict[int, SendLog | TokenBucket] = {}
         self._waiting: Counter[int] = Counter()
         self._newest_redraw: dict[tuple[int, int], object] = {}
         self._new_messages: Counter[int | None] = Counter()  # waiting, by chat
+        self._answers: Counter[int | None] = Counter()  # new messages not in the background
         self.dropped = 0
         self.retry_afters = 0  # 429s Telegram answered (wanbot_telegram_429_total)
 
@@ -85,8 +95,9 @@ class TrafficShaper(BaseRateLimiter[str]):
                 raise DroppedError
             return await self._send(slots, callback, args, kwargs)
         redraw = _message_key(data) if rate_limit_args == SUPERSEDABLE else None
+        background = rate_limit_args == BACKGROUND
         for attempt in range(self._max_retries + 1):
-            slots = await self.take(chat, redraw)
+            slots = await self.take(chat, redraw, background=background)
             try:
                 return await self._send(slots, callback, args, kwargs)
             except RetryAfter as exc:
@@ -127,40 +138,56 @@ class TrafficShaper(BaseRateLimiter[str]):
             return None
         return [send_log.record(now) for send_log in logs]
 
-    async def take(self, chat: int | None, redraw: tuple[int, int] | None = None) -> list[Slot]:
+    async def take(
+        self,
+        chat: int | None,
+        redraw: tuple[int, int] | None = None,
+        *,
+        background: bool = False,
+    ) -> list[Slot]:
         """Wait for room in every window the request counts in, then count it. A `redraw` of
-        a message raises DroppedError once a newer redraw of the same message is waiting."""
-        with self._turn(chat, redraw) as turn:
+        a message raises DroppedError once a newer redraw of the same message is waiting; a
+        `background` message waits while a user's answer could go instead."""
+        with self._turn(chat, redraw, background) as turn:
             while True:
                 if self._superseded(redraw, turn):
                     self.dropped += 1
                     raise DroppedError
                 now = self._clock()
                 logs = self._logs(chat)
-                delay = self._delay(now, logs, redraw)
+                delay = self._delay(now, logs, redraw, background)
                 if delay <= 0:
                     return [send_log.record(now) for send_log in logs]
                 await self._sleep(delay)
 
     @contextmanager
-    def _turn(self, chat: int | None, redraw: tuple[int, int] | None) -> Iterator[object]:
+    def _turn(
+        self, chat: int | None, redraw: tuple[int, int] | None, background: bool
+    ) -> Iterator[object]:
         """The request's place while it waits: its chat counts it as waiting, and a redraw
-        becomes its message's newest (a new message is counted as one instead)."""
+        becomes its message's newest (a new message is counted as one instead, and as an
+        answer unless it is in the background)."""
         turn = object()
         if redraw is not None:
             self._newest_redraw[redraw] = turn
         else:
             self._new_messages[chat] += 1
+            if not background:
+                self._answers[chat] += 1
         if chat is not None:
             self._waiting[chat] += 1
         try:
             yield turn
         finally:
-            self._leave(chat, redraw, turn)
+            self._leave(chat, redraw, turn, background)
 
-    def _leave(self, chat: int | None, redraw: tuple[int, int] | None, turn: object) -> None:
+    def _leave(
+        self, chat: int | None, redraw: tuple[int, int] | None, turn: object, background: bool
+    ) -> None:
         if redraw is None:
             _decrement(self._new_messages, chat)
+            if not background:
+                _decrement(self._answers, chat)
         elif self._newest_redraw.get(redraw) is turn:
             del self._newest_redraw[redraw]
         if chat is not None:
@@ -170,28 +197,42 @@ class TrafficShaper(BaseRateLimiter[str]):
         """Whether a newer redraw of the same message has come while this one waited."""
         return redraw is not None and self._newest_redraw.get(redraw) is not turn
 
-    def _delay(self, now: float, logs: list[SendLog], redraw: tuple[int, int] | None) -> float:
-        """Seconds until the request may go: room in every window it counts in, and for a
-        redraw, no new message (a first reply, a video) ready to go before it."""
+    def _delay(
+        self,
+        now: float,
+        logs: list[SendLog | TokenBucket],
+        redraw: tuple[int, int] | None,
+        background: bool,
+    ) -> float:
+        """Seconds until the request may go: room in every window it counts in; for a
+        redraw, no new message (a first reply, a video) ready to go before it; for a
+        background message, no user's answer."""
         delay = max(send_log.delay(now) for send_log in logs)
-        if delay <= 0 and redraw is not None and self._new_message_ready(now):
+        if delay > 0:
+            return delay
+        if redraw is not None and self._ready(self._new_messages, now):
+            return IN_FLIGHT_RECHECK
+        if background and self._ready(self._answers, now):
             return IN_FLIGHT_RECHECK
         return delay
 
-    def _new_message_ready(self, now: float) -> bool:
-        """Whether a waiting new message could go now but for the overall window."""
+    def _ready(self, waiting: Counter[int | None], now: float) -> bool:
+        """Whether one of these waiting new messages could go now but for the overall
+        window."""
         return any(
-            chat is None or self._chats[chat].delay(now) <= 0 for chat in self._new_messages
+            chat is None or self._chats[chat].delay(now) <= 0
+            for chat, count in waiting.items()
+            if count > 0
         )
 
-    def _logs(self, chat: int | None) -> list[SendLog]:
+    def _logs(self, chat: int | None) -> list[SendLog | TokenBucket]:
         if chat is None:
             return [self._overall]
         send_log = self._chats.get(chat)
         if send_log is None:
             if len(self._chats) >= _PRUNE_AT:
                 self._forget_idle_chats()
-            send_log = self._chats[chat] = SendLog(self.rules.window_for(chat))
+            send_log = self._chats[chat] = limiter_for(self.rules.limit_for(chat))
         return [self._overall, send_log]
 
     def _forget_idle_chats(self) -> None:

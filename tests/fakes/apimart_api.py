@@ -108,6 +108,7 @@ class FakeApimart:
         self.submit_faults: list[Fault] = []
         self.status_faults: list[Fault] = []
         self.submit_delay = 0.0
+        self.video_delay = 0.0  # seconds before a result video's download answers
         self.hold_new_tasks = False
         self.static_files: dict[str, bytes] = {}  # public files, e.g. a soundtrack link
         self.refused_templates: set[str] = set()
@@ -328,6 +329,8 @@ class FakeApimart:
         self.downloads.append(name)
         task = self.tasks.get(name.removesuffix(".mp4"))
         await self._notify()
+        if self.video_delay:
+            await asyncio.sleep(self.video_delay)
         if task is None or not task.video:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=task.video, content_type="video/mp4")

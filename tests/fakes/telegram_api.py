@@ -151,6 +151,7 @@ class FakeTelegram:
         # refundStarPayment: the refund is applied, then the answer waits this long (a test
         # sets it past the bot's read timeout: the bot's call times out after the refund).
         self.refund_delay = 0.0
+        self.download_delay = 0.0  # seconds the file server takes before sending a file
         # refundStarPayment: the next calls are refused with these errors, nothing refunded.
         self.refund_errors: list[str] = []
         # Pre-checkout queries must be answered within `pre_checkout_timeout` seconds by
@@ -479,6 +480,8 @@ class FakeTelegram:
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
             )
         path = request.match_info["path"]
+        if self.download_delay:
+            await asyncio.sleep(self.download_delay)
         for stored in self.files.values():
             if stored.path == path:
                 return web.Response(body=stored.data)

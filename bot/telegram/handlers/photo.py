@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -31,6 +32,10 @@ from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
 
 log = logging.getLogger(__name__)
+
+# A photo ready this soon is answered with its card alone; a slower one (a large file, twenty
+# photos at once) gets a placeholder first, so nobody waits long for a sign of life.
+CARD_WITHIN = 0.3
 
 # What the API accepts, plus what Pillow can convert (a GIF gives its first frame).
 IMAGE_TYPES = {
@@ -129,12 +134,13 @@ def addressed_prompt(caption: str, bot_username: str) -> str | None:
 
 
 async def open_card(update: Update, context: BotContext, message: Message, caption: str) -> None:
-    """Answer at once with a placeholder, then turn it into the card (or into the reason the
-    image cannot be used): the download and conversion never delay the first reply."""
+    """Answer with the card itself when the photo is ready within `CARD_WITHIN` seconds
+    (one message, half of a chat's flood budget); else with a placeholder first, turned into
+    the card (or into the reason the image cannot be used) once it is."""
     sender = incoming(update)
     first_replies = context.services.first_replies
+    t = context.t
     async with first_replies.sending():
-        t = context.t
         try:
             flags = parse_caption(caption)
         except FlagError as exc:
@@ -145,11 +151,23 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
         if problem is not None or source is None:
             await reply(message, problem or _not_an_image(t))
             return
-        placeholder = await message.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
-    await first_replies.settled()
-    image = await _prepared_image(source, context.services.images, message.chat_id, t)
+    preparing = asyncio.ensure_future(
+        _prepared_after_first_replies(source, context, message.chat_id, t)
+    )
+    try:
+        image = await asyncio.wait_for(asyncio.shield(preparing), CARD_WITHIN)
+        placeholder = None
+    except TimeoutError:
+        async with first_replies.sending():
+            placeholder = await message.reply_text(t._("⏳ Preparing your photo…"), do_quote=True)
+        image = await preparing
+    finally:
+        preparing.cancel()  # only when this handler itself was cancelled or failed
     if isinstance(image, str):
-        await placeholder.edit_text(image)
+        if placeholder is None:
+            await reply(message, image)
+        else:
+            await placeholder.edit_text(image)
         return
     new = NewCard(
         user_id=sender.user.id,
@@ -159,7 +177,16 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
         flags=flags,
         image=image,
     )
-    await context.services.drafts.open(new, card_message_id=placeholder.message_id)
+    card_message_id = placeholder.message_id if placeholder else None
+    await context.services.drafts.open(new, card_message_id=card_message_id)
+
+
+async def _prepared_after_first_replies(
+    source: PhotoSize | Document, context: BotContext, chat_id: int, t: Translator
+) -> PreparedImage | str:
+    """Downloads and conversions wait while other chats' first replies are going out."""
+    await context.services.first_replies.settled()
+    return await _prepared_image(source, context.services.images, chat_id, t)
 
 
 def _source_problem(source: PhotoSize | Document | None, t: Translator) -> str | None:
