@@ -25,6 +25,7 @@ from bot.apimart import ApimartClient
 from bot.config import Config
 from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues
+from bot.images import ImageConverter
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.profiles import Profiles
@@ -41,6 +42,7 @@ from bot.telegram.jobs import JobQueueScheduler
 from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.metrics import BotMetrics, MetricsServer
 from bot.telegram.payments.stars import StarsShop
+from bot.telegram.photos import TelegramPhotos
 from bot.telegram.routing import command_menu
 from bot.telegram.traffic import TrafficShaper
 from bot.telegram.web import WEBHOOK_PATH, WebApp, Webhook
@@ -139,6 +141,7 @@ async def start_services(app: BotApplication) -> None:
         else None
     )
     metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
+    images = ImageConverter()  # two conversions at a time, for new photos and fetched ones
     generation = GenerationService(
         storage=storage,
         api=video,
@@ -148,6 +151,8 @@ async def start_services(app: BotApplication) -> None:
         settings=settings,
         billing=billing,
         metrics=metrics,
+        # Replicas: a card's photo may be on another replica's disk (one disk: it is here).
+        photos=TelegramPhotos(app.bot, images) if config.database_url else None,
     )
     metrics_server = await serve_metrics(app, metrics, storage, billing)
     web_app = None
@@ -183,6 +188,7 @@ async def start_services(app: BotApplication) -> None:
         billing=billing,
         shop=shop,
         payment_contact=await payment_contact(app.bot, config),
+        images=images,
     )
     await generation.sweep_soundtracks()
     await generation.resume()

@@ -78,6 +78,8 @@ class TaskRecord:
     image_file: str
     image_width: int
     image_height: int
+    # Telegram's id of the photo: a replica without the kept copy fetches it again by it.
+    photo_file_id: str | None = None
     prompt: str = ""
     settings: GenerationSettings = field(default_factory=GenerationSettings)
     language: str = "en"

@@ -56,6 +56,7 @@ class NewCard:
     language: str
     flags: CaptionFlags
     image: PreparedImage
+    photo_file_id: str | None = None  # Telegram's: the photo again, on any replica
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class DraftService:
     admin_ids: frozenset[int] = frozenset()
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
+    # Replicas share the store: a photo missing from this disk may be on another replica's,
+    # and Generate fetches it again from Telegram (one disk: missing means swept or forgotten).
+    photos_elsewhere: bool = False
 
     async def open(self, new: NewCard, *, card_message_id: int | None) -> TaskRecord:
         """Keep the photo and turn `card_message_id` (the placeholder that already answered
@@ -107,6 +111,7 @@ class DraftService:
             image_file=self.files.save_image(task_id, new.image),
             image_width=new.image.width,
             image_height=new.image.height,
+            photo_file_id=new.photo_file_id,
             prompt=new.flags.prompt,
             settings=settings.with_audio(True) if soundtrack else settings,
             language=new.language,
@@ -140,20 +145,22 @@ class DraftService:
         seed when `keep_seed` ("Edit"), a new one drawn at Generate otherwise ("Again").
         The card is `card_message_id` in `chat_id`, where the button was pressed (a video
         /history re-sent in private makes its new one there, not in the source's group).
-        None when the photo is no longer kept."""
+        None when the photo is no longer kept, here or by Telegram."""
         task_id = uuid.uuid4().hex[:16]
         image_file = self.files.copy_image(source, task_id)
-        if image_file is None:
+        if image_file is None and (source.photo_file_id is None or not self.photos_elsewhere):
             return None
+        # Not on this replica's disk: fetched again from Telegram by its id at Generate.
         seed = source.seed_used if keep_seed else None
         record = TaskRecord(
             id=task_id,
             user_id=source.user_id,
             chat_id=chat_id,
             source_message_id=reply_to,
-            image_file=image_file,
+            image_file=image_file or self.files.image_name(task_id),
             image_width=source.image_width,
             image_height=source.image_height,
+            photo_file_id=source.photo_file_id,
             prompt=source.prompt,
             settings=source.settings.with_seed(seed),
             language=source.language,

@@ -18,11 +18,20 @@ class TaskFiles:
     def image_path(self, record: TaskRecord) -> Path:
         return self.images_dir / record.image_file
 
+    @staticmethod
+    def image_name(task_id: str) -> str:
+        return f"{task_id}.jpg"
+
     def save_image(self, task_id: str, image: PreparedImage) -> str:
         self.images_dir.mkdir(parents=True, exist_ok=True)
-        name = f"{task_id}.jpg"
+        name = self.image_name(task_id)
         (self.images_dir / name).write_bytes(image.jpeg)
         return name
+
+    def keep_image(self, record: TaskRecord, image: PreparedImage) -> None:
+        """A photo fetched again (another replica opened its card): kept under its name."""
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        self.image_path(record).write_bytes(image.jpeg)
 
     def read_image(self, record: TaskRecord) -> PreparedImage:
         """OSError when the photo is gone."""
@@ -58,7 +67,7 @@ class TaskFiles:
             jpeg = self.image_path(record).read_bytes()
         except OSError:
             return None
-        name = f"{task_id}.jpg"
+        name = self.image_name(task_id)
         (self.images_dir / name).write_bytes(jpeg)
         return name
 

@@ -36,6 +36,16 @@ class SentVideo:
     file_id: str | None = None  # Telegram's id of the uploaded video: re-sent without upload
 
 
+class PhotoUnavailableError(Exception):
+    """Telegram no longer gives the photo (or it is no longer usable)."""
+
+
+class PhotoSource(Protocol):
+    async def fetch(self, photo_file_id: str) -> PreparedImage:
+        """The photo again, prepared for the API, by Telegram's id of it; raises
+        PhotoUnavailableError."""
+
+
 class Messenger(Protocol):
     async def post_card(self, record: TaskRecord) -> int | None:
         """Send the card as a new message replying to the photo; its id, or None when the

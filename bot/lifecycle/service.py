@@ -26,7 +26,14 @@ from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.poll import Poller
-from bot.lifecycle.ports import Messenger, Metrics, NoMetrics, PollScheduler, VideoApi
+from bot.lifecycle.ports import (
+    Messenger,
+    Metrics,
+    NoMetrics,
+    PhotoSource,
+    PollScheduler,
+    VideoApi,
+)
 from bot.lifecycle.privacy import Privacy
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.queue import Line
@@ -76,6 +83,7 @@ class GenerationService:
         clock: Callable[[], float] = time.time,
         billing: Billing | None = None,
         metrics: Metrics | None = None,
+        photos: PhotoSource | None = None,
     ) -> None:
         settings = settings or LifecycleSettings()
         self.settings = settings
@@ -111,6 +119,7 @@ class GenerationService:
             lease_seconds=settings.lease_seconds,
             callback_base=settings.callback_base,
             metrics=metrics,
+            photos=photos,
         )
         self.poller = Poller(
             storage=storage,
@@ -150,6 +159,7 @@ class GenerationService:
             admin_ids=self.settings.admin_ids,
             limits=limits,
             clock=self.clock,
+            photos_elsewhere=self.submitter.photos is not None,
         )
 
     async def claim(self, record: TaskRecord) -> ClaimResult:

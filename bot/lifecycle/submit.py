@@ -14,6 +14,7 @@ from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.domain.settings import MAX_SEED
 from bot.domain.transitions import CLAIMABLE, Accepted, Claim, Enqueue, UndoClaim
 from bot.domain.usage import start_of_day
+from bot.images import PreparedImage
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure, submit_failure
@@ -22,6 +23,8 @@ from bot.lifecycle.ports import (
     Messenger,
     Metrics,
     NoMetrics,
+    PhotoSource,
+    PhotoUnavailableError,
     PollScheduler,
     VideoApi,
     VideoServiceError,
@@ -108,6 +111,7 @@ class Submitter:
     lease_seconds: float = 30.0
     callback_base: str | None = None  # PUBLIC_BASE_URL: webhook completion when set
     metrics: Metrics = field(default_factory=NoMetrics)
+    photos: PhotoSource | None = None  # Telegram: a photo kept on another replica's disk
 
     async def claim(self, record: TaskRecord, *, from_queue: bool = False) -> ClaimResult:
         """Take the card for one paid submission, put it in line, or say why not.
@@ -229,13 +233,29 @@ class Submitter:
             reservation=ref or None,
         )
 
+    async def _photo(self, claimed: TaskRecord) -> PreparedImage | None:
+        """The card's photo: kept here, or (its card opened on another replica, or an Again
+        on a photo this one never saw) fetched again from Telegram and kept from now on."""
+        try:
+            return self.files.read_image(claimed)
+        except OSError:
+            if self.photos is None or claimed.photo_file_id is None:
+                return None
+        try:
+            image = await self.photos.fetch(claimed.photo_file_id)
+        except PhotoUnavailableError as exc:
+            task_log(log, claimed).warning("photo not kept here and not fetched: %s", exc)
+            return None
+        self.files.keep_image(claimed, image)
+        task_log(log, claimed).info("photo fetched again from Telegram")
+        return image
+
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
         """POST the claimed card's generation; the returned record says what happened."""
         task_log(log, claimed).info("submitting attempt %s", claimed.attempt)
         await self.messenger.show_card(claimed)
-        try:
-            image = self.files.read_image(claimed)
-        except OSError:
+        image = await self._photo(claimed)
+        if image is None:
             return await self.ending.fail(claimed, Failure.IMAGE_MISSING, error="image missing")
         try:
             api_task_id = await self.api.submit(

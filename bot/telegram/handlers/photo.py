@@ -176,6 +176,7 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
         language=t.locale,
         flags=flags,
         image=image,
+        photo_file_id=source.file_id,
     )
     card_message_id = placeholder.message_id if placeholder else None
     await context.services.drafts.open(new, card_message_id=card_message_id)
