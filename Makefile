@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_core
 	$(PY) -m bench.bench_state --users 10000 --postgres-users
 	$(PY) -m bench.bench_speed
+	$(PY) -m bench.bench_taps
 	$(PY) -m bench.bench_images
 
 # Not part of `make test`: mutation testing (mutmut) of bot/domain and bot/lifecycle, in a copy

@@ -165,6 +165,7 @@ async def start_services(app: BotApplication) -> None:
             config.public_port,
             on_callback=generation.hint,
             webhook=webhook(app, config),
+            checks={"storage": lambda: storage.get_user(0), "telegram": app.bot.get_me},
         )
         await web_app.start()
     profiles = Profiles(storage)

@@ -133,7 +133,8 @@ async def test_webhook_mode_checks_the_secret_token(world: World) -> None:
             [reply] = await tg.wait_for_call("sendMessage")
             assert "/settings" in reply.params["text"] and reply.params["chat_id"] == "1001"
             async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
-                assert (health.status, await health.text()) == (200, "ok")
+                found = (health.status, await health.json())
+                assert found == (200, {"storage": "ok", "telegram": "ok"})
             async with session.get(f"http://127.0.0.1:{port}/{SECRET}") as old_path:
                 assert old_path.status == 404
         await asyncio.sleep(0.2)

@@ -94,3 +94,31 @@ async def test_no_webhook_route_without_webhook_mode(tmp_path: Path) -> None:
         response = await client.post(WEBHOOK_PATH, json=UPDATE, headers={SECRET_HEADER: "x"})
         assert response.status == 404  # polling mode: the route does not exist
         assert (await client.get("/healthz")).status == 200
+
+
+async def test_health_names_what_is_unreachable_without_its_error_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(web, "HEALTH_TIMEOUT", 0.05)
+
+    async def fine() -> None:
+        return None
+
+    async def down() -> None:
+        raise ConnectionRefusedError("postgresql://bot:secret@db/bot refused")
+
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    healthy = WebApp(tmp_path, "127.0.0.1", 0, checks={"storage": fine, "telegram": fine})
+    async with TestClient(TestServer(healthy.application())) as client:
+        response = await client.get("/healthz")
+        assert response.status == 200
+        assert await response.json() == {"storage": "ok", "telegram": "ok"}
+    broken = WebApp(tmp_path, "127.0.0.1", 0, checks={"storage": down, "telegram": hangs})
+    async with TestClient(TestServer(broken.application())) as client:
+        response = await client.get("/healthz")
+        assert response.status == 503
+        body = await response.text()
+    assert body == '{"storage": "error: ConnectionRefusedError", "telegram": "timeout"}'
+    assert "secret" not in body

@@ -8,7 +8,8 @@
 - `GET /audio/<name>`: uploaded soundtracks. The API accepts custom audio only as a public URL,
   and a Telegram file link would expose the bot token, so the bot serves the file itself under
   an unguessable name until the task ends.
-- `GET /healthz`.
+- `GET /healthz`: 200 and `{"storage": "ok", "telegram": "ok"}` when both are reachable; 503
+  naming what is not (a load balancer or an orchestrator stops sending work there).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,8 +63,10 @@ class WebApp:
         port: int,
         on_callback: Callable[[str], Awaitable[bool]] | None = None,
         webhook: Webhook | None = None,
+        checks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
     ) -> None:
         self._audio_dir = audio_dir
+        self._checks = dict(checks or {})
         self._on_callback = on_callback
         self._webhook = webhook
         self._host = host
@@ -137,4 +140,26 @@ class WebApp:
         return web.Response(text="ok")
 
     async def _health(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok")
+        found = dict(
+            zip(
+                self._checks,
+                await asyncio.gather(*(_check(probe) for probe in self._checks.values())),
+                strict=True,
+            )
+        )
+        healthy = all(state == "ok" for state in found.values())
+        return web.json_response(found, status=200 if healthy else 503)
+
+
+HEALTH_TIMEOUT = 3.0  # seconds a check may take before it counts as unreachable
+
+
+async def _check(probe: Callable[[], Awaitable[object]]) -> str:
+    """ "ok", or what went wrong by its kind only (an error's text could carry a URL)."""
+    try:
+        await asyncio.wait_for(probe(), HEALTH_TIMEOUT)
+    except TimeoutError:
+        return "timeout"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
