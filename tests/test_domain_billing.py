@@ -106,3 +106,19 @@ def test_each_refund_attempt_has_its_own_ref_and_leads_back_to_its_charge(charge
     assert admissible(rows, second)
     assert open_refund([*rows, second], charge) == second
     assert LedgerTotals.of([*rows, second]).stars_refunded == 50
+
+
+def test_a_task_spent_what_its_spent_attempts_held() -> None:
+    """/history with billing: a failed attempt (returned) costs nothing, a retry that made the
+    video costs its hold; another task's holds stay its own."""
+    from bot.domain.billing import hold_ref, spent_by_task
+
+    first, retry, other = hold_ref("t1", 1, "aa"), hold_ref("t1", 2, "bb"), hold_ref("t2", 1, "cc")
+    rows = [
+        Movement(7, -25, Reason.RESERVE, first),
+        Movement(7, 25, Reason.RELEASE, first),
+        Movement(7, -38, Reason.RESERVE, retry),
+        Movement(7, 0, Reason.SPEND, retry),
+        Movement(7, -25, Reason.RESERVE, other),  # still being made
+    ]
+    assert spent_by_task(rows) == {"t1": 38}

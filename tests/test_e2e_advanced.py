@@ -295,10 +295,19 @@ async def test_the_card_shows_the_price_of_its_settings_and_follows_each_change(
     ann = tg.user(1001)
     async with world.bot():
         card = await open_card(world, ann)  # 720p, 5 s, audio on: 5 × $0.05
-        assert "Estimated cost: $0.25" in card["text"]
-        await press_and_wait(world, ann, card, "1080p", "Estimated cost: $0.38")
-        await press_and_wait(world, ann, card, "10 s", "Estimated cost: $0.75")
-        await press_and_wait(world, ann, card, "🔇 Silent", "Estimated cost: $0.38")
+        assert "Cost to the bot: $0.25" in card["text"]
+        await press_and_wait(world, ann, card, "1080p", "Cost to the bot: $0.38")
+        await press_and_wait(world, ann, card, "10 s", "Cost to the bot: $0.75")
+        await press_and_wait(world, ann, card, "🔇 Silent", "Cost to the bot: $0.38")
+
+
+async def test_a_free_bot_shows_what_a_video_costs_it_not_a_marked_up_price(world: World) -> None:
+    """With billing off nobody pays: the card says what the video costs the bot (the cost
+    basis), labelled so that a user does not read it as their price (EN-3)."""
+    tg = world.telegram
+    async with world.bot(price_markup=3.0):
+        card = await open_card(world, tg.user(1001))  # 720p, 5 s, audio on: 5 × $0.05
+        assert "💰 Cost to the bot: $0.25" in card["text"]
 
 
 @pytest.mark.expected_errors("apimart GET /api/pricing/model: 503")
@@ -310,12 +319,12 @@ async def test_prices_come_from_the_provider_when_its_answer_is_readable(world: 
     ann = tg.user(1001)
     async with world.bot():
         card = await open_card(world, ann)  # 720p with audio: 5 × $0.04
-        assert "Estimated cost: $0.20" in card["text"]
+        assert "Cost to the bot: $0.20" in card["text"]
     assert api.pricing_requests == ["wan2.6-i2v-flash"]
     api.pricing = None  # the endpoint fails: the configured table, as documented
     async with world.bot():
         card = await open_card(world, tg.user(1002))
-        assert "Estimated cost: $0.25" in card["text"]
+        assert "Cost to the bot: $0.25" in card["text"]
 
 
 async def test_the_effects_page_shows_two_names_a_row_each_whole_on_a_phone(world: World) -> None:

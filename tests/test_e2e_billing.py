@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -77,9 +78,12 @@ async def test_credits_come_once_for_a_charge_replayed_and_after_a_restart(world
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        invoice = await buy(world, ann, "⭐ 50 → +50", "charge-1")
+        invoice = await buy(world, ann, "⭐ 50 → 50 credits", "charge-1")
         [sent] = tg.calls_to("sendInvoice")
         assert sent.params["currency"] == "XTR" and not sent.params.get("provider_token")
+        # What the payment sheet shows: a count of credits, not a form field (EN-15).
+        assert sent.params["title"] == "50 credits"
+        assert json.loads(str(sent.params["prices"])) == [{"label": "50 credits", "amount": 50}]
         tg.paid(ann, invoice, "charge-1")  # Telegram delivers the update again
         assert await balance(world, ann) == (50, 0)
     async with world.bot(**STARS):  # restarted in between
@@ -93,7 +97,7 @@ async def test_a_tampered_invoice_is_refused_at_checkout(world: World) -> None:
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        invoice = await invoice_for(world, ann, "⭐ 50 → +50")
+        invoice = await invoice_for(world, ann, "⭐ 50 → 50 credits")
         forged = await tg.checkout_answer(
             tg.pre_checkout(ann, invoice, payload="1001:50:5000:" + "0" * 32)
         )
@@ -106,7 +110,7 @@ async def test_a_video_reserves_then_spends_and_a_failure_returns_once(world: Wo
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        await buy(world, ann, "⭐ 50 → +50", "charge-2")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-2")
         card = await open_card(world, ann)
         assert f"Price in credits: {PRICE} · your balance: 50" in card["text"]
         api.hold_new_tasks = True
@@ -135,7 +139,7 @@ async def test_a_balance_too_small_refuses_before_any_post(world: World) -> None
         offer = await message_with(world, 1001, "Choose a pack")
         [alert] = [c for c in tg.calls_to("answerCallbackQuery") if c.params.get("text")]
         assert "costs 25, your balance is 10" in alert.params["text"]
-        assert list(tg.buttons(offer)) == ["⭐ 50 → +50", "⭐ 200 → +200"]
+        assert list(tg.buttons(offer)) == ["⭐ 50 → 50 credits", "⭐ 200 → 200 credits"]
     assert api.submissions == []
 
 
@@ -159,8 +163,8 @@ async def test_admins_grant_refund_unspent_credits_and_see_the_totals(world: Wor
     tg = world.telegram
     ann, admin = tg.user(1001), tg.user(1)
     async with world.bot(**STARS, admin_user_ids=frozenset({1})):
-        await buy(world, ann, "⭐ 50 → +50", "charge-a")
-        await buy(world, ann, "⭐ 200 → +200", "charge-b")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-a")
+        await buy(world, ann, "⭐ 200 → 200 credits", "charge-b")
         tg.send_text(admin, "/grant 1001 5")
         await message_with(world, 1, "is now 255")
         card = await open_card(world, ann)  # 25 spent: 230 left, so 200 can go back
@@ -216,8 +220,8 @@ async def test_a_refund_whose_answer_times_out_is_pending_and_retried_safely(
     tg = world.telegram
     ann, admin = tg.user(1001), tg.user(1)
     async with world.bot(**STARS, admin_user_ids=frozenset({1})):
-        await buy(world, ann, "⭐ 50 → +50", "charge-a")
-        await buy(world, ann, "⭐ 200 → +200", "charge-b")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-a")
+        await buy(world, ann, "⭐ 200 → 200 credits", "charge-b")
         tg.refund_delay = 1.0
         unclear = await answer(world, admin, "/refund charge-b", "No clear answer")
         assert tg.charges["charge-b"]["refunded"]  # it went through
@@ -247,7 +251,7 @@ async def test_a_refused_refund_gives_the_credits_back_and_can_be_tried_again(
     tg = world.telegram
     ann, admin = tg.user(1001), tg.user(1)
     async with world.bot(**STARS, admin_user_ids=frozenset({1})):
-        await buy(world, ann, "⭐ 50 → +50", "charge-r")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-r")
         tg.refund_errors.append("Bad Request: CHARGE_NOT_FOUND")
         refused = await answer(world, admin, "/refund charge-r", "refused")
         assert await balance(world, ann) == (50, 0)
@@ -279,8 +283,8 @@ async def test_a_refund_made_outside_the_bot_takes_back_what_is_left_once(
     tg = world.telegram
     ann, bob, admin = tg.user(1001), tg.user(1002, "Bob"), tg.user(1)
     async with world.bot(**STARS, admin_user_ids=frozenset({1})):
-        await buy(world, ann, "⭐ 50 → +50", "charge-x")
-        await buy(world, bob, "⭐ 50 → +50", "charge-y")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-x")
+        await buy(world, bob, "⭐ 50 → 50 credits", "charge-y")
         tg.refunded("charge-x")
         told = await message_with(world, 1001, "Stars refunded")
         tg.refunded("charge-x")  # Telegram delivers the update again
@@ -314,7 +318,7 @@ async def test_a_denied_user_s_refund_is_taken_back_too(world: World) -> None:
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        await buy(world, ann, "⭐ 50 → +50", "charge-d")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-d")
     async with world.bot(**STARS, allowed_user_ids=frozenset({1})):  # Ann no longer allowed
         tg.refunded("charge-d")
         await message_with(world, 1001, "Stars refunded")
@@ -345,7 +349,7 @@ async def test_a_checkout_answered_past_telegrams_ten_seconds_is_refused_and_pay
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        invoice = await invoice_for(world, ann, "⭐ 50 → +50")
+        invoice = await invoice_for(world, ann, "⭐ 50 → 50 credits")
     late = tg.pre_checkout(ann, invoice)  # the user taps Pay while the bot is down...
     tg.clock = lambda: time.monotonic() + 10.5  # ...for 10.5 s
     async with world.bot(**STARS):
@@ -368,7 +372,7 @@ async def test_stop_waiting_with_billing_says_the_credits_stay_spent(world: Worl
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        await buy(world, ann, "⭐ 50 → +50", "charge-stop")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-stop")
         card = await open_card(world, ann)
         api.hold_new_tasks = True
         tg.press(ann, card, tg.buttons(card)[GENERATE])
@@ -415,3 +419,24 @@ async def test_paysupport_without_anyone_to_name_warns_the_operator_once(
     warnings = [r for r in caplog.records if "PAYSUPPORT_CONTACT" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert tg.calls_to("getChat") == []  # no admins: nobody to look up
+
+
+async def test_history_shows_the_credits_a_video_took_never_dollars(world: World) -> None:
+    """With BILLING=stars the card priced the video in credits: /history says what it took in
+    credits too, and nothing for a video that took none (CC-4)."""
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot(**STARS):
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-h")
+        card = await open_card(world, ann, caption="a cat")
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+        api.script = [("pending", 0), ("failed", 0)]
+        failing = await open_card(world, ann, caption="a storm")
+        tg.press(ann, failing, tg.buttons(failing)[GENERATE])
+        await wait_card(world, failing, "failed")
+        listing = await answer(world, ann, "/history", "Your videos")
+    first, second = listing.split("\n\n")[1:3]
+    assert first.startswith("1. ") and "a storm" in first and "credit" not in first
+    assert "a cat" in second and second.split("\n")[0].endswith(" · 25 credits")
+    assert "$" not in listing

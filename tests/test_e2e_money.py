@@ -20,7 +20,7 @@ async def test_blocking_the_bot_while_a_paid_video_is_made_spends_its_price(
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        await buy(world, ann, "⭐ 50 → +50", "charge-m1")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-m1")
         card = await open_card(world, ann)
         api.hold_new_tasks = True
         tg.press(ann, card, tg.buttons(card)[GENERATE])

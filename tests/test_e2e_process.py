@@ -225,7 +225,13 @@ async def test_sigterm_during_a_100_task_resume_exits_fast_and_sends_nothing_twi
         # answered while the backlog is still being delivered, not after it
         await tg.wait_for_call("sendMessage", where=lambda c: c.params["chat_id"] == "1001")
         assert len(tg.calls_to("sendVideo")) < 100
-        await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 100 or None, timeout=60)
+        try:
+            await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 100 or None, timeout=60)
+        except AssertionError as exc:  # once seen on a loaded machine: say what held it up
+            sent = len(tg.calls_to("sendVideo"))
+            noted = [line for line in log.read_text().splitlines() if " INFO " not in line]
+            tail = "\n".join(noted[-40:])
+            raise AssertionError(f"{exc}\n{sent} sent; the bot's log:\n{tail}") from None
     finally:
         assert await stop_process(process) == 0
     chats = [c.params["chat_id"] for c in tg.calls_to("sendVideo")]

@@ -36,7 +36,7 @@ async def test_a_denied_user_cannot_pay_an_old_invoice(world: World) -> None:
     tg = world.telegram
     ann, admin = tg.user(1001), tg.user(1)
     async with world.bot(**STARS, admin_user_ids=frozenset({1})):
-        invoice = await invoice_for(world, ann, "⭐ 50 → +50")
+        invoice = await invoice_for(world, ann, "⭐ 50 → 50 credits")
         tg.send_text(admin, "/deny 1001")
         await message_with(world, 1, "1001")
         answer = await tg.checkout_answer(tg.pre_checkout(ann, invoice))
@@ -51,8 +51,8 @@ async def test_a_payment_signed_before_a_token_change_is_credited(
     tg = world.telegram
     ann = tg.user(1001)
     async with world.bot(**STARS):
-        await buy(world, ann, "⭐ 50 → +50", "charge-old")
-        invoice = await invoice_for(world, ann, "⭐ 200 → +200")
+        await buy(world, ann, "⭐ 50 → 50 credits", "charge-old")
+        invoice = await invoice_for(world, ann, "⭐ 200 → 200 credits")
     rotated = world.config.telegram_bot_token.replace("A", "B", 1)
     tg.token = rotated  # the operator rotated the token with @BotFather
     caplog.set_level(logging.INFO)

@@ -779,6 +779,8 @@ SAME_FOR_EVERY_NUMBER = {
         "This video is older than {n} day: its photo is no longer kept. Send the photo again.",
         "• Your photos (converted to JPEG), for Again, Edit and /history: {n} day.",
         "• Your videos' prompts, settings and status (/history): {n} day.",
+        "{n} credit",  # «5 क्रेडिट»: a loanword, one form in the direct case
+        "⭐ {stars} → {n} credit",
     },
     "uk": {"⏳ In line: {n} video ahead of yours. It starts by itself."},
 }

@@ -7,6 +7,7 @@ reservation cannot be both spent and returned, whatever replays or restarts happ
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -243,6 +244,20 @@ class LedgerTotals:
 
 def _of(rows: Iterable[Movement], reason: Reason) -> Iterator[Movement]:
     return (m for m in rows if m.reason is reason)
+
+
+def hold_ref(task_id: str, attempt: int, nonce: str) -> str:
+    """One ref per hold of a task's attempt: a card back from the line may be pressed again."""
+    return f"{task_id}:{attempt}:{nonce}"
+
+
+def spent_by_task(rows: list[Movement]) -> dict[str, int]:
+    """The credits each task's attempts spent (what /history shows with BILLING=stars)."""
+    spent: Counter[str] = Counter()
+    for ref, (held, end) in _holds(rows).items():
+        if end is Reason.SPEND:
+            spent[ref.partition(":")[0]] += held
+    return dict(spent)
 
 
 def _holds(rows: list[Movement]) -> dict[str, tuple[int, Reason | None]]:

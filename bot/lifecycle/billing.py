@@ -22,6 +22,7 @@ from bot.domain.billing import (
     next_refund_ref,
     open_holds,
     open_refund,
+    spent_by_task,
 )
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.settings import GenerationSettings
@@ -48,6 +49,10 @@ class Billing:
 
     async def totals(self) -> LedgerTotals:
         return LedgerTotals.of(await self.storage.ledger_rows())
+
+    async def spent_by_task(self, user_id: int) -> dict[str, int]:
+        """The credits each of the user's tasks spent, from one read of their ledger."""
+        return spent_by_task(await self.storage.ledger(user_id))
 
     async def welcome(self, user_id: int) -> bool:
         """The one-time free trial; False when there is none or it was given already."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.domain.access import LimitReached, Limits
+from bot.domain.billing import hold_ref
 from bot.domain.queue_order import fair_order
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.domain.settings import MAX_SEED
@@ -193,7 +194,7 @@ class Submitter:
         elif current.state in RETRYABLE_STATES:
             await billing.before_retry(current)
         # One ref per hold: a card back from the line (or refused) may be pressed again.
-        return f"{current.id}:{current.attempt + 1}:{secrets.token_hex(3)}", False
+        return hold_ref(current.id, current.attempt + 1, secrets.token_hex(3)), False
 
     async def _hold(self, taken: TaskRecord, ref: str) -> bool:
         billing = self.billing

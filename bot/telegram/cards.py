@@ -114,7 +114,8 @@ def _price_lines(
     if prices is not None and record.state is TaskState.DRAFT:
         # Recomputed on every redraw, so every change of setting shows its price at once.
         amount = prices.format(prices.price(record.settings), t.locale)
-        return [t._("💰 Estimated cost: {amount}", amount=amount)]
+        # Nobody pays here (billing is off): it is what the video costs the bot.
+        return [t._("💰 Cost to the bot: {amount}", amount=amount)]
     return []
 
 

@@ -34,8 +34,11 @@ def pages(total: int) -> int:
     return max(1, math.ceil(total / PAGE_SIZE))
 
 
+PriceOf = Callable[[HistoryEntry], str | None]
+
+
 def history_text(
-    t: Translator, entries: list[HistoryEntry], page: int, total: int, prices: PriceTable
+    t: Translator, entries: list[HistoryEntry], page: int, total: int, price_of: PriceOf
 ) -> str:
     if not total:
         return t._("🗂 You have no videos yet. Send a photo with a caption to make one.")
@@ -47,7 +50,7 @@ def history_text(
         )
     ]
     for number, entry in enumerate(entries, start=1):
-        lines += ["", f"<b>{number}.</b> {_line(t, entry, prices)}"]
+        lines += ["", f"<b>{number}.</b> {_line(t, entry, price_of)}"]
     lines += ["", t._("Tap a number: a delivered video comes again at once.")]
     return "\n".join(lines)
 
@@ -62,7 +65,24 @@ def when_made(created_at: float, locale: str) -> str:
     return glue.format(time, day)
 
 
-def _line(t: Translator, entry: HistoryEntry, prices: PriceTable) -> str:
+def dollars(t: Translator, prices: PriceTable) -> PriceOf:
+    """Billing off: what a video the service made cost (the cost basis)."""
+    return lambda entry: (
+        prices.format(prices.price(entry.settings), t.locale) if entry.charged else None
+    )
+
+
+def credits(t: Translator, spent: dict[str, int]) -> PriceOf:
+    """BILLING=stars: the credits the user paid for it, in the card's unit; none, no price."""
+
+    def price_of(entry: HistoryEntry) -> str | None:
+        paid = spent.get(entry.id, 0)
+        return t.ngettext("{n} credit", "{n} credits", paid) if paid else None
+
+    return price_of
+
+
+def _line(t: Translator, entry: HistoryEntry, price_of: PriceOf) -> str:
     settings = entry.settings
     parts = [
         when_made(entry.created_at, t.locale),
@@ -71,8 +91,9 @@ def _line(t: Translator, entry: HistoryEntry, prices: PriceTable) -> str:
         "🔊" if settings.audio else "🔇",
         _STATUS.get(entry.state, lambda t: t._("🎞 in progress"))(t),
     ]
-    if entry.charged:
-        parts.append(prices.format(prices.price(settings), t.locale))
+    price = price_of(entry)
+    if price:
+        parts.append(price)
     about = effect_name(t, entry.template) if entry.template else entry.prompt
     return " · ".join(parts) + (f"\n<i>{escape(about)}</i>" if about else "")
 

@@ -206,7 +206,9 @@ def packs_keyboard(t: Translator, offers: list[tuple[int, int]]) -> InlineKeyboa
         [
             [
                 _button(
-                    t._("⭐ {stars} → +{credits}", stars=stars, credits=credits),
+                    t.ngettext(
+                        "⭐ {stars} → {n} credit", "⭐ {stars} → {n} credits", credits, stars=stars
+                    ),
                     Scope.BUY,
                     BuyPack(stars),
                 )

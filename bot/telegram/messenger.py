@@ -113,7 +113,7 @@ class TelegramMessenger:
         return card_text(
             t,
             record,
-            self._prices.charged if self._prices else None,
+            self._prices.current if self._prices else None,  # billing off: the cost basis
             await self._credits(record),
             billing_on=self._billing is not None,
         )

@@ -70,7 +70,11 @@ async def edit_card(update: Update, context: BotContext) -> None:
     """A setting, a page or an effect of a draft card."""
     action = context.action
     if not isinstance(action, SettingAction | CardEdit):
-        await expired_button(update, context)
+        await answer(
+            pressed(update),
+            context.t._("This card has expired. Send the photo again."),
+            show_alert=True,
+        )
         return
     found = await _own_card(update, context)
     if found is None:
@@ -90,10 +94,13 @@ async def press_label(update: Update, context: BotContext) -> None:
 
 
 async def expired_button(update: Update, context: BotContext) -> None:
-    """A button this release does not know (an older version's, or tampered with)."""
+    """A button this release does not know (an older version's, or tampered with): from a
+    card, /history, /settings, /buy or a video alike, so it names no photo."""
     t = context.t
     await answer(
-        pressed(update), t._("This button has expired. Send the photo again."), show_alert=True
+        pressed(update),
+        t._("This button no longer works. Use the command again."),
+        show_alert=True,
     )
 
 

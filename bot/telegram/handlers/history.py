@@ -14,7 +14,7 @@ from bot.telegram.cards import video_caption
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import answer, incoming, pressed, reply
-from bot.telegram.history_view import history_keyboard, history_text
+from bot.telegram.history_view import credits, dollars, history_keyboard, history_text
 from bot.telegram.keyboards import again_keyboard, video_keyboard
 from bot.telegram.messenger import is_chat_gone
 
@@ -92,8 +92,13 @@ async def _page(
     context: BotContext, t: Translator, user_id: int, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     entries, total = await context.services.privacy.history_page(user_id, page)
-    prices = context.services.prices.charged
-    return history_text(t, entries, page, total, prices), history_keyboard(entries, page, total)
+    billing = context.services.billing
+    price_of = (
+        dollars(t, context.services.prices.current)
+        if billing is None
+        else credits(t, await billing.spent_by_task(user_id))
+    )
+    return history_text(t, entries, page, total, price_of), history_keyboard(entries, page, total)
 
 
 def _for_presser(message: Message, user_id: int) -> bool:

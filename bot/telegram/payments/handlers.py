@@ -63,7 +63,7 @@ async def buy_button(update: Update, context: BotContext) -> None:
         await answer(query, t._("This offer has expired. Use /buy again."), show_alert=True)
         return
     await answer(query)
-    title = t._("Credits: {credits}", credits=invoice.credits)
+    title = t.ngettext("{n} credit", "{n} credits", invoice.credits)
     await context.bot.send_invoice(
         chat_id=query.from_user.id if query.message is None else query.message.chat.id,
         title=title,
