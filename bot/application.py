@@ -34,6 +34,7 @@ from bot.logs import SCHEDULER_LOGGER, STOPPED_JOBS
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
+from bot.telegram.albums import Albums
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.flood_rules import FloodRules
 from bot.telegram.handlers import COMMANDS, register_handlers
@@ -43,6 +44,7 @@ from bot.telegram.messenger import TelegramMessenger
 from bot.telegram.metrics import BotMetrics, MetricsServer
 from bot.telegram.payments.stars import StarsShop
 from bot.telegram.photos import TelegramPhotos
+from bot.telegram.replicas import FloodShare
 from bot.telegram.routing import command_menu
 from bot.telegram.traffic import TrafficShaper
 from bot.telegram.web import WEBHOOK_PATH, WebApp, Webhook
@@ -147,7 +149,12 @@ async def start_services(app: BotApplication) -> None:
         api=video,
         messenger=TelegramMessenger(app.bot, catalogues, prices, billing),
         scheduler=scheduler,
-        files=task_files(config.data_dir),
+        # Replicas share nothing but PostgreSQL: the provider's fetch of a soundtrack may
+        # reach any of them.
+        files=task_files(
+            config.data_dir,
+            storage.soundtracks() if isinstance(storage, PostgresStorage) else None,
+        ),
         settings=settings,
         billing=billing,
         metrics=metrics,
@@ -160,7 +167,7 @@ async def start_services(app: BotApplication) -> None:
     # and /healthz (either) on one socket; `run` registers the webhook once it listens.
     if config.public_base_url or config.webhook_url:
         web_app = WebApp(
-            generation.files.audio_dir,
+            generation.files.soundtracks,
             config.public_host,
             config.public_port,
             on_callback=generation.hint,
@@ -190,7 +197,13 @@ async def start_services(app: BotApplication) -> None:
         shop=shop,
         payment_contact=await payment_contact(app.bot, config),
         images=images,
+        albums=Albums(shared=storage.album_photo)
+        if isinstance(storage, PostgresStorage)
+        else Albums(),
+        flood_share=flood_share(app, storage, settings.owner, config.lease_seconds),
     )
+    if app.bot_data.services.flood_share is not None:
+        await app.bot_data.services.flood_share.beat()  # before the first message goes
     await generation.sweep_soundtracks()
     await generation.resume()
     if config.database_url:  # other processes may die and leave their tasks to this one
@@ -210,9 +223,23 @@ async def stop_services(app: BotApplication) -> None:
     if services.metrics is not None:
         await services.metrics.stop()
     await services.generation.release()
+    if services.flood_share is not None:
+        await services.flood_share.stop()
     await services.client.close()
     await services.storage.close()
     app.bot_data.services = None
+
+
+def flood_share(
+    app: BotApplication, storage: Storage, owner: str, lease_seconds: float
+) -> FloodShare | None:
+    """Replicas on PostgreSQL share one token's overall limit; one process has it whole."""
+    shaper = app.bot.rate_limiter
+    if not isinstance(storage, PostgresStorage) or not isinstance(shaper, TrafficShaper):
+        return None
+    return FloodShare(
+        shaper, owner, lease_seconds, storage.replica_heartbeat, storage.leave_replicas
+    )
 
 
 async def serve_metrics(

@@ -1,17 +1,33 @@
 """Replicas on one PostgreSQL, each with its own disk (issue 21): a card opened on one replica
-and pressed on another finds its photo. Modelled here by emptying the replica's own photo
-folder between the photo and the press: what the other replica would see."""
+and pressed on another finds its photo (modelled by emptying the replica's own photo folder
+between the photo and the press: what the other replica would see); a soundtrack uploaded
+through one is served by another; an album split between them gets one card (modelled by two
+replicas one after the other, each with its own data folder)."""
 
 from __future__ import annotations
 
 import base64
 import io
+from pathlib import Path
 
+import aiohttp
 import pytest
 from PIL import Image
 
-from tests.harness import GENERATE, World, open_card, wait_card
+from bot.storage.postgres import PostgresStorage
+from bot.telegram.flood_rules import FloodRules
+from bot.telegram.traffic import TrafficShaper
+from tests.harness import (
+    GENERATE,
+    World,
+    free_port,
+    full_generation,
+    make_image,
+    open_card,
+    wait_card,
+)
 from tests.postgres import fresh_database
+from tests.test_e2e_advanced import MP3
 from tests.test_e2e_again import video_message
 
 
@@ -79,3 +95,73 @@ async def test_a_photo_telegram_no_longer_gives_fails_the_card_with_a_word(
     assert api.submissions == []
     assert "Generate" in str(tg.current(card).get("reply_markup"))  # the card stays usable
     assert text
+
+
+async def test_a_soundtrack_uploaded_through_one_replica_is_served_by_another(
+    world: World, postgres_server: str, tmp_path: Path
+) -> None:
+    """Behind a round-robin proxy the provider's fetch of /audio/<name> reaches any replica:
+    each serves every soundtrack from PostgreSQL, none from its own disk."""
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    shared = {
+        "database_url": await fresh_database(postgres_server),
+        "public_base_url": public,
+        "public_host": "127.0.0.1",
+        "public_port": port,
+    }
+    async with world.bot(**shared, data_dir=tmp_path / "first"):
+        tg.send_audio(ann, MP3, file_name="beat.mp3", mime_type="audio/mpeg", duration=10)
+        await tg.wait_for_call(
+            "sendMessage", where=lambda c: "Soundtrack saved" in c.params["text"]
+        )
+    assert not (tmp_path / "first" / "audio").exists()  # nothing on the replica's disk
+    async with world.bot(**shared, data_dir=tmp_path / "second"):
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+        url = api.submissions[0].body["audio_url"]
+        assert api.tasks[api.accepted()[0].task_id].audio_fetch == (200, MP3)
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            assert response.status == 404  # gone with its card, for every replica
+
+
+async def test_an_album_split_over_two_replicas_gets_one_card(
+    world: World, postgres_server: str, tmp_path: Path
+) -> None:
+    tg = world.telegram
+    ann = tg.user(1001)
+    database = await fresh_database(postgres_server)
+    async with world.bot(database_url=database, data_dir=tmp_path / "first"):
+        tg.send_photo(ann, make_image(), caption="the dog runs", media_group_id="a1")
+        await tg.wait_for(lambda: any(m.get("reply_markup") for m in tg.bot_messages(1001)))
+    async with world.bot(database_url=database, data_dir=tmp_path / "second"):
+        tg.send_photo(ann, make_image(), media_group_id="a1")
+        tg.send_photo(ann, make_image(), media_group_id="a1")
+        await full_generation(world, tg.user(1002))  # everything sent meanwhile is handled
+    cards = [m for m in tg.bot_messages(1001) if m.get("reply_markup")]
+    notes = [m for m in tg.bot_messages(1001) if "One photo" in m["text"]]
+    assert len(cards) == 1 and len(notes) == 1
+
+
+async def test_a_replica_takes_its_share_of_the_tokens_flood_budget(
+    world: World, postgres_server: str
+) -> None:
+    """Two replicas on one token could send ~58 messages a second where Telegram allows ~30:
+    each takes half while both beat, the whole once alone; a clean stop leaves at once."""
+    url = await fresh_database(postgres_server)
+    other = await PostgresStorage.connect(url)
+    try:
+        await other.replica_heartbeat("other-replica", 30)
+        async with world.bot(FloodRules(), database_url=url) as app:
+            shaper, services = app.bot.rate_limiter, app.bot_data.services
+            assert isinstance(shaper, TrafficShaper) and services and services.flood_share
+            assert shaper.overall_limit == 14  # before its first message
+            await other.leave_replicas("other-replica")
+            assert await services.flood_share.beat() == 1
+            assert shaper.overall_limit == 29
+        assert await other.replica_heartbeat("other-replica", 30) == 1
+    finally:
+        await other.close()

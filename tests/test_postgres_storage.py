@@ -125,3 +125,60 @@ async def test_a_claim_cut_short_before_its_unlock_never_blocks_the_other_replic
     finally:
         await first.close()
         await second.close()
+
+
+async def test_replicas_share_soundtracks_and_count_an_albums_photos_once(
+    postgres_server: str,
+) -> None:
+    """Soundtracks and album counts live in the database: what one replica saved another
+    reads; an album's photos are counted across both, at the same instant too; a sweep never
+    takes a soundtrack saved a moment ago (its card may be about to refer to it)."""
+    import asyncio as aio
+
+    from bot.storage.postgres import SOUNDTRACK_GRACE
+
+    url = await fresh_database(postgres_server)
+    now = [NOW]
+    first = await PostgresStorage.connect(url, clock=lambda: now[0])
+    second = await PostgresStorage.connect(url, clock=lambda: now[0])
+    try:
+        mine, theirs = first.soundtracks(), second.soundtracks()
+        await mine.save("a" * 32 + ".mp3", b"ID3 one")
+        await mine.save("b" * 32 + ".mp3", b"ID3 two")
+        assert await theirs.read("a" * 32 + ".mp3") == b"ID3 one"
+        assert await theirs.read("c" * 32 + ".mp3") is None
+        assert await theirs.sweep({"b" * 32 + ".mp3"}) == 0  # within the grace
+        now[0] += SOUNDTRACK_GRACE + 1
+        assert await theirs.sweep({"b" * 32 + ".mp3"}) == 1
+        assert await mine.read("a" * 32 + ".mp3") is None
+        await theirs.delete("b" * 32 + ".mp3")
+        assert await mine.read("b" * 32 + ".mp3") is None
+
+        counts = await aio.gather(*(s.album_photo("g1", 120) for s in (first, second) * 3))
+        assert sorted(counts) == [0, 1, 2, 3, 4, 5]
+        now[0] += 121  # an old album is forgotten when another one arrives
+        assert await first.album_photo("g2", 120) == 0
+        assert await second.album_photo("g2", 120) == 1
+        assert await second.album_photo("g1", 120) == 0
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_replicas_alive_are_those_whose_heartbeat_is_recent(postgres_server: str) -> None:
+    url = await fresh_database(postgres_server)
+    now = [NOW]
+    first = await PostgresStorage.connect(url, clock=lambda: now[0])
+    second = await PostgresStorage.connect(url, clock=lambda: now[0])
+    try:
+        assert await first.replica_heartbeat("a", 30) == 1
+        assert await second.replica_heartbeat("b", 30) == 2
+        assert await first.replica_heartbeat("a", 30) == 2  # a beat again is not one more
+        now[0] += 31  # b stopped beating (killed): a alone
+        assert await first.replica_heartbeat("a", 30) == 1
+        assert await second.replica_heartbeat("b", 30) == 2
+        await second.leave_replicas("b")  # a clean stop
+        assert await first.replica_heartbeat("a", 30) == 1
+    finally:
+        await first.close()
+        await second.close()

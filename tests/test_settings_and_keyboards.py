@@ -152,8 +152,8 @@ def test_soundtrack_checks_and_served_names(tmp_path) -> None:
         SoundtrackError,
         check_audio,
         is_audio_link,
+        is_served_name,
         new_served_name,
-        served_path,
     )
 
     assert check_audio(AudioFile("a.MP3", None, 1000, 10)) == ".mp3"
@@ -168,9 +168,9 @@ def test_soundtrack_checks_and_served_names(tmp_path) -> None:
             check_audio(bad)
         assert caught.value.kind == kind
     name = new_served_name(".mp3")
-    assert served_path(tmp_path, name) == tmp_path / name
-    assert served_path(tmp_path, "../../etc/passwd") is None
-    assert served_path(tmp_path, "short.mp3") is None
+    assert is_served_name(name)
+    assert not is_served_name("../../etc/passwd") and not is_served_name("short.mp3")
+    assert not is_served_name("a" * 24 + ".mp3/../x") and not is_served_name("a" * 24 + ".ogg")
     assert is_audio_link("https://example.com/a/b.mp3?x=1") and not is_audio_link("hello")
 
 

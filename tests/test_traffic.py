@@ -237,3 +237,31 @@ async def test_a_users_answer_goes_before_a_backlog_of_videos() -> None:
             await asyncio.sleep(0)
     await asyncio.wait_for(asyncio.gather(*videos), 1)
     assert sorted(calls[2:]) == ["video 0", "video 1", "video 2"]
+
+
+async def test_replicas_take_an_equal_share_of_the_overall_limit() -> None:
+    """Two replicas on one token: each sends at most half of Telegram's ~30 a second, so
+    together they stay within it; alone again, one takes it whole."""
+    clock = Clock()
+    shaper = TrafficShaper(FloodRules(overall=Window(29, 1.0)), clock=clock, sleep=yield_once)
+    shaper.share_overall(2)
+    assert shaper.overall_limit == 14
+    calls: list[str] = []
+    sending = [
+        asyncio.create_task(
+            shaper.process_request(
+                sent, (calls, "sendMessage"), {}, "sendMessage", {"chat_id": -100 - n}, None
+            )
+        )
+        for n in range(20)
+    ]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(calls) == 14  # the rest wait for the window, on this replica's half
+    clock.now += 1.01
+    await asyncio.gather(*sending)
+    assert len(calls) == 20
+    shaper.share_overall(1)
+    assert shaper.overall_limit == 29
+    shaper.share_overall(0)  # never a zero budget
+    assert shaper.overall_limit == 29

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 MAX_AUDIO_BYTES = 15 * 1024 * 1024
 MIN_AUDIO_SECONDS = 3
@@ -98,8 +97,6 @@ def served_url(public_base_url: str, name: str) -> str:
     return f"{public_base_url.rstrip('/')}/audio/{name}"
 
 
-def served_path(audio_dir: Path, name: str) -> Path | None:
-    """The file behind a served name, refusing anything that could leave the folder."""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{20,}\.(mp3|wav)", name):
-        return None
-    return audio_dir / name
+def is_served_name(name: str) -> bool:
+    """A name the bot may have served: nothing that could leave the folder or the table."""
+    return bool(re.fullmatch(r"[A-Za-z0-9_-]{20,}\.(mp3|wav)", name))

@@ -253,7 +253,7 @@ class DraftService:
                 return updated
         profile = await self.profiles.profile(user_id)
         if profile.soundtrack is not None:
-            self.files.delete_soundtrack(profile.soundtrack.file)
+            await self.files.delete_soundtrack(profile.soundtrack.file)
         kept = replace(soundtrack, saved_at=self.clock())
         await self.storage.save_user(replace(profile, soundtrack=kept))
         return None
@@ -301,7 +301,7 @@ class DraftService:
         if updated is None:
             return None
         if record.soundtrack_file and updated.soundtrack_file != record.soundtrack_file:
-            self.files.delete_soundtrack(record.soundtrack_file)
+            await self.files.delete_soundtrack(record.soundtrack_file)
         await self.messenger.show_card(updated)
         return updated
 

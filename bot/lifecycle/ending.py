@@ -69,7 +69,7 @@ class TaskEnding:
         if self.billing is not None:
             await self.billing.settle(updated)
         if state in ENDED_STATES:
-            self.files.drop(updated)
+            await self.files.drop(updated)
         if redraw:
             await self.messenger.show_card(updated)
         return updated

@@ -1,4 +1,5 @@
-"""The files a task keeps on disk: its photo and a soundtrack the bot serves."""
+"""The files a task keeps: its photo (on disk) and a soundtrack the bot serves (on disk, or in
+PostgreSQL where replicas share it)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from pathlib import Path
 
 from bot.domain.records import TaskRecord
 from bot.images import PreparedImage
+from bot.lifecycle.ports import SoundtrackStore
 
 
 @dataclass(frozen=True)
 class TaskFiles:
     images_dir: Path
-    audio_dir: Path
+    soundtracks: SoundtrackStore
     work_dir: Path  # downloads in progress
 
     def image_path(self, record: TaskRecord) -> Path:
@@ -38,25 +40,20 @@ class TaskFiles:
         jpeg = self.image_path(record).read_bytes()
         return PreparedImage(jpeg, record.image_width, record.image_height)
 
-    def delete_soundtrack(self, name: str | None) -> None:
+    async def delete_soundtrack(self, name: str | None) -> None:
         """A served soundtrack that left its card: its public link must stop working."""
         if name:
-            (self.audio_dir / name).unlink(missing_ok=True)
+            await self.soundtracks.delete(name)
 
-    def sweep_soundtracks(self, in_use: set[str]) -> int:
+    async def sweep_soundtracks(self, in_use: set[str]) -> int:
         """Delete served soundtracks nothing refers to (left by a crash or an older release),
         so no forgotten file stays public. Returns how many were deleted."""
-        if not self.audio_dir.is_dir():
-            return 0
-        orphans = [p for p in self.audio_dir.iterdir() if p.is_file() and p.name not in in_use]
-        for path in orphans:
-            path.unlink(missing_ok=True)
-        return len(orphans)
+        return await self.soundtracks.sweep(in_use)
 
-    def drop(self, record: TaskRecord) -> None:
+    async def drop(self, record: TaskRecord) -> None:
         """The task is over: a soundtrack we served goes at once (its link is public); the
         photo stays for "Again", "Edit" and /history until RETENTION_DAYS (sweep_images)."""
-        self.delete_soundtrack(record.soundtrack_file)
+        await self.delete_soundtrack(record.soundtrack_file)
 
     def forget_photo(self, record: TaskRecord) -> None:
         self.image_path(record).unlink(missing_ok=True)

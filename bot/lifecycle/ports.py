@@ -46,6 +46,22 @@ class PhotoSource(Protocol):
         PhotoUnavailableError."""
 
 
+class SoundtrackStore(Protocol):
+    """Uploaded soundtracks the bot serves at /audio/<name>: on this disk (one process), or
+    in PostgreSQL, where every replica serves every one (the provider's fetch may land on
+    any replica behind the proxy)."""
+
+    async def save(self, name: str, data: bytes) -> None: ...
+
+    async def read(self, name: str) -> bytes | None:
+        """None when there is no such soundtrack (any more)."""
+
+    async def delete(self, name: str) -> None: ...
+
+    async def sweep(self, in_use: set[str]) -> int:
+        """Delete those nothing refers to; returns how many."""
+
+
 class Messenger(Protocol):
     async def post_card(self, record: TaskRecord) -> int | None:
         """Send the card as a new message replying to the photo; its id, or None when the

@@ -41,13 +41,13 @@ class Privacy:
         by a card in line go back: nothing was made for them."""
         profile = await self.storage.get_user(user_id)
         if profile.soundtrack is not None:
-            self.files.delete_soundtrack(profile.soundtrack.file)
+            await self.files.delete_soundtrack(profile.soundtrack.file)
         gone = await self.storage.forget_user(user_id)
         for record in gone:
             if self.billing is not None and record.state not in ENDED_STATES:
                 await self.billing.release(record)
             self.files.forget_photo(record)
-            self.files.delete_soundtrack(record.soundtrack_file)
+            await self.files.delete_soundtrack(record.soundtrack_file)
         running = await self.storage.tasks_in(ACTIVE_STATES, user_id=user_id)
         log.info(
             "user %s: forgot %s tasks, %s still in flight",

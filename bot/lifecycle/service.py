@@ -32,6 +32,7 @@ from bot.lifecycle.ports import (
     NoMetrics,
     PhotoSource,
     PollScheduler,
+    SoundtrackStore,
     VideoApi,
 )
 from bot.lifecycle.privacy import Privacy
@@ -40,6 +41,7 @@ from bot.lifecycle.queue import Line
 from bot.lifecycle.submit import Claimed, ClaimResult, InLine, Submitter
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
+from bot.storage.soundtracks import DiskSoundtracks
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +278,9 @@ class GenerationService:
         """At start-up and daily: no served soundtrack outlives the card it belongs to, or
         its day on a profile (PROFILE_TTL)."""
         kept_since = self.clock() - PROFILE_TTL
-        deleted = self.files.sweep_soundtracks(await self.storage.soundtrack_files(kept_since))
+        deleted = await self.files.sweep_soundtracks(
+            await self.storage.soundtrack_files(kept_since)
+        )
         if deleted:
             log.info("deleted %s soundtracks nothing referred to", deleted)
         return deleted
@@ -307,5 +311,8 @@ class GenerationService:
             log.info("deleted %s photos past the retention", swept)
 
 
-def task_files(data_dir: Path) -> TaskFiles:
-    return TaskFiles(data_dir / "images", data_dir / "audio", data_dir / "tmp")
+def task_files(data_dir: Path, soundtracks: SoundtrackStore | None = None) -> TaskFiles:
+    """Photos and downloads on this disk; soundtracks there too unless a shared store is given."""
+    return TaskFiles(
+        data_dir / "images", soundtracks or DiskSoundtracks(data_dir / "audio"), data_dir / "tmp"
+    )

@@ -66,7 +66,23 @@ MIGRATIONS = (
     );
     CREATE INDEX ledger_user ON ledger (user_id);
     """,
+    """
+    CREATE TABLE soundtracks (
+        name TEXT PRIMARY KEY,
+        data BYTEA NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE albums (
+        id TEXT PRIMARY KEY,
+        photos INT NOT NULL,
+        first_seen DOUBLE PRECISION NOT NULL
+    );
+    CREATE TABLE replicas (owner TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL);
+    """,
 )
+# A soundtrack is saved a moment before a card refers to it: a sweep on another replica in
+# that moment must not take it.
+SOUNDTRACK_GRACE = 3600.0
 # The two-key form: a lock space of its own, apart from the ledger's per-user keys.
 CLAIM_LOCK = (1, 1)
 _ACTIVE = [s.value for s in ACTIVE_STATES]
@@ -152,6 +168,43 @@ class PostgresStorage:
         )
         await migrate(pool)
         return cls(pool, **options)
+
+    def soundtracks(self) -> PostgresSoundtracks:
+        """Uploaded soundtracks in the database: every replica serves every one."""
+        return PostgresSoundtracks(self._pool, self.clock)
+
+    async def album_photo(self, media_group_id: str, keep_seconds: float) -> int:
+        """How many photos of this album arrived before this one, on any replica; albums
+        older than `keep_seconds` are forgotten on the way."""
+        now = self.clock()
+        photos: int = await self._pool.fetchval(
+            "WITH gone AS (DELETE FROM albums WHERE first_seen < $3 AND id <> $1) "
+            "INSERT INTO albums AS a VALUES ($1, 1, $2) "
+            "ON CONFLICT (id) DO UPDATE SET photos = a.photos + 1 RETURNING a.photos",
+            media_group_id,
+            now,
+            now - keep_seconds,
+        )
+        return photos - 1
+
+    async def replica_heartbeat(self, owner: str, ttl: float) -> int:
+        """This replica is alive; how many are (those seen within `ttl`, this one included).
+        Replicas gone longer than a day are forgotten on the way."""
+        now = self.clock()
+        others: int = await self._pool.fetchval(
+            "WITH me AS (INSERT INTO replicas AS r VALUES ($1, $2) "
+            "ON CONFLICT (owner) DO UPDATE SET seen_at = EXCLUDED.seen_at), "
+            "gone AS (DELETE FROM replicas WHERE seen_at < $2 - 86400 AND owner <> $1) "
+            "SELECT count(*) FROM replicas WHERE seen_at >= $3 AND owner <> $1",
+            owner,
+            now,
+            now - ttl,
+        )
+        return others + 1
+
+    async def leave_replicas(self, owner: str) -> None:
+        """A clean stop: the others take its share of the flood budget at their next beat."""
+        await self._pool.execute("DELETE FROM replicas WHERE owner = $1", owner)
 
     async def get_user(self, user_id: int) -> UserProfile:
         data = await self._pool.fetchval("SELECT data FROM users WHERE user_id = $1", user_id)
@@ -498,3 +551,38 @@ def _count_group(stats: Stats, row: asyncpg.Record) -> None:
         stats.failures[row["notice"] or state] += n
     if row["charged"]:
         stats.charged_seconds[price_kind(row["res"], bool(row["audio"]))] += seconds
+
+
+class PostgresSoundtracks:
+    """The soundtrack store of replicas that share nothing but the database (at most 15 MB
+    each, gone when their card is)."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], float] = time.time) -> None:
+        self._pool = pool
+        self._clock = clock
+
+    async def save(self, name: str, data: bytes) -> None:
+        await self._pool.execute(
+            "INSERT INTO soundtracks VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+            name,
+            data,
+            self._clock(),
+        )
+
+    async def read(self, name: str) -> bytes | None:
+        data: bytes | None = await self._pool.fetchval(
+            "SELECT data FROM soundtracks WHERE name = $1", name
+        )
+        return data
+
+    async def delete(self, name: str) -> None:
+        await self._pool.execute("DELETE FROM soundtracks WHERE name = $1", name)
+
+    async def sweep(self, in_use: set[str]) -> int:
+        deleted = await self._pool.fetch(
+            "DELETE FROM soundtracks WHERE name <> ALL($1::text[]) AND created_at < $2 "
+            "RETURNING name",
+            sorted(in_use),
+            self._clock() - SOUNDTRACK_GRACE,
+        )
+        return len(deleted)

@@ -26,6 +26,7 @@ from bot.telegram.albums import Albums
 from bot.telegram.first_replies import FirstReplies
 from bot.telegram.metrics import MetricsServer
 from bot.telegram.payments.stars import StarsShop
+from bot.telegram.replicas import FloodShare
 from bot.telegram.web import WebApp
 
 
@@ -49,6 +50,7 @@ class Services:
     shop: StarsShop | None = None  # ...and the provider that sells them
     first_replies: FirstReplies = field(default_factory=FirstReplies)
     albums: Albums = field(default_factory=Albums)
+    flood_share: FloodShare | None = None  # replicas on PostgreSQL: 1/N of the overall limit
     images: ImageConverter = field(default_factory=ImageConverter)  # two conversions at a time
 
 

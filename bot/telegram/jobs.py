@@ -56,8 +56,11 @@ async def advance_line(context: BotContext) -> None:
 
 
 async def keep_leases(context: BotContext) -> None:
-    """Renew this process's leases; take over the tasks of a process that died."""
+    """Renew this process's leases; take over the tasks of a process that died; count the
+    replicas alive, which share the flood budget."""
     await context.services.generation.keep_leases()
+    if context.services.flood_share is not None:
+        await context.services.flood_share.beat()
 
 
 async def expire_cards(context: BotContext) -> None:

@@ -25,6 +25,7 @@ from bot.telegram.flood_rules import (
     SendLog,
     Slot,
     TokenBucket,
+    Window,
     is_counted,
     limiter_for,
 )
@@ -69,6 +70,16 @@ class TrafficShaper(BaseRateLimiter[str]):
         self._answers: Counter[int | None] = Counter()  # new messages not in the background
         self.dropped = 0
         self.retry_afters = 0  # 429s Telegram answered (wanbot_telegram_429_total)
+
+    def share_overall(self, replicas: int) -> None:
+        """Replicas on one token share Telegram's overall limit: this one takes 1/`replicas`
+        of it (the live replicas, counted from their heartbeats)."""
+        whole = self.rules.overall
+        self._overall.window = Window(max(1, whole.limit // max(1, replicas)), whole.seconds)
+
+    @property
+    def overall_limit(self) -> int:
+        return self._overall.window.limit
 
     async def initialize(self) -> None:
         pass

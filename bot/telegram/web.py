@@ -20,13 +20,13 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.ext import ExtBot
 
-from bot.domain.soundtrack import served_path
+from bot.domain.soundtrack import is_served_name
+from bot.lifecycle.ports import SoundtrackStore
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,14 @@ class WebApp:
 
     def __init__(
         self,
-        audio_dir: Path,
+        soundtracks: SoundtrackStore,
         host: str,
         port: int,
         on_callback: Callable[[str], Awaitable[bool]] | None = None,
         webhook: Webhook | None = None,
         checks: Mapping[str, Callable[[], Awaitable[object]]] | None = None,
     ) -> None:
-        self._audio_dir = audio_dir
+        self._soundtracks = soundtracks
         self._checks = dict(checks or {})
         self._on_callback = on_callback
         self._webhook = webhook
@@ -119,17 +119,19 @@ class WebApp:
         await hook.queue.put(update)
         return web.Response()
 
-    async def _serve(self, request: web.Request) -> web.StreamResponse:
-        path = served_path(self._audio_dir, request.match_info["name"])
-        if path is None or not path.is_file():
+    async def _serve(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        data = await self._soundtracks.read(name) if is_served_name(name) else None
+        if data is None:
             raise web.HTTPNotFound()
+        suffix = name[name.rindex(".") :]
         # Served from the operator's domain: a browser must never render it as a page.
         headers = {
-            "Content-Type": CONTENT_TYPES[path.suffix],
+            "Content-Type": CONTENT_TYPES[suffix],
             "X-Content-Type-Options": "nosniff",
-            "Content-Disposition": f'attachment; filename="soundtrack{path.suffix}"',
+            "Content-Disposition": f'attachment; filename="soundtrack{suffix}"',
         }
-        return web.FileResponse(path, headers=headers)
+        return web.Response(body=data, headers=headers)
 
     async def _callback(self, request: web.Request) -> web.Response:
         """A hint that a task ended; the bot asks the API itself before acting on it, so a

@@ -132,24 +132,20 @@ async def receive_audio(update: Update, context: BotContext) -> None:
         )
         return
     name = new_served_name(extension)
-    audio_dir = context.services.generation.files.audio_dir
-    audio_dir.mkdir(parents=True, exist_ok=True)
-    path = audio_dir / name
-    try:
+    try:  # at most MAX_AUDIO_BYTES as Telegram told, and the Bot API gives at most 20 MB
         telegram_file = await source.get_file()
-        await telegram_file.download_to_drive(path)
+        data = bytes(await telegram_file.download_as_bytearray())
     except TelegramError as exc:
         log.warning("chat %s: audio download failed: %s", message.chat_id, exc)
         await reply(message, t._("⚠️ I could not download that audio. Please send it again."))
         return
     try:  # what Telegram said of it was a claim; the file itself says what it is
-        with path.open("rb") as file:
-            check_downloaded(file.read(12), path.stat().st_size, extension)
+        check_downloaded(data[:12], len(data), extension)
     except SoundtrackError as exc:
-        path.unlink(missing_ok=True)
         log.info("chat %s: an upload that is not the audio it claims: refused", message.chat_id)
         await reply(message, _soundtrack_error(t, exc))
         return
+    await context.services.generation.files.soundtracks.save(name, data)
     title = audio.file_name or f"audio{extension}"  # never the served (secret) name
     await attach_soundtrack(
         update, context, t, Soundtrack(served_url(public_base_url, name), name, title)

@@ -67,7 +67,7 @@ async def receive_image(update: Update, context: BotContext) -> None:
     """A photo or file: in private chats always, in groups only when meant for the bot."""
     message = incoming(update).message
     if message.media_group_id:
-        album = context.services.albums.arrived(message.media_group_id)
+        album = await context.services.albums.arrived(message.media_group_id)
         if album is AlbumPhoto.SECOND and message.chat.type == ChatType.PRIVATE:
             t = context.t
             await reply(
