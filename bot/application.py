@@ -27,6 +27,7 @@ from bot.domain.access import AccessPolicy, Limits
 from bot.i18n import Catalogues
 from bot.images import ImageConverter
 from bot.lifecycle.billing import Billing
+from bot.lifecycle.ports import SoundtrackStore
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
@@ -144,17 +145,13 @@ async def start_services(app: BotApplication) -> None:
     )
     metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
     images = ImageConverter()  # two conversions at a time, for new photos and fetched ones
+    soundtracks, albums = replica_parts(storage)
     generation = GenerationService(
         storage=storage,
         api=video,
         messenger=TelegramMessenger(app.bot, catalogues, prices, billing),
         scheduler=scheduler,
-        # Replicas share nothing but PostgreSQL: the provider's fetch of a soundtrack may
-        # reach any of them.
-        files=task_files(
-            config.data_dir,
-            storage.soundtracks() if isinstance(storage, PostgresStorage) else None,
-        ),
+        files=task_files(config.data_dir, soundtracks),
         settings=settings,
         billing=billing,
         metrics=metrics,
@@ -197,13 +194,9 @@ async def start_services(app: BotApplication) -> None:
         shop=shop,
         payment_contact=await payment_contact(app.bot, config),
         images=images,
-        albums=Albums(shared=storage.album_photo)
-        if isinstance(storage, PostgresStorage)
-        else Albums(),
-        flood_share=flood_share(app, storage, settings.owner, config.lease_seconds),
+        albums=albums,
+        flood_share=await flood_share(app, storage, settings.owner, config.lease_seconds),
     )
-    if app.bot_data.services.flood_share is not None:
-        await app.bot_data.services.flood_share.beat()  # before the first message goes
     await generation.sweep_soundtracks()
     await generation.resume()
     if config.database_url:  # other processes may die and leave their tasks to this one
@@ -230,16 +223,27 @@ async def stop_services(app: BotApplication) -> None:
     app.bot_data.services = None
 
 
-def flood_share(
+def replica_parts(storage: Storage) -> tuple[SoundtrackStore | None, Albums]:
+    """Replicas share nothing but PostgreSQL: soundtracks (the provider's fetch may reach any
+    replica) and album counts live there. On the embedded files: this disk, this process."""
+    if isinstance(storage, PostgresStorage):
+        return storage.soundtracks(), Albums(shared=storage.album_photo)
+    return None, Albums()
+
+
+async def flood_share(
     app: BotApplication, storage: Storage, owner: str, lease_seconds: float
 ) -> FloodShare | None:
-    """Replicas on PostgreSQL share one token's overall limit; one process has it whole."""
+    """Replicas on PostgreSQL share one token's overall limit, counted before the first
+    message goes; one process has it whole."""
     shaper = app.bot.rate_limiter
     if not isinstance(storage, PostgresStorage) or not isinstance(shaper, TrafficShaper):
         return None
-    return FloodShare(
+    share = FloodShare(
         shaper, owner, lease_seconds, storage.replica_heartbeat, storage.leave_replicas
     )
+    await share.beat()
+    return share
 
 
 async def serve_metrics(

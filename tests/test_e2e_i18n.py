@@ -86,5 +86,5 @@ async def test_the_card_prices_in_us_dollars_as_each_language_writes_them(world:
         english = await open_card(world, tg.user(2006, "Ann", language_code="en"))
         chinese = await open_card(world, tg.user(2007, "Li", language_code="zh-hans"))
     assert "0,25\u00a0US$" in spanish["text"] and "$0.25" not in spanish["text"]
-    assert "Estimated cost: $0.25" in english["text"]
+    assert "Cost to the bot: $0.25" in english["text"]
     assert "US$0.25" in chinese["text"]
