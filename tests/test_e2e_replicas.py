@@ -6,7 +6,9 @@ replicas one after the other, each with its own data folder)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import io
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from tests.harness import (
     free_port,
     full_generation,
     make_image,
+    message_with,
     open_card,
     wait_card,
 )
@@ -165,3 +168,68 @@ async def test_a_replica_takes_its_share_of_the_tokens_flood_budget(
         assert await other.replica_heartbeat("other-replica", 30) == 1
     finally:
         await other.close()
+
+
+class RestartingPostgres:
+    """PostgreSQL as a client sees it restart: a TCP door to the real server's socket that
+    can close every open connection and refuse new ones, then open again on the same port."""
+
+    def __init__(self, server_uri: str) -> None:
+        folder = server_uri.split("host=", 1)[1].split("&", 1)[0]
+        [self._socket] = [str(p) for p in Path(folder).glob(".s.PGSQL.*") if p.is_socket()]
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    def url(self, database_uri: str) -> str:
+        name = database_uri.split("?", 1)[0].rsplit("/", 1)[1]
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    async def up(self) -> None:
+        self._server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._open):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        to_reader, to_writer = await asyncio.open_unix_connection(self._socket)
+        self._open.update((writer, to_writer))
+
+        async def copy(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                while data := await source.read(65536):
+                    target.write(data)
+                    await target.drain()
+            target.transport.abort()
+            self._open.discard(target)
+
+        await asyncio.gather(copy(reader, to_writer), copy(to_reader, writer))
+
+
+async def test_a_database_restart_loses_no_task_and_users_hear_to_try_again(
+    world: World, postgres_server: str
+) -> None:
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    database = RestartingPostgres(postgres_server)
+    await database.up()
+    url = database.url(await fresh_database(postgres_server))
+    async with world.bot(database_url=url, poll_interval=0.2):
+        card = await open_card(world, ann)
+        api.hold_new_tasks = True
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Generating")
+        await database.down()
+        api.release(api.accepted()[0].task_id)  # finished while the database is away
+        tg.send_text(ann, "/settings")
+        busy = await message_with(world, 1001, "busy for a moment")
+        assert busy["text"] == "⏳ I'm busy for a moment. Please try again in a minute."
+        await database.up()
+        await wait_card(world, card, "Done")
+        tg.send_text(ann, "/settings")
+        await message_with(world, 1001, "Your default settings")
+    assert [c.params["chat_id"] for c in tg.calls_to("sendVideo")] == ["1001"]  # once

@@ -41,6 +41,7 @@ from bot.lifecycle.queue import Line
 from bot.lifecycle.submit import Claimed, ClaimResult, InLine, Submitter
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
+from bot.storage.errors import is_unreachable
 from bot.storage.soundtracks import DiskSoundtracks
 
 log = logging.getLogger(__name__)
@@ -201,9 +202,14 @@ class GenerationService:
         self._stepping.add(task_id)
         try:
             delay = await self.poller.step(task_id)
-        except Exception:
-            # A bug must not strand a paid task: log it and keep the task alive.
-            log.exception("task %s: unexpected error while polling", task_id)
+        except Exception as exc:
+            # Neither a bug nor a database restart may strand a paid task: keep it alive.
+            if is_unreachable(exc):
+                log.warning(
+                    "task %s: storage out of reach (%s), retrying", task_id, type(exc).__name__
+                )
+            else:
+                log.exception("task %s: unexpected error while polling", task_id)
             delay = (self.settings.poll_interval or FIRST_PROBE) * 3
         finally:
             self._stepping.discard(task_id)

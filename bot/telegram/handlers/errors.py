@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
+from bot.storage.errors import is_unreachable
 from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,9 @@ async def log_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update):
         chat_id = update.effective_chat.id if update.effective_chat else None
         user_id = update.effective_user.id if update.effective_user else None
+    if is_unreachable(context.error):
+        await _busy(update, context, chat_id, user_id)
+        return
     log.error("unhandled error chat %s user %s", chat_id, user_id, exc_info=context.error)
     if not isinstance(update, Update) or update.effective_message is None:
         return
@@ -28,3 +32,29 @@ async def log_error(update: object, context: BotContext) -> None:
         )
     except (TelegramError, RuntimeError):
         log.warning("chat %s: could not tell the user about the error", chat_id)
+
+
+async def _busy(
+    update: object, context: BotContext, chat_id: int | None, user_id: int | None
+) -> None:
+    """The database is out of reach (restarting, say): the user hears to try again shortly,
+    in Telegram's language for them (their saved one is in the database), instead of silence;
+    a button stops spinning. One line in the log, no traceback: it passes by itself."""
+    log.warning(
+        "chat %s user %s: storage out of reach (%s): asked to try again shortly",
+        chat_id,
+        user_id,
+        type(context.error).__name__,
+    )
+    if not isinstance(update, Update):
+        return
+    user = update.effective_user
+    t = context.services.catalogues.translator(user.language_code if user else None)
+    text = t._("⏳ I'm busy for a moment. Please try again in a minute.")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    except (TelegramError, RuntimeError):
+        log.warning("chat %s: could not tell the user to try again", chat_id)
