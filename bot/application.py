@@ -31,7 +31,7 @@ from bot.lifecycle.ports import SoundtrackStore
 from bot.lifecycle.prices import Prices
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService, LifecycleSettings, task_files
-from bot.logs import SCHEDULER_LOGGER, STOPPED_JOBS
+from bot.logs import POOL_LOGGER, POOL_RECONNECTS, SCHEDULER_LOGGER, STOPPED_JOBS
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
@@ -79,6 +79,7 @@ def build_application(config: Config, flood_rules: FloodRules | None = None) -> 
     app: BotApplication = builder.build()
     app.bot_data.config = config
     logging.getLogger(SCHEDULER_LOGGER).addFilter(STOPPED_JOBS)  # a stop is not an error
+    logging.getLogger(POOL_LOGGER).addFilter(POOL_RECONNECTS)  # nor a database restart
     register_handlers(app)
     return app
 

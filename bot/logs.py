@@ -54,6 +54,26 @@ STOPPED_JOBS = StoppedJobs()
 SCHEDULER_LOGGER = "apscheduler.executors.default"
 
 
+class PoolReconnects(logging.Filter):
+    """asyncpg's pool logs each failed attempt to reopen its connections, while PostgreSQL
+    restarts, as an ERROR with a traceback; it tries again by itself and the bot's own lines
+    say what waits for it. One WARNING line instead, with the error's kind."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            _log.warning(
+                "database connection not restored yet (%s); retrying", type(error).__name__
+            )
+            return False
+        return True
+
+
+# Installed on asyncpg's pool logger by every application (bot/application.py).
+POOL_RECONNECTS = PoolReconnects()
+POOL_LOGGER = "asyncpg.pool"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line, for log pipelines: time, level, logger, message, and a task's
     `task`, `user` and `chat` as fields of their own (the text prefix left out)."""

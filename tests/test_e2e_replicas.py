@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import io
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -211,7 +212,7 @@ class RestartingPostgres:
 
 
 async def test_a_database_restart_loses_no_task_and_users_hear_to_try_again(
-    world: World, postgres_server: str
+    world: World, postgres_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     tg, api = world.telegram, world.apimart
     ann = tg.user(1001)
@@ -228,8 +229,13 @@ async def test_a_database_restart_loses_no_task_and_users_hear_to_try_again(
         tg.send_text(ann, "/settings")
         busy = await message_with(world, 1001, "busy for a moment")
         assert busy["text"] == "⏳ I'm busy for a moment. Please try again in a minute."
+        sent_while_away = len(tg.bot_messages(1001))
         await database.up()
         await wait_card(world, card, "Done")
         tg.send_text(ann, "/settings")
         await message_with(world, 1001, "Your default settings")
     assert [c.params["chat_id"] for c in tg.calls_to("sendVideo")] == ["1001"]  # once
+    # The gate could not decide: nothing went past it to fail again in a handler.
+    texts = [m.get("text", "") for m in tg.bot_messages(1001)]
+    assert sent_while_away == texts.index(busy["text"]) + 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -22,6 +22,7 @@ from bot.lifecycle.privacy import Privacy
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService
 from bot.storage import Storage
+from bot.storage.errors import is_unreachable
 from bot.telegram.albums import Albums
 from bot.telegram.first_replies import FirstReplies
 from bot.telegram.metrics import MetricsServer
@@ -52,6 +53,11 @@ class Services:
     albums: Albums = field(default_factory=Albums)
     flood_share: FloodShare | None = None  # replicas on PostgreSQL: 1/N of the overall limit
     images: ImageConverter = field(default_factory=ImageConverter)  # two conversions at a time
+
+    @staticmethod
+    def storage_unreachable(error: BaseException | None) -> bool:
+        """Whether an error only says the database is away for now (a restart, say)."""
+        return is_unreachable(error)
 
 
 class BotData:

@@ -17,7 +17,20 @@ log = logging.getLogger(__name__)
 
 async def check_access(update: Update, context: BotContext) -> None:
     """Settle the update's translator (`context.t`) for every handler after this one; refuse
-    politely (with the user's id, to pass to the operator) and stop the update."""
+    politely (with the user's id, to pass to the operator) and stop the update.
+
+    A gate that cannot decide (the database away) lets nothing through: PTB would go on to
+    the next group after an error, so the error is reported here and the update stops."""
+    try:
+        await _check_access(update, context)
+    except ApplicationHandlerStop:
+        raise
+    except Exception as error:
+        await context.application.process_error(update, error)
+        raise ApplicationHandlerStop from error
+
+
+async def _check_access(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
     user, chat = update.effective_user, update.effective_chat
     if _payment(update):

@@ -7,8 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.storage.errors import is_unreachable
-from bot.telegram.context import BotContext
+from bot.telegram.context import BotContext, Services
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +18,7 @@ async def log_error(update: object, context: BotContext) -> None:
     if isinstance(update, Update):
         chat_id = update.effective_chat.id if update.effective_chat else None
         user_id = update.effective_user.id if update.effective_user else None
-    if is_unreachable(context.error):
+    if Services.storage_unreachable(context.error):
         await _busy(update, context, chat_id, user_id)
         return
     log.error("unhandled error chat %s user %s", chat_id, user_id, exc_info=context.error)
@@ -49,9 +48,9 @@ async def _busy(
     if not isinstance(update, Update):
         return
     user = update.effective_user
-    t = context.services.catalogues.translator(user.language_code if user else None)
-    text = t._("⏳ I'm busy for a moment. Please try again in a minute.")
     try:
+        t = context.services.catalogues.translator(user.language_code if user else None)
+        text = t._("⏳ I'm busy for a moment. Please try again in a minute.")
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)
         elif update.effective_message is not None:
