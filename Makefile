@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: run test lint format bench mutants lock locales-extract locales-update clean
+.PHONY: run test lint format bench screens mutants lock locales-extract locales-update clean
 
 # The locked versions only, then the bot itself without resolving anything again.
 $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
@@ -30,8 +30,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --cov=bot --cov-report=term
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot tests bench
-	$(VENV)/bin/ruff format --check bot tests bench
+	$(VENV)/bin/ruff check bot tests bench tools
+	$(VENV)/bin/ruff format --check bot tests bench tools
 	$(VENV)/bin/mypy
 
 # Not part of `make test`: minutes of load on the real bot process (docs/benchmarks.md).
@@ -43,6 +43,12 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_speed
 	$(PY) -m bench.bench_taps
 	$(PY) -m bench.bench_images
+
+# The README's pictures, docs/screens/<lang>-<screen>.png: the real bot against the e2e fakes,
+# in English and Arabic, photographed by headless Chromium (Debian: apt-get install chromium
+# fonts-noto-ui-core fonts-noto-color-emoji fonts-roboto-unhinted). ~15 s.
+screens: $(STAMP)
+	$(PY) -m tools.screens
 
 # Not part of `make test`: mutation testing (mutmut) of bot/domain and bot/lifecycle, in a copy
 # of the tree under build/mutmut. Only the fast tests that cover them run (no e2e, no PostgreSQL),
@@ -91,8 +97,8 @@ lock:
 	$(UV_COMPILE) --constraint $(DEV_LOCK) -o $(LOCK)
 
 format: $(STAMP)
-	$(VENV)/bin/ruff check --fix bot tests bench
-	$(VENV)/bin/ruff format bot tests bench
+	$(VENV)/bin/ruff check --fix bot tests bench tools
+	$(VENV)/bin/ruff format bot tests bench tools
 
 # Catalogues are read straight from the .po files at start-up (no compiled .mo to build or commit).
 locales-extract: $(STAMP)

@@ -150,6 +150,16 @@ class Bot:
                 queries.append(task.polls)
         return delays, queries
 
+    def seen_to_video(self, chats: list[int]) -> list[float]:
+        """For the tasks of these chats: the status answer that first said "completed" → the
+        video in the chat (seconds): the bot's own part, without the polling interval's."""
+        wanted, arrivals = {str(c) for c in chats}, self.videos()
+        return [
+            arrivals[chat] - task.answered_completed
+            for task in self.api.tasks.values()
+            if (chat := chat_of(task.body)) in wanted and task.answered_completed is not None
+        ]
+
 
 @dataclass
 class Reaction:

@@ -112,6 +112,7 @@ class Deliveries:
     mode: str
     delays: dict[float, list[float]] = field(default_factory=dict)
     queries: dict[float, list[int]] = field(default_factory=dict)
+    seen: list[float] = field(default_factory=list)
 
     def row(self) -> dict[str, str]:
         every = [d for values in self.delays.values() for d in values]
@@ -119,6 +120,7 @@ class Deliveries:
             "polling": self.mode,
             "ready → video, median": ms(1000 * statistics.median(every)),
             "p95": ms(1000 * (p95(every) or 0)),
+            "seen completed → video, median": ms(1000 * statistics.median(self.seen)),
             **{
                 f"queries, {length:g} s task": f"{statistics.mean(self.queries[length]):.1f}"
                 for length in LENGTHS
@@ -138,6 +140,7 @@ async def deliveries(folder: Path, mode: str, env: dict[str, str]) -> Deliveries
         for length in LENGTHS:
             delays, queries = bot.ready_to_video(chats[length])
             figures.delays[length], figures.queries[length] = delays, queries
+            figures.seen += bot.seen_to_video(chats[length])
     return figures
 
 

@@ -241,7 +241,12 @@ async def flood_share(
     if not isinstance(storage, PostgresStorage) or not isinstance(shaper, TrafficShaper):
         return None
     share = FloodShare(
-        shaper, owner, lease_seconds, storage.replica_heartbeat, storage.leave_replicas
+        shaper,
+        owner,
+        lease_seconds,
+        storage.replica_heartbeat,
+        storage.leave_replicas,
+        storage.take_chat_send,
     )
     await share.beat()
     return share

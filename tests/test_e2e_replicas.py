@@ -163,9 +163,10 @@ async def test_a_replica_takes_its_share_of_the_tokens_flood_budget(
             shaper, services = app.bot.rate_limiter, app.bot_data.services
             assert isinstance(shaper, TrafficShaper) and services and services.flood_share
             assert shaper.overall_limit == 14  # before its first message
+            assert shaper._shared_chats is not None  # each chat's limit counted in PostgreSQL
             await other.leave_replicas("other-replica")
             assert await services.flood_share.beat() == 1
-            assert shaper.overall_limit == 29
+            assert shaper.overall_limit == 29 and shaper._shared_chats is None
         assert await other.replica_heartbeat("other-replica", 30) == 1
     finally:
         await other.close()

@@ -847,7 +847,7 @@ def test_texts_name_the_more_page_and_the_avoid_line_as_their_buttons_do(locale:
     def text(msgid: str) -> str:
         return translated.get(msgid).string
 
-    more = text("⚙️ More ▸").removeprefix("⚙️ ").removesuffix(" ▸")
+    more = text("⚙️ More ▸").removeprefix("⚙️ ").removesuffix(" ▸").removesuffix(" ◂")  # ◂: RTL
     page = text(
         "⚙️ <b>More options</b> (the card's ⚙️ More page): prompt rewriting, single or "
         "multi-shot, watermark, seed. ✨ Effects animates the photo with a template."

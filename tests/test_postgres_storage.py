@@ -182,3 +182,20 @@ async def test_replicas_alive_are_those_whose_heartbeat_is_recent(postgres_serve
     finally:
         await first.close()
         await second.close()
+
+
+async def test_replicas_writing_to_one_chat_share_its_burst(postgres_server: str) -> None:
+    """Telegram's ~1 a second per chat, a burst of 3, whichever replica sends: counted on the
+    database's clock, so two replicas together get the burst once, not twice."""
+    url = await fresh_database(postgres_server)
+    first, second = await PostgresStorage.connect(url), await PostgresStorage.connect(url)
+    try:
+        waits = [await s.take_chat_send(77, 1.0, 3) for s in (first, second, first, second)]
+        assert waits[:3] == [0.0, 0.0, 0.0] and 0.9 < waits[3] <= 1.0
+        assert await first.take_chat_send(78, 1.0, 3) == 0.0  # another chat, its own burst
+        group = [await second.take_chat_send(-100, 3.0, 20) for _ in range(21)]
+        assert group[:20] == [0.0] * 20 and group[20] > 2.9  # 20 a minute: then one per 3 s
+        await first.prune(NOW)
+    finally:
+        await first.close()
+        await second.close()

@@ -114,3 +114,12 @@ def test_stats_price_the_seconds_with_the_table_in_use() -> None:
     stats = Stats(charged_seconds=Counter({"720p": 10, "1080p+audio": 4}), legacy_usd=1.0)
     assert stats.spend(PriceTable()) == pytest.approx(0.25 + 0.3 + 1.0)
     assert Stats.from_dict({"estimated_usd": 2.5}).legacy_usd == 2.5  # an older release's total
+
+
+def test_an_arabic_price_reads_as_one_left_to_right_amount() -> None:
+    """CLDR's Arabic pattern opens with a right-to-left mark, which inside the translator's
+    isolate showed "$US 0.25": the amount is a left-to-right isolate of its own, no mark."""
+    from bot.domain.pricing import PriceTable
+
+    assert PriceTable().format(0.25, "ar") == "\u20660.25\u00a0US$\u2069"
+    assert PriceTable().format(0.25, "en") == "$0.25"  # left-to-right languages: as it was

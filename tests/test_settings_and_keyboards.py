@@ -183,3 +183,14 @@ def test_every_button_reaches_a_handler_of_its_own() -> None:
                 b for b in BUTTONS if issubclass(codec.kind, b.kinds) and b.scope in (None, scope)
             ]
             assert rows and rows[0].callback is not expired_button, (codec.code, scope)
+
+
+def test_a_chosen_setting_is_marked_first_in_the_reading_order() -> None:
+    """ "✓ 720p" reads left to right: on an Arabic keyboard the mark sat left of the size
+    while "✓ 5 ث" had it on the right. A right-to-left mark opens every chosen label there."""
+    catalogues = Catalogues.load()
+    record = make_record("t1")
+    for locale, opening in (("ar", "\u200f✓ "), ("en", "✓ ")):
+        keyboard = card_keyboard(catalogues.translator(locale), record)
+        chosen = [b.text for row in keyboard.inline_keyboard for b in row if "✓" in b.text]
+        assert len(chosen) >= 3 and all(label.startswith(opening) for label in chosen), chosen

@@ -265,3 +265,40 @@ async def test_replicas_take_an_equal_share_of_the_overall_limit() -> None:
     assert shaper.overall_limit == 29
     shaper.share_overall(0)  # never a zero budget
     assert shaper.overall_limit == 29
+
+
+async def test_a_chat_shared_with_other_replicas_waits_for_the_shared_budget() -> None:
+    """Several replicas: a message to a chat also counts in the budget they share; it waits
+    when that says so, a progress edit is dropped instead, and a budget that cannot be
+    reached leaves the local limit alone in charge."""
+    clock = Clock()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.now += seconds
+
+    answers = [0.4, 0.0, 0.7]
+    asked: list[tuple[int, float, int]] = []
+
+    async def shared(chat: int, step: float, burst: int) -> float:
+        asked.append((chat, step, burst))
+        if not answers:
+            raise ConnectionError("database away")
+        return answers.pop(0)
+
+    shaper = TrafficShaper(FloodRules(), clock=clock, sleep=sleep)
+    shaper.share_chats(shared)
+    calls: list[str] = []
+    await shaper.process_request(sent, (calls, "answer"), {}, "sendMessage", {"chat_id": 5}, None)
+    assert calls == ["answer"] and slept == [0.4]
+    assert asked[:2] == [(5, 1.0, 3), (5, 1.0, 3)]
+    with pytest.raises(DroppedError):
+        await shaper.process_request(
+            sent, (calls, "progress"), {}, "editMessageText", {"chat_id": 5}, DROPPABLE
+        )
+    await shaper.process_request(sent, (calls, "later"), {}, "sendMessage", {"chat_id": -7}, None)
+    assert calls == ["answer", "later"] and asked[-1] == (-7, 60.0 / 19, 19)
+    shaper.share_chats(None)  # alone again: no shared count
+    await shaper.process_request(sent, (calls, "alone"), {}, "sendMessage", {"chat_id": 5}, None)
+    assert len(asked) == 4

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from babel import Locale
 from babel.numbers import format_currency
 
 from bot.domain.settings import RESOLUTIONS, GenerationSettings
@@ -30,6 +31,7 @@ DEFAULT_PER_SECOND = {
 MODEL = "wan2.6-i2v-flash"
 # CLDR's currency spacing, which Babel leaves out: a code is kept apart from the number
 # ("XTS 2.00", never "XTS2.00"); a sign ("$0.38", "US$0.38") is not.
+_MARKS = re.compile("[\u200e\u200f\u061c]")  # bidi marks in CLDR's patterns
 _CODE_BY_NUMBER = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
@@ -73,7 +75,12 @@ class PriceTable:
             )
         else:
             text = format_currency(amount, self.currency, locale=locale)
-        return _CODE_BY_NUMBER.sub("\u00a0", text)
+        text = _CODE_BY_NUMBER.sub("\u00a0", _MARKS.sub("", text))
+        if Locale.parse(locale).character_order == "right-to-left":
+            # CLDR's Arabic pattern opens with a right-to-left mark: inside an isolate that
+            # turns "0.25 US$" into "$US 0.25". A left-to-right isolate keeps it one amount.
+            return f"\u2066{text}\u2069"
+        return text
 
 
 class PriceTableError(ValueError):

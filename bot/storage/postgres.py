@@ -78,6 +78,24 @@ MIGRATIONS = (
         first_seen DOUBLE PRECISION NOT NULL
     );
     CREATE TABLE replicas (owner TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL);
+    CREATE TABLE chat_sends (chat_id BIGINT PRIMARY KEY, due DOUBLE PRECISION NOT NULL);
+    -- One chat's flood budget shared by replicas, as GCRA on the database's clock: `due` is
+    -- when the chat's bucket is full again. 0: counted, send now; else the seconds to wait.
+    CREATE FUNCTION take_chat_send(chat BIGINT, step DOUBLE PRECISION, slack DOUBLE PRECISION)
+    RETURNS DOUBLE PRECISION AS $$
+    DECLARE
+        at DOUBLE PRECISION := extract(epoch FROM clock_timestamp());
+        full_at DOUBLE PRECISION;
+    BEGIN
+        INSERT INTO chat_sends VALUES (chat, at) ON CONFLICT (chat_id) DO NOTHING;
+        SELECT greatest(c.due, at) INTO full_at FROM chat_sends c WHERE c.chat_id = chat
+        FOR UPDATE;
+        IF full_at - at > slack THEN
+            RETURN full_at - at - slack;
+        END IF;
+        UPDATE chat_sends SET due = full_at + step WHERE chat_id = chat;
+        RETURN 0;
+    END $$ LANGUAGE plpgsql;
     """,
 )
 # A soundtrack is saved a moment before a card refers to it: a sweep on another replica in
@@ -201,6 +219,14 @@ class PostgresStorage:
             now - ttl,
         )
         return others + 1
+
+    async def take_chat_send(self, chat_id: int, step: float, burst: int) -> float:
+        """Count one message to a chat in the budget every replica shares (`burst` at once,
+        then one every `step` seconds): 0 when it may go now, else the seconds to wait."""
+        wait: float = await self._pool.fetchval(
+            "SELECT take_chat_send($1, $2, $3)", chat_id, step, step * (burst - 1)
+        )
+        return wait
 
     async def leave_replicas(self, owner: str) -> None:
         """A clean stop: the others take its share of the flood budget at their next beat."""
@@ -460,6 +486,10 @@ class PostgresStorage:
     async def prune(self, now: float) -> int:
         """Ended tasks past the retention leave; their /stats totals stay in archived_totals."""
         cutoff = now - self.retention_days * 86400
+        # Chats quiet for an hour have full buckets: their rows say nothing any more.
+        await self._pool.execute(
+            "DELETE FROM chat_sends WHERE due < extract(epoch FROM clock_timestamp()) - 3600"
+        )
         async with self._pool.acquire() as connection, connection.transaction():
             rows = await connection.fetch(
                 "DELETE FROM tasks WHERE state = ANY($1::text[]) AND finished_at < $2 "

@@ -205,9 +205,11 @@ def _draft_status(t: Translator, record: TaskRecord) -> str:
 def _running_status(t: Translator, record: TaskRecord) -> str:
     if not record.generating:
         return t._("⏳ Queued. This usually takes one to five minutes.")
+    bar = progress_bar(record.progress)
     line = t._(
         "🎞 Generating… {bar} {percent}%",
-        bar=progress_bar(record.progress),
+        # A bar has no letters, so it would fill from the left: in Arabic, from the right.
+        bar=f"\u2067{bar}\u2069" if t.rtl else bar,
         percent=record.progress,
     )
     timing = _timing_line(t, record)

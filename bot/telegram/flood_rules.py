@@ -138,5 +138,13 @@ class TokenBucket:
         return self.delay(now) == 0.0 and not self._out and self._full_at <= now
 
 
+def gcra(limit: Limit) -> tuple[float, int]:
+    """A limit as a shared bucket: (seconds between two requests, burst). A window of n in
+    t seconds becomes n at once, then one every t/n: never more than the window allows."""
+    if isinstance(limit, Bucket):
+        return 1.0 / limit.per_second, limit.burst
+    return limit.seconds / limit.limit, limit.limit
+
+
 def limiter_for(limit: Limit) -> SendLog | TokenBucket:
     return TokenBucket(limit) if isinstance(limit, Bucket) else SendLog(limit)

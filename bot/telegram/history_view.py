@@ -99,8 +99,10 @@ def _line(t: Translator, entry: HistoryEntry, price_of: PriceOf) -> str:
 
 
 def history_keyboard(
-    entries: list[HistoryEntry], page: int, total: int
+    entries: list[HistoryEntry], page: int, total: int, *, rtl: bool = False
 ) -> InlineKeyboardMarkup | None:
+    """The page's numbers, then ◂ ▸; mirrored for a right-to-left language, whose Telegram
+    lays the row out from the right: the earlier page there is on the right, pointing right."""
     if not total:
         return None
     rows = [
@@ -110,10 +112,11 @@ def history_keyboard(
         ]
     ]
     nav = []
+    earlier, later = ("▸", "◂") if rtl else ("◂", "▸")
     if page > 0:
-        nav.append(_button("◂", HistoryPage(page - 1)))
+        nav.append(_button(earlier, HistoryPage(page - 1)))
     if page + 1 < pages(total):
-        nav.append(_button("▸", HistoryPage(page + 1)))
+        nav.append(_button(later, HistoryPage(page + 1)))
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows)

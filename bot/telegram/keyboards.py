@@ -59,11 +59,11 @@ def settings_rows(
     t: Translator, settings: GenerationSettings, scope: Scope
 ) -> list[list[InlineKeyboardButton]]:
     resolution_row = [
-        _button(_marked(res, settings.resolution == res), scope, SetResolution(res))
+        _button(_marked(t, res, settings.resolution == res), scope, SetResolution(res))
         for res in RESOLUTIONS
     ]
     preset_row = [
-        _button(_marked(t._("{n} s", n=n), settings.duration == n), scope, SetDuration(n))
+        _button(_marked(t, t._("{n} s", n=n), settings.duration == n), scope, SetDuration(n))
         for n in DURATION_PRESETS
     ]
     step_row = [
@@ -72,8 +72,8 @@ def settings_rows(
         _button(t._("+1 s") if settings.duration < MAX_DURATION else "·", scope, StepDuration(1)),
     ]
     audio_row = [
-        _button(_marked(t._("🔊 Audio on"), settings.audio), scope, SetAudio(True)),
-        _button(_marked(t._("🔇 Silent"), not settings.audio), scope, SetAudio(False)),
+        _button(_marked(t, t._("🔊 Audio on"), settings.audio), scope, SetAudio(True)),
+        _button(_marked(t, t._("🔇 Silent"), not settings.audio), scope, SetAudio(False)),
     ]
     return [resolution_row, preset_row, step_row, audio_row]
 
@@ -92,12 +92,12 @@ def advanced_rows(
         ],
         [
             _button(
-                _marked(t._("Single shot"), settings.shot_type == "single"),
+                _marked(t, t._("Single shot"), settings.shot_type == "single"),
                 scope,
                 SetShotType("single"),
             ),
             _button(
-                _marked(t._("Multi-shot"), settings.shot_type == "multi"),
+                _marked(t, t._("Multi-shot"), settings.shot_type == "multi"),
                 scope,
                 SetShotType("multi"),
             ),
@@ -153,7 +153,7 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
         rows = [
             [
                 _button(
-                    _marked(t._(effect.name), record.template == template),
+                    _marked(t, t._(effect.name), record.template == template),
                     CARD,
                     ChooseEffect(template),
                 )
@@ -179,8 +179,12 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
     return rows
 
 
-def _marked(label: str, selected: bool) -> str:
-    return MARK + label if selected else label
+def _marked(t: Translator, label: str, selected: bool) -> str:
+    """The chosen one, marked first in the reading order: a label that reads left to right
+    ("720p") would put the mark on the left of an Arabic row, so it opens with a mark."""
+    if not selected:
+        return label
+    return ("\u200f" if t.rtl else "") + MARK + label
 
 
 def video_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup:

@@ -26,11 +26,15 @@ from bot.telegram.flood_rules import (
     Slot,
     TokenBucket,
     Window,
+    gcra,
     is_counted,
     limiter_for,
 )
 
 log = logging.getLogger(__name__)
+
+# (chat id, seconds between two messages, burst) -> 0 when counted, else the seconds to wait
+SharedChatBudget = Callable[[int, float, int], Awaitable[float]]
 
 # The rate_limit_args a request may carry:
 DROPPABLE = "droppable"  # a progress edit: sent at once within its share, or skipped
@@ -68,8 +72,14 @@ class TrafficShaper(BaseRateLimiter[str]):
         self._newest_redraw: dict[tuple[int, int], object] = {}
         self._new_messages: Counter[int | None] = Counter()  # waiting, by chat
         self._answers: Counter[int | None] = Counter()  # new messages not in the background
+        self._shared_chats: SharedChatBudget | None = None
         self.dropped = 0
         self.retry_afters = 0  # 429s Telegram answered (wanbot_telegram_429_total)
+
+    def share_chats(self, take: SharedChatBudget | None) -> None:
+        """Replicas writing to one chat share its limit too: with `take`, every message to a
+        chat is also counted in the budget they share (PostgreSQL), and waits when it says."""
+        self._shared_chats = take
 
     def share_overall(self, replicas: int) -> None:
         """Replicas on one token share Telegram's overall limit: this one takes 1/`replicas`
@@ -100,7 +110,9 @@ class TrafficShaper(BaseRateLimiter[str]):
             return await callback(*args, **kwargs)
         chat = _number(data.get("chat_id"))
         if rate_limit_args == DROPPABLE:
-            slots = self.take_now(chat)
+            slots = None
+            if self._room_now(chat) and await self._shared_wait(chat) <= 0:
+                slots = self.take_now(chat)
             if slots is None:
                 self.dropped += 1
                 raise DroppedError
@@ -141,13 +153,17 @@ class TrafficShaper(BaseRateLimiter[str]):
 
     def take_now(self, chat: int | None) -> list[Slot] | None:
         """Slots for a droppable request if there is room right now; None: drop it."""
-        if chat is not None and self._waiting[chat]:
-            return None  # someone in this chat waits for something that matters more
-        now = self._clock()
-        logs = self._logs(chat)
-        if any(send_log.delay(now, self.rules.droppable_share) > 0 for send_log in logs):
+        if not self._room_now(chat):
             return None
-        return [send_log.record(now) for send_log in logs]
+        now = self._clock()
+        return [send_log.record(now) for send_log in self._logs(chat)]
+
+    def _room_now(self, chat: int | None) -> bool:
+        if chat is not None and self._waiting[chat]:
+            return False  # someone in this chat waits for something that matters more
+        now = self._clock()
+        share = self.rules.droppable_share
+        return all(send_log.delay(now, share) <= 0 for send_log in self._logs(chat))
 
     async def take(
         self,
@@ -159,6 +175,7 @@ class TrafficShaper(BaseRateLimiter[str]):
         """Wait for room in every window the request counts in, then count it. A `redraw` of
         a message raises DroppedError once a newer redraw of the same message is waiting; a
         `background` message waits while a user's answer could go instead."""
+        counted_elsewhere = self._shared_chats is None or chat is None
         with self._turn(chat, redraw, background) as turn:
             while True:
                 if self._superseded(redraw, turn):
@@ -167,9 +184,30 @@ class TrafficShaper(BaseRateLimiter[str]):
                 now = self._clock()
                 logs = self._logs(chat)
                 delay = self._delay(now, logs, redraw, background)
+                if delay <= 0 and not counted_elsewhere:
+                    # Counted once in the shared budget, then the local windows are looked
+                    # at again: others may have taken them during the round trip.
+                    wait = await self._shared_wait(chat)
+                    if wait > 0:
+                        await self._sleep(wait)
+                    counted_elsewhere = wait <= 0
+                    continue
                 if delay <= 0:
                     return [send_log.record(now) for send_log in logs]
                 await self._sleep(delay)
+
+    async def _shared_wait(self, chat: int | None) -> float:
+        """0 when the chat's shared budget counted this message, else the seconds to wait;
+        0 as well when there is none (one replica) or it cannot be reached (the local limit
+        still holds)."""
+        if self._shared_chats is None or chat is None:
+            return 0.0
+        step, burst = gcra(self.rules.limit_for(chat))
+        try:
+            return await self._shared_chats(chat, step, burst)
+        except Exception as exc:  # the database away: shaped by this replica alone meanwhile
+            log.warning("shared flood budget unavailable (%s): chat %s", type(exc).__name__, chat)
+            return 0.0
 
     @contextmanager
     def _turn(

@@ -70,6 +70,7 @@ class FakeTask:
     # A task that runs for a time (benchmarks): progress grows with the clock, not the polls.
     runs_for: float | None = None
     started: float = 0.0
+    answered_completed: float | None = None  # when a status query was first told "completed"
 
     @property
     def completes_at(self) -> float | None:
@@ -302,6 +303,8 @@ class FakeApimart:
             task.polls += 1
             if task.runs_for is not None:
                 status, progress = _timed_status(task)
+                if status == "completed" and task.answered_completed is None:
+                    task.answered_completed = time.monotonic()
                 return web.json_response(
                     {"code": 200, "data": self._task_json(request, task, status, progress)}
                 )

@@ -98,7 +98,9 @@ async def _page(
         if billing is None
         else credits(t, await billing.spent_by_task(user_id))
     )
-    return history_text(t, entries, page, total, price_of), history_keyboard(entries, page, total)
+    return history_text(t, entries, page, total, price_of), history_keyboard(
+        entries, page, total, rtl=t.rtl
+    )
 
 
 def _for_presser(message: Message, user_id: int) -> bool:
