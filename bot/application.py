@@ -72,6 +72,7 @@ def build_application(config: Config, flood_rules: FloodRules | None = None) -> 
         .concurrent_updates(True)
         .local_mode(config.telegram_local_mode)
         .post_init(start_services)
+        .post_stop(finish_uploads)
         .post_shutdown(stop_services)
     )
     if config.webhook_url:
@@ -206,6 +207,13 @@ async def start_services(app: BotApplication) -> None:
     scheduler.schedule_line_keeping()
     await register_commands(app, catalogues)
     log.info("bot @%s started; data in %s", app.bot.username, config.data_dir)
+
+
+async def finish_uploads(app: BotApplication) -> None:
+    """After the Application stopped (its jobs cancelled), before its connections close."""
+    services = app.bot_data.services
+    if services is not None:
+        await services.generation.finish_uploads()
 
 
 async def stop_services(app: BotApplication) -> None:
@@ -343,6 +351,8 @@ async def _stop(app: BotApplication) -> None:
         await app.updater.stop()
     if app.running:
         await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
     await app.shutdown()
     if app.post_shutdown:
         await app.post_shutdown(app)

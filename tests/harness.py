@@ -103,6 +103,8 @@ class World:
         finally:
             await app.updater.stop()
             await app.stop()
+            if app.post_stop:  # as bot.application.run stops it
+                await app.post_stop(app)
             await app.shutdown()
             await app.post_shutdown(app)
 
@@ -196,9 +198,12 @@ async def message_with(world: World, chat_id: int, fragment: str, timeout: float
     return await tg.wait_for(found, timeout)
 
 
-async def completed_upstream(world: World, count: int, first_user: int = 3000) -> list[int]:
+async def completed_upstream(
+    world: World, count: int, first_user: int = 3000, *, hold: bool = False
+) -> list[int]:
     """`count` tasks stored as running, each done at apimart: what a restart resumes and
-    delivers (each user's chat talked to the bot before). Returns the chat ids."""
+    delivers (each user's chat talked to the bot before). Returns the chat ids. `hold`: they
+    stay running at apimart until released (`task_<chat>`)."""
     import time
 
     from bot.domain.records import TaskState
@@ -210,14 +215,14 @@ async def completed_upstream(world: World, count: int, first_user: int = 3000) -
     chats = [first_user + n for n in range(count)]
     for n, chat in enumerate(chats):
         tg._chat(chat, tg.user(chat))
-        api.add_completed_task(f"task_{n:04}")
+        api.add_completed_task(f"task_{first_user + n:04}", hold=hold)
         await storage.add_task(
             make_record(
-                f"r{n:03}",
+                f"r{first_user + n:04}",
                 user_id=chat,
                 card_message_id=None,
                 state=TaskState.RUNNING,
-                apimart_task_id=f"task_{n:04}",
+                apimart_task_id=f"task_{first_user + n:04}",
                 submitted_at=time.time(),
             )
         )

@@ -275,7 +275,7 @@ async def test_a_stop_while_jobs_run_logs_no_traceback(
     tg, api = world.telegram, world.apimart
     every_chat = {str(chat) for chat in await completed_upstream(world, 40)}
     caplog.set_level(logging.DEBUG)
-    api.video_delay = 0.5  # downloads under way when the stop comes
+    api.video_delay = 1.0  # downloads under way when the stop comes, even on a busy machine
     async with world.bot(poll_interval=0.05):
         await tg.wait_for(lambda: len(tg.calls_to("sendVideo")) >= 3 or None, timeout=30)
     tracebacks = [
@@ -296,3 +296,25 @@ async def test_a_stop_while_jobs_run_logs_no_traceback(
         await tg.wait_for(lambda: answered() >= every_chat or None, timeout=60)
     videos = [c.params["chat_id"] for c in tg.calls_to("sendVideo") if not c.error]
     assert len(videos) == len(set(videos))  # none twice
+
+
+async def test_a_stop_lets_an_upload_under_way_end_and_be_recorded(world: World) -> None:
+    """A SIGTERM: PTB waits for the jobs running, but cancels those that start meanwhile.
+    One that starts an upload then (its video seen completed during the stop) is cancelled;
+    the upload is not: it ends and is recorded, and the next start sends nothing more (cut,
+    it reached the chat unrecorded, and the user got its link as well: "did not confirm")."""
+    tg, api = world.telegram, world.apimart
+    [first] = await completed_upstream(world, 1)
+    [second] = await completed_upstream(world, 1, first_user=3100, hold=True)
+    tg.upload_delay = 1.0
+    async with world.bot(poll_interval=0.05):
+        await tg.wait_for(lambda: tg.uploads_under_way or None, timeout=30)
+        api.release(f"task_{second}")  # seen within 0.05 s: its upload starts during the stop
+    assert tg.uploads_under_way == 0  # the stop waited for both
+    async with world.bot(poll_interval=0.05):
+        await full_generation(world, tg.user(1002))  # the restart has settled everything
+    assert sorted(c.params["chat_id"] for c in tg.calls_to("sendVideo")) == sorted(
+        [str(first), str(second), "1002"]
+    )
+    for chat in (first, second):
+        assert not any("did not confirm" in m.get("text", "") for m in tg.bot_messages(chat))

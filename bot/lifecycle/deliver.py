@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
@@ -47,6 +49,7 @@ class Deliverer:
     # completed delivers at once, so this is when the completion was seen (after a restart,
     # when the delivery was taken over). The delivery delay is measured from it.
     _since: dict[str, float] = field(default_factory=dict)
+    _uploads: set[asyncio.Future[None]] = field(default_factory=set)
 
     async def deliver(self, record: TaskRecord) -> None:
         """Send the video of a DELIVERING task and end it.
@@ -62,9 +65,14 @@ class Deliverer:
             await self._send_link(record, Notice.MAYBE_SENT)
             return
         path = self.files.download_path(record)
+        handed_over = False
         try:
             await self.api.download(record.video_url, path, max_bytes=self.upload_limit)
-            sent = await self._upload(record, path)
+            handed_over = True
+            # A stop cancels the poll job, not the upload under way: that one ends, and is
+            # recorded, while the stop waits for it (`finish_uploads`). Cut, it would reach
+            # the chat unrecorded and the next start could only send its link.
+            await self._shielded(self._send_and_finish(record, path))
         except ResultTooLargeError:
             task_log(log, record).info("result too large, sending the link")
             await self._send_link(record, Notice.TOO_LARGE)
@@ -83,10 +91,32 @@ class Deliverer:
             await self.ending.fail(record, Failure.CHAT_GONE, exc)
             return
         finally:
+            if not handed_over:
+                path.unlink(missing_ok=True)
+
+    async def _send_and_finish(self, record: TaskRecord, path: Path) -> None:
+        try:
+            sent = await self._upload(record, path)
+        finally:
             path.unlink(missing_ok=True)
         self._delivered(record)
         await self.ending.finish(record, TaskState.DONE, sent=sent)
         task_log(log, record).info("delivered as message %s", sent.message_id)
+
+    async def _shielded(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._uploads.add(task)
+        task.add_done_callback(self._uploads.discard)
+        await asyncio.shield(task)
+
+    async def finish_uploads(self, timeout: float) -> int:
+        """At a stop, after the jobs were cancelled: wait up to `timeout` for the uploads
+        under way to end and be recorded. Returns how many there were."""
+        under_way = set(self._uploads)
+        if under_way:
+            done, cut = await asyncio.wait(under_way, timeout=timeout)
+            log.info("stop: %s uploads ended, %s cut short", len(done), len(cut))
+        return len(under_way)
 
     def _delivered(self, record: TaskRecord) -> None:
         since = self._since.pop(record.id, None)

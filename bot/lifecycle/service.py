@@ -46,6 +46,8 @@ from bot.storage.soundtracks import DiskSoundtracks
 
 log = logging.getLogger(__name__)
 
+UPLOAD_GRACE = 3.0  # seconds a stop waits for uploads under way (a stop takes < 5 s)
+
 # What `secrets.token_urlsafe(24)` gives each attempt (submit.py): 32 URL-safe characters.
 CALLBACK_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
@@ -257,6 +259,11 @@ class GenerationService:
         process that stopped renewing its own. Returns how many were taken over."""
         await self.storage.renew_leases(self.settings.owner, self._lease_end())
         return await self._take_over(include_own=False)
+
+    async def finish_uploads(self, timeout: float = UPLOAD_GRACE) -> int:
+        """A stop: the uploads under way end and are recorded before the bot's connections
+        close (within `timeout`; one cut short is never sent again, its link follows)."""
+        return await self.deliverer.finish_uploads(timeout)
 
     async def release(self) -> None:
         """A clean stop: another process may take this one's tasks at once."""

@@ -110,13 +110,7 @@ class TrafficShaper(BaseRateLimiter[str]):
             return await callback(*args, **kwargs)
         chat = _number(data.get("chat_id"))
         if rate_limit_args == DROPPABLE:
-            slots = None
-            if self._room_now(chat) and await self._shared_wait(chat) <= 0:
-                slots = self.take_now(chat)
-            if slots is None:
-                self.dropped += 1
-                raise DroppedError
-            return await self._send(slots, callback, args, kwargs)
+            return await self._send(await self._take_or_drop(chat), callback, args, kwargs)
         redraw = _message_key(data) if rate_limit_args == SUPERSEDABLE else None
         background = rate_limit_args == BACKGROUND
         for attempt in range(self._max_retries + 1):
@@ -150,6 +144,17 @@ class TrafficShaper(BaseRateLimiter[str]):
             now = self._clock()
             for slot in slots:
                 slot.answered(now)
+
+    async def _take_or_drop(self, chat: int | None) -> list[Slot]:
+        """A droppable request's slots if there is room now, here and in the budget shared
+        with other replicas; else DroppedError."""
+        slots = None
+        if self._room_now(chat) and await self._shared_wait(chat) <= 0:
+            slots = self.take_now(chat)
+        if slots is None:
+            self.dropped += 1
+            raise DroppedError
+        return slots
 
     def take_now(self, chat: int | None) -> list[Slot] | None:
         """Slots for a droppable request if there is room right now; None: drop it."""

@@ -152,6 +152,8 @@ class FakeTelegram:
         # sets it past the bot's read timeout: the bot's call times out after the refund).
         self.refund_delay = 0.0
         self.download_delay = 0.0  # seconds the file server takes before sending a file
+        self.upload_delay = 0.0  # seconds sendVideo takes over an uploaded file
+        self.uploads_under_way = 0
         # refundStarPayment: the next calls are refused with these errors, nothing refunded.
         self.refund_errors: list[str] = []
         # Pre-checkout queries must be answered within `pre_checkout_timeout` seconds by
@@ -830,6 +832,11 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: there is no video in the request")
         if len(video) > UPLOAD_LIMIT:
             raise ApiError(413, "Request Entity Too Large")
+        if self.upload_delay and files.get("video") is not None:
+            self.uploads_under_way += 1
+            await self._notify()
+            await asyncio.sleep(self.upload_delay)  # a big file on a slow line
+            self.uploads_under_way -= 1
         caption, tags = self._parse_text(params, "caption", CAPTION_LIMIT)
         message = self._bot_message(chat, params)
         stored = self.add_file(video, "videos/file.mp4")
