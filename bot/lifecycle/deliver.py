@@ -98,7 +98,7 @@ class Deliverer:
         try:
             sent = await self._upload(record, path)
         finally:
-            path.unlink(missing_ok=True)
+            _discard(path)
         self._delivered(record)
         await self.ending.finish(record, TaskState.DONE, sent=sent)
         task_log(log, record).info("delivered as message %s", sent.message_id)
@@ -109,12 +109,12 @@ class Deliverer:
         task.add_done_callback(self._uploads.discard)
         await asyncio.shield(task)
 
-    async def finish_uploads(self, timeout: float) -> int:
-        """At a stop, after the jobs were cancelled: wait up to `timeout` for the uploads
-        under way to end and be recorded. Returns how many there were."""
+    async def finish_uploads(self, within: float) -> int:
+        """At a stop, after the jobs were cancelled: wait up to `within` seconds for the
+        uploads under way to end and be recorded. Returns how many there were."""
         under_way = set(self._uploads)
         if under_way:
-            done, cut = await asyncio.wait(under_way, timeout=timeout)
+            done, cut = await asyncio.wait(under_way, timeout=within)
             log.info("stop: %s uploads ended, %s cut short", len(done), len(cut))
         return len(under_way)
 
@@ -144,3 +144,7 @@ class Deliverer:
             return
         self._delivered(record)
         await self.ending.finish(record, TaskState.DONE, notice)
+
+
+def _discard(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -260,10 +260,11 @@ class GenerationService:
         await self.storage.renew_leases(self.settings.owner, self._lease_end())
         return await self._take_over(include_own=False)
 
-    async def finish_uploads(self, timeout: float = UPLOAD_GRACE) -> int:
+    async def finish_uploads(self, within: float = UPLOAD_GRACE) -> int:
         """A stop: the uploads under way end and are recorded before the bot's connections
-        close (within `timeout`; one cut short is never sent again, its link follows)."""
-        return await self.deliverer.finish_uploads(timeout)
+        close (within `within` seconds; one cut short is never sent again, its link
+        follows)."""
+        return await self.deliverer.finish_uploads(within)
 
     async def release(self) -> None:
         """A clean stop: another process may take this one's tasks at once."""
