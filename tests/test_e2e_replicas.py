@@ -140,7 +140,9 @@ async def test_an_album_split_over_two_replicas_gets_one_card(
     database = await fresh_database(postgres_server)
     async with world.bot(database_url=database, data_dir=tmp_path / "first"):
         tg.send_photo(ann, make_image(), caption="the dog runs", media_group_id="a1")
-        await tg.wait_for(lambda: any(m.get("reply_markup") for m in tg.bot_messages(1001)))
+        await tg.wait_for(
+            lambda: any(m.get("reply_markup") for m in tg.bot_messages(1001)), timeout=30
+        )
     async with world.bot(database_url=database, data_dir=tmp_path / "second"):
         tg.send_photo(ann, make_image(), media_group_id="a1")
         tg.send_photo(ann, make_image(), media_group_id="a1")
@@ -240,3 +242,27 @@ async def test_a_database_restart_loses_no_task_and_users_hear_to_try_again(
     texts = [m.get("text", "") for m in tg.bot_messages(1001)]
     assert sent_while_away == texts.index(busy["text"]) + 1
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_task_accepted_while_the_database_is_away_is_written_down_when_it_is_back(
+    world: World, postgres_server: str
+) -> None:
+    """The provider took (and bills) the task while PostgreSQL restarts: its id is written
+    once the database is back, and the video comes; never a task stuck "submitting"."""
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    database = RestartingPostgres(postgres_server)
+    await database.up()
+    url = database.url(await fresh_database(postgres_server))
+    api.submit_delay = 1.0  # the POST is under way when the database goes
+    async with world.bot(database_url=url, poll_interval=0.2):
+        card = await open_card(world, ann)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await api.wait_for(lambda: api.submissions or None)
+        await database.down()
+        await api.wait_for(lambda: api.accepted() or None)
+        await asyncio.sleep(1.5)  # the outage: the bot tries to write the task's id meanwhile
+        await database.up()
+        await wait_card(world, card, "Done", timeout=30)
+    assert len(api.accepted()) == 1
+    assert [c.params["chat_id"] for c in tg.calls_to("sendVideo")] == ["1001"]

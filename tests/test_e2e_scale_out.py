@@ -127,19 +127,17 @@ class Replicas:
     async def start(self, **extra: str) -> None:
         await self.proxy.start()
         for index, port in enumerate(self.ports):
-            process = await start_process(
-                self.world,
-                self.log(index),
-                DATABASE_URL=self.database_url,
-                DATA_DIR=str(self.tmp_path / f"data{index}"),
-                LEASE_SECONDS="2",
-                WEBHOOK_URL=self.proxy.url,
-                WEBHOOK_SECRET=SECRET,
-                PUBLIC_BASE_URL=self.proxy.url,
-                PUBLIC_HOST="127.0.0.1",
-                PUBLIC_PORT=str(port),
-                **extra,
-            )
+            env = {
+                "DATABASE_URL": self.database_url,
+                "DATA_DIR": str(self.tmp_path / f"data{index}"),
+                "LEASE_SECONDS": "2",  # a killed replica's tasks are taken over quickly
+                "WEBHOOK_URL": self.proxy.url,
+                "WEBHOOK_SECRET": SECRET,
+                "PUBLIC_BASE_URL": self.proxy.url,
+                "PUBLIC_HOST": "127.0.0.1",
+                "PUBLIC_PORT": str(port),
+            }
+            process = await start_process(self.world, self.log(index), **(env | extra))
             self.processes.append(process)
         for port in self.ports:
             await until(lambda p=port: healthy(p), bool, timeout=30)  # type: ignore[misc]
@@ -338,7 +336,9 @@ async def test_both_replicas_ride_out_a_database_restart(
     direct = await fresh_database(postgres_server)
     url = database.url(direct)
     api.hold_new_tasks = True
-    async with replicas(world, tmp_path, url) as pair:
+    # Leases longer than the outage, as by default (30 s): replicas that cannot renew them
+    # while the database is away must not take each other's tasks when it is back.
+    async with replicas(world, tmp_path, url, LEASE_SECONDS="30") as pair:
         for user in users:
             tg.send_photo(user, make_image(), caption="rain falls")
         chats = [user["id"] for user in users]

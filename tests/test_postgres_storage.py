@@ -199,3 +199,21 @@ async def test_replicas_writing_to_one_chat_share_its_burst(postgres_server: str
     finally:
         await first.close()
         await second.close()
+
+
+def test_a_dead_connection_is_unreachable_even_behind_a_transactions_error() -> None:
+    from asyncpg.exceptions import ConnectionDoesNotExistError, InterfaceError
+
+    from bot.storage.errors import is_unreachable
+
+    assert is_unreachable(ConnectionRefusedError()) and is_unreachable(TimeoutError())
+    assert is_unreachable(ConnectionDoesNotExistError("closed in the middle of operation"))
+    try:
+        try:
+            raise ConnectionDoesNotExistError("closed in the middle of operation")
+        except ConnectionDoesNotExistError:
+            raise InterfaceError("cannot call Transaction.__aexit__(): connection is closed")  # noqa: B904 (asyncpg raises it so)
+    except InterfaceError as exc:
+        assert is_unreachable(exc)
+    assert not is_unreachable(InterfaceError("another operation is in progress"))
+    assert not is_unreachable(ValueError()) and not is_unreachable(None)

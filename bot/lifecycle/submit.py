@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from bot.domain.access import LimitReached, Limits
@@ -33,8 +35,18 @@ from bot.lifecycle.ports import (
 )
 from bot.lifecycle.tasklog import task_log
 from bot.storage import Storage
+from bot.storage.errors import is_unreachable
 
 log = logging.getLogger(__name__)
+
+# How long a write the provider's answer depends on is tried again while the store is out of
+# reach (a PostgreSQL restart), and the pauses in between.
+WRITE_PATIENCE = 300.0
+
+
+def retry_pauses() -> Iterator[float]:
+    return itertools.chain((0.2, 0.5, 1.0, 2.0), itertools.repeat(5.0))
+
 
 # Edits that land between a claim's read and its compare-and-set make it read again; past
 # this many the press is dropped (a card edited that fast was not meant to go yet).
@@ -105,6 +117,7 @@ class Submitter:
     ending: TaskEnding  # failures
     billing: Billing | None = None
     clock: Callable[[], float] = time.time
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     admin_ids: frozenset[int] = frozenset()
     limits: Limits = field(default_factory=Limits)
     first_poll_delay: float = 10.0
@@ -181,6 +194,24 @@ class Submitter:
             task_log(log, taken).info("queued: the bot is at its limit of tasks in flight")
             return InLine(taken)
         return Claimed(taken)
+
+    async def _until_written(
+        self, record: TaskRecord, write: Callable[[], Awaitable[TaskRecord | None]]
+    ) -> TaskRecord | None:
+        waited = 0.0
+        for pause in retry_pauses():
+            try:
+                return await write()
+            except Exception as exc:
+                if not is_unreachable(exc) or waited >= WRITE_PATIENCE:
+                    raise
+                task_log(log, record).warning(
+                    "accepted, but the store is out of reach (%s): trying again",
+                    type(exc).__name__,
+                )
+            await self.sleep(pause)
+            waited += pause
+        raise AssertionError("unreachable")  # retry_pauses never ends
 
     async def _hold_ref(self, current: TaskRecord) -> tuple[str, bool]:
         """The ledger ref of this attempt's credits (BILLING=stars) and whether it is held
@@ -275,15 +306,18 @@ class Submitter:
 
     async def _running(self, claimed: TaskRecord, api_task_id: str) -> TaskRecord | None:
         now = self.clock()
-        running = await self.storage.update_task(
-            claimed.id,
-            Accepted(
-                apimart_task_id=api_task_id,
-                submitted_at=now,
-                # the "queued" view this transition draws
-                shown_view=replace(claimed, api_status="submitted", progress=0).progress_view,
-                shown_at=now,
-            ),
+        accepted = Accepted(
+            apimart_task_id=api_task_id,
+            submitted_at=now,
+            # the "queued" view this transition draws
+            shown_view=replace(claimed, api_status="submitted", progress=0).progress_view,
+            shown_at=now,
+        )
+        # The provider took (and bills) the task: its id must be written down, also while
+        # the database restarts. The write is a compare-and-set from SUBMITTING, so trying
+        # again can never apply it twice.
+        running = await self._until_written(
+            claimed, lambda: self.storage.update_task(claimed.id, accepted)
         )
         if running is None:
             return None
