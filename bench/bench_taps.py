@@ -172,6 +172,43 @@ async def run(users: int) -> Results:
         return Results(taps, found)
 
 
+def plot(results: Results, folder: Path) -> str:
+    """Taps against their goals, and completion → video by polling mode, in one figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    taps = results.taps
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    kinds = [
+        ("two quick taps", taps.two_quick_ms, 1000),
+        ("taps 1 s apart", taps.paced_ms, 400),
+        ("five quick taps", taps.five_quick_ms, 1300),
+    ]
+    for i, (_, values, goal) in enumerate(kinds):
+        left.bar(i - 0.2, percentile(values, 0.5) or 0, 0.4, color="tab:blue")
+        left.bar(i + 0.2, p95(values) or 0, 0.4, color="tab:orange")
+        left.hlines(goal, i - 0.45, i + 0.45, colors="tab:red", linestyles="dashed")
+    left.set_xticks(range(len(kinds)), [name for name, _, _ in kinds])
+    left.set_ylabel("tap → card shows it (ms)")
+    left.legend(["goal", "median", "p95"], loc="upper left")
+    modes = results.deliveries
+    for i, d in enumerate(modes):
+        every = [v for values in d.delays.values() for v in values]
+        right.bar(i - 0.2, 1000 * statistics.median(every), 0.4, color="tab:blue")
+        right.bar(i + 0.2, 1000 * statistics.median(d.seen), 0.4, color="tab:green")
+    right.set_xticks(range(len(modes)), [d.mode for d in modes])
+    right.set_yscale("log")
+    right.set_ylabel("→ video in the chat, median (ms)")
+    right.legend(["from completion upstream", 'from the answer "completed"'], loc="upper left")
+    fig.tight_layout()
+    fig.savefig(folder / "taps.png", dpi=100)
+    plt.close(fig)
+    return "benchmarks/taps.png"
+
+
 def report(results: Results, users: int) -> str:
     today = datetime.date.today().isoformat()
     return "\n\n".join(
@@ -196,6 +233,8 @@ async def main(argv: list[str]) -> Results:
     args = parser.parse_args(argv)
     results = await run(args.users)
     text = report(results, args.users)
+    if not args.no_write:
+        text += f"\n\n![taps and deliveries]({plot(results, DOCS / 'benchmarks')})"
     print(text)
     if not args.no_write:
         replace_section(DOCS / "benchmarks.md", "bench-taps", text)
