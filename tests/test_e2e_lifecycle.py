@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain.records import TaskState
+from bot.domain.records import TaskRecord, TaskState
 from bot.storage.tinydb import TinyDBStorage
 from tests.factories import claim_change
 from tests.fakes.apimart_api import Fault
@@ -318,3 +318,31 @@ async def test_a_stop_lets_an_upload_under_way_end_and_be_recorded(world: World)
     )
     for chat in (first, second):
         assert not any("did not confirm" in m.get("text", "") for m in tg.bot_messages(chat))
+
+
+async def test_a_press_on_a_card_not_yet_recorded_is_not_called_expired(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card posted with its buttons is recorded right after Telegram's answer; on
+    PostgreSQL a press that quick (a benchmark's, a fast thumb's) found no card and was told
+    "This card has expired". A press on a card seconds old looks again."""
+    from bot.lifecycle.drafts import DraftService
+
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    real = DraftService.card
+    misses = [2]
+
+    async def not_yet(self: DraftService, chat_id: int, message_id: int) -> TaskRecord | None:
+        if misses[0]:
+            misses[0] -= 1
+            return None
+        return await real(self, chat_id, message_id)
+
+    async with world.bot():
+        card = await open_card(world, ann)
+        monkeypatch.setattr(DraftService, "card", not_yet)
+        tg.press(ann, card, tg.buttons(card)[GENERATE])
+        await wait_card(world, card, "Done")
+    assert misses == [0] and len(api.accepted()) == 1
+    assert not any("expired" in a for a in answers(world))

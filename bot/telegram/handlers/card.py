@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Message, Update
+import asyncio
+import time
+
+from telegram import CallbackQuery, MaybeInaccessibleMessage, Message, Update
 
 from bot.domain.access import LimitReached
 from bot.domain.actions import CardEdit, SettingAction
@@ -104,6 +107,10 @@ async def expired_button(update: Update, context: BotContext) -> None:
     )
 
 
+JUST_POSTED = 10.0  # seconds: a card this new may not be recorded yet
+LOOK_AGAIN, LOOK_AGAIN_EVERY = 10, 0.1
+
+
 async def _own_card(
     update: Update, context: BotContext
 ) -> tuple[CallbackQuery, TaskRecord, Translator] | None:
@@ -113,7 +120,7 @@ async def _own_card(
     message = query.message
     record = None
     if message is not None:
-        record = await context.services.drafts.card(message.chat.id, message.message_id)
+        record = await _card_of(context, message)
     if record is None:
         await answer(query, t._("This card has expired. Send the photo again."), show_alert=True)
         return None
@@ -121,6 +128,21 @@ async def _own_card(
         await answer(query, t._("This card belongs to someone else."), show_alert=True)
         return None
     return query, record, t
+
+
+async def _card_of(context: BotContext, message: MaybeInaccessibleMessage) -> TaskRecord | None:
+    """The card's task. A card posted a moment ago (with its buttons, when the photo was
+    ready at once) is recorded right after Telegram answers: a press as quick as that looks
+    again for a second, rather than call a brand-new card expired."""
+    drafts, chat_id, message_id = context.services.drafts, message.chat.id, message.message_id
+    record = await drafts.card(chat_id, message_id)
+    fresh = time.time() - message.date.timestamp() < JUST_POSTED
+    for _ in range(LOOK_AGAIN if fresh else 0):
+        if record is not None:
+            break
+        await asyncio.sleep(LOOK_AGAIN_EVERY)
+        record = await drafts.card(chat_id, message_id)
+    return record
 
 
 async def limit_text(
