@@ -110,23 +110,26 @@ def legacy_document(users: int, in_flight: int, now: float) -> dict[str, Any]:
 
 
 def finished_task(task_id: str, user: int, created: float) -> TaskRecord:
+    # Message ids of a chat only grow: the fake numbers each chat's messages from 1, so the
+    # history's ids stay clear of them (a card 2 of last week is not the card 2 of now).
+    first = 1_000_000 + 3 * int(task_id[1:])
     return TaskRecord(
         id=task_id,
         user_id=user,
         chat_id=user,
-        source_message_id=1,
+        source_message_id=first,
         image_file=f"{task_id}.jpg",
         image_width=640,
         image_height=480,
         prompt=PROMPT,
-        card_message_id=2,
+        card_message_id=first + 1,
         state=TaskState.DONE,
         attempt=1,
         apimart_task_id=f"api_{task_id}",
         api_status="completed",
         progress=100,
         video_url=f"https://cdn.example/{task_id}.mp4",
-        video_message_id=3,
+        video_message_id=first + 2,
         created_at=created,
         submitted_at=created + 5,
         finished_at=created + 95,

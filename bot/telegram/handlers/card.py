@@ -108,7 +108,7 @@ async def expired_button(update: Update, context: BotContext) -> None:
 
 
 JUST_POSTED = 10.0  # seconds: a card this new may not be recorded yet
-LOOK_AGAIN, LOOK_AGAIN_EVERY = 10, 0.1
+LOOK_AGAIN, LOOK_AGAIN_EVERY = 100, 0.01  # its record lands within milliseconds
 
 
 async def _own_card(
