@@ -188,21 +188,50 @@ def plot(results: Results, folder: Path) -> str:
         ("five quick taps", taps.five_quick_ms, 1300),
     ]
     for i, (_, values, goal) in enumerate(kinds):
-        left.bar(i - 0.2, percentile(values, 0.5) or 0, 0.4, color="tab:blue")
-        left.bar(i + 0.2, p95(values) or 0, 0.4, color="tab:orange")
-        left.hlines(goal, i - 0.45, i + 0.45, colors="tab:red", linestyles="dashed")
+        first = i == 0  # one legend entry per kind of mark
+        left.bar(
+            i - 0.2,
+            percentile(values, 0.5) or 0,
+            0.4,
+            color="tab:blue",
+            label="median" if first else None,
+        )
+        left.bar(
+            i + 0.2, p95(values) or 0, 0.4, color="tab:orange", label="p95" if first else None
+        )
+        left.hlines(
+            goal,
+            i - 0.45,
+            i + 0.45,
+            colors="tab:red",
+            linestyles="dashed",
+            label="goal" if first else None,
+        )
     left.set_xticks(range(len(kinds)), [name for name, _, _ in kinds])
     left.set_ylabel("tap → card shows it (ms)")
-    left.legend(["goal", "median", "p95"], loc="upper left")
+    left.legend(loc="upper left")
     modes = results.deliveries
     for i, d in enumerate(modes):
+        first = i == 0
         every = [v for values in d.delays.values() for v in values]
-        right.bar(i - 0.2, 1000 * statistics.median(every), 0.4, color="tab:blue")
-        right.bar(i + 0.2, 1000 * statistics.median(d.seen), 0.4, color="tab:green")
+        right.bar(
+            i - 0.2,
+            1000 * statistics.median(every),
+            0.4,
+            color="tab:blue",
+            label="from completion upstream" if first else None,
+        )
+        right.bar(
+            i + 0.2,
+            1000 * statistics.median(d.seen),
+            0.4,
+            color="tab:green",
+            label='from the answer "completed"' if first else None,
+        )
     right.set_xticks(range(len(modes)), [d.mode for d in modes])
     right.set_yscale("log")
     right.set_ylabel("→ video in the chat, median (ms)")
-    right.legend(["from completion upstream", 'from the answer "completed"'], loc="upper left")
+    right.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(folder / "taps.png", dpi=100)
     plt.close(fig)
