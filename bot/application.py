@@ -35,7 +35,7 @@ from bot.logs import POOL_LOGGER, POOL_RECONNECTS, SCHEDULER_LOGGER, STOPPED_JOB
 from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
-from bot.telegram.albums import Albums
+from bot.telegram.albums import PRESS_SECONDS, Albums, Arrivals
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.flood_rules import FloodRules
 from bot.telegram.handlers import COMMANDS, register_handlers
@@ -147,7 +147,7 @@ async def start_services(app: BotApplication) -> None:
     )
     metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
     images = ImageConverter()  # two conversions at a time, for new photos and fetched ones
-    soundtracks, albums = replica_parts(storage)
+    soundtracks, albums, presses = replica_parts(storage)
     generation = GenerationService(
         storage=storage,
         api=video,
@@ -197,6 +197,7 @@ async def start_services(app: BotApplication) -> None:
         payment_contact=await payment_contact(app.bot, config),
         images=images,
         albums=albums,
+        presses=presses,
         flood_share=await flood_share(app, storage, settings.owner, config.lease_seconds),
     )
     await generation.sweep_soundtracks()
@@ -232,12 +233,18 @@ async def stop_services(app: BotApplication) -> None:
     app.bot_data.services = None
 
 
-def replica_parts(storage: Storage) -> tuple[SoundtrackStore | None, Albums]:
+def replica_parts(storage: Storage) -> tuple[SoundtrackStore | None, Albums, Arrivals]:
     """Replicas share nothing but PostgreSQL: soundtracks (the provider's fetch may reach any
-    replica) and album counts live there. On the embedded files: this disk, this process."""
+    replica), album counts and double taps live there. On the embedded files: this disk,
+    this process."""
     if isinstance(storage, PostgresStorage):
-        return storage.soundtracks(), Albums(shared=storage.album_photo)
-    return None, Albums()
+        shared = storage.arrivals_before
+        return (
+            storage.soundtracks(),
+            Albums(shared=shared),
+            Arrivals(PRESS_SECONDS, shared=shared),
+        )
+    return None, Albums(), Arrivals(PRESS_SECONDS)
 
 
 async def flood_share(

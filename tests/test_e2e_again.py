@@ -5,7 +5,15 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tests.harness import GENERATE, World, make_image, message_with, open_card, wait_card
+from tests.harness import (
+    GENERATE,
+    World,
+    full_generation,
+    make_image,
+    message_with,
+    open_card,
+    wait_card,
+)
 
 
 def video_message(world: World, chat_id: int, n: int = 0) -> dict[str, Any]:
@@ -218,3 +226,20 @@ def notices_in(world: World, chat_id: int) -> list[dict[str, Any]]:
     return [
         m for m in world.telegram.bot_messages(chat_id) if "keeps about you" in m.get("text", "")
     ]
+
+
+async def test_a_double_tap_on_again_or_x3_starts_one_batch(world: World) -> None:
+    """Two presses of one button in a moment (a double tap, or a press sent twice) started,
+    and charged, two batches: the second is told the video is on its way."""
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    async with world.bot(max_active_tasks_per_user=10):
+        video = await first_video(world, ann)
+        for label in ("🔁 Again", "🎲 ×3"):
+            tg.press(ann, video, tg.buttons(video)[label])
+            tg.press(ann, video, tg.buttons(video)[label])
+        await api.wait_for(lambda: len(api.accepted()) == 1 + 1 + 3 or None)
+        await full_generation(world, tg.user(1002))  # everything pressed has been handled
+        assert len(api.accepted()) == 1 + 1 + 3 + 1  # the first, Again, ×3, the barrier
+    replies = [str(c.params.get("text", "")) for c in tg.calls_to("answerCallbackQuery")]
+    assert replies.count("This video is already on its way.") == 2

@@ -154,12 +154,18 @@ async def test_replicas_share_soundtracks_and_count_an_albums_photos_once(
         await theirs.delete("b" * 32 + ".mp3")
         assert await mine.read("b" * 32 + ".mp3") is None
 
-        counts = await aio.gather(*(s.album_photo("g1", 120) for s in (first, second) * 3))
+        counts = await aio.gather(*(s.arrivals_before("g1", 120) for s in (first, second) * 3))
         assert sorted(counts) == [0, 1, 2, 3, 4, 5]
-        now[0] += 121  # an old album is forgotten when another one arrives
-        assert await first.album_photo("g2", 120) == 0
-        assert await second.album_photo("g2", 120) == 1
-        assert await second.album_photo("g1", 120) == 0
+        assert await first.arrivals_before("press", 3) == 0
+        now[0] += 2
+        assert await second.arrivals_before("press", 3) == 1  # a double tap
+        now[0] += 2  # a press past the window counts afresh; an album's own window is its own
+        assert await first.arrivals_before("press", 3) == 0
+        assert await first.arrivals_before("g1", 120) == 6
+        now[0] += 121  # an old album counts afresh
+        assert await first.arrivals_before("g2", 120) == 0
+        assert await second.arrivals_before("g2", 120) == 1
+        assert await second.arrivals_before("g1", 120) == 0
     finally:
         await first.close()
         await second.close()

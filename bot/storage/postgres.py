@@ -191,19 +191,22 @@ class PostgresStorage:
         """Uploaded soundtracks in the database: every replica serves every one."""
         return PostgresSoundtracks(self._pool, self.clock)
 
-    async def album_photo(self, media_group_id: str, keep_seconds: float) -> int:
-        """How many photos of this album arrived before this one, on any replica; albums
-        older than `keep_seconds` are forgotten on the way."""
+    async def arrivals_before(self, key: str, keep_seconds: float) -> int:
+        """How many times `key` arrived within `keep_seconds` before now, on any replica (an
+        album's photos, a button pressed twice); an older count starts again. Keys a day old
+        are forgotten on the way."""
         now = self.clock()
-        photos: int = await self._pool.fetchval(
-            "WITH gone AS (DELETE FROM albums WHERE first_seen < $3 AND id <> $1) "
-            "INSERT INTO albums AS a VALUES ($1, 1, $2) "
-            "ON CONFLICT (id) DO UPDATE SET photos = a.photos + 1 RETURNING a.photos",
-            media_group_id,
+        count: int = await self._pool.fetchval(
+            "WITH gone AS (DELETE FROM albums WHERE first_seen < $2 - 86400 AND id <> $1) "
+            "INSERT INTO albums AS a VALUES ($1, 1, $2) ON CONFLICT (id) DO UPDATE SET "
+            "photos = CASE WHEN a.first_seen < $3 THEN 1 ELSE a.photos + 1 END, "
+            "first_seen = CASE WHEN a.first_seen < $3 THEN $2 ELSE a.first_seen END "
+            "RETURNING a.photos",
+            key,
             now,
             now - keep_seconds,
         )
-        return photos - 1
+        return count - 1
 
     async def replica_heartbeat(self, owner: str, ttl: float) -> int:
         """This replica is alive; how many are (those seen within `ttl`, this one included).

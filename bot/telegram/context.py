@@ -23,7 +23,7 @@ from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.service import GenerationService
 from bot.storage import Storage
 from bot.storage.errors import is_unreachable
-from bot.telegram.albums import Albums
+from bot.telegram.albums import PRESS_SECONDS, Albums, Arrivals
 from bot.telegram.first_replies import FirstReplies
 from bot.telegram.metrics import MetricsServer
 from bot.telegram.payments.stars import StarsShop
@@ -51,6 +51,8 @@ class Services:
     shop: StarsShop | None = None  # ...and the provider that sells them
     first_replies: FirstReplies = field(default_factory=FirstReplies)
     albums: Albums = field(default_factory=Albums)
+    # Again / ×3 pressed twice in a moment: the second does not start another batch
+    presses: Arrivals = field(default_factory=lambda: Arrivals(PRESS_SECONDS))
     flood_share: FloodShare | None = None  # replicas on PostgreSQL: 1/N of the overall limit
     images: ImageConverter = field(default_factory=ImageConverter)  # two conversions at a time
 

@@ -32,6 +32,13 @@ async def video_button(update: Update, context: BotContext) -> None:
         await _new_card(query, context, t, source, keep_seed=True)
         return
     wanted = action.count if isinstance(action, MakeVariations) else 1
+    # A double tap (or a press sent twice) must not start, and charge, a second batch.
+    pressed_before = await context.services.presses.before(
+        f"{type(action).__name__}:{source.id}:{query.message.message_id}"
+    )
+    if pressed_before:
+        await answer(query, t._("This video is already on its way."))
+        return
     room = await drafts.room(source.user_id, source.settings.duration)
     if room.count == 0:
         await answer(query, await limit_text(context, t, room.refused, source), show_alert=True)
