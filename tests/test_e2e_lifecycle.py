@@ -273,7 +273,9 @@ async def test_a_stop_while_jobs_run_logs_no_traceback(
     import logging
 
     tg, api = world.telegram, world.apimart
-    every_chat = {str(chat) for chat in await completed_upstream(world, 40)}
+    # Resumed at 20 a second: 100 take 5 s to start, so some have not when the stop comes
+    # (PTB lets the jobs running end, and cancels those that start while it waits).
+    every_chat = {str(chat) for chat in await completed_upstream(world, 100)}
     caplog.set_level(logging.DEBUG)
     api.video_delay = 1.0  # downloads under way when the stop comes, even on a busy machine
     async with world.bot(poll_interval=0.05):
@@ -285,7 +287,7 @@ async def test_a_stop_while_jobs_run_logs_no_traceback(
         and (r.exc_info or r.levelno >= logging.ERROR)
     ]
     assert tracebacks == [], [(r.name, r.getMessage()) for r in tracebacks]
-    assert len(tg.calls_to("sendVideo")) < 40
+    assert len(tg.calls_to("sendVideo")) < 100
 
     def answered() -> set[str]:
         """Chats that got their video, or (an upload the stop cut short may have reached
