@@ -267,6 +267,23 @@ async def recorded(database_url: str, cards: list[dict]) -> None:
         await connection.close()
 
 
+async def generate_for_each(world: World, users: list[dict], database_url: str) -> None:
+    """Each user sends a photo and presses Generate on its card (once it is recorded); wait
+    until the provider has accepted them all."""
+    tg, api = world.telegram, world.apimart
+    for user in users:
+        tg.send_photo(user, make_image(), caption=f"user {user['id']} waves")
+    chats = [user["id"] for user in users]
+    cards = await tg.wait_for(
+        lambda: all(card_of(world, c) for c in chats) and [card_of(world, c) for c in chats],
+        timeout=60,
+    )
+    await recorded(database_url, cards)
+    for user, card in zip(users, cards, strict=True):
+        tg.press(user, card, tg.buttons(card)[GENERATE])
+    await tg.wait_for(lambda: len(api.accepted()) == len(users) or None, timeout=60)
+
+
 def card_of(world: World, chat: int) -> dict | None:
     return next((m for m in world.telegram.bot_messages(chat) if m.get("reply_markup")), None)
 
@@ -300,16 +317,7 @@ async def test_fifty_users_over_two_replicas_meet_no_flood_limit_and_survive_a_k
     api.hold_new_tasks = True
     url = await fresh_database(postgres_server)
     async with replicas(world, tmp_path, url, MAX_ACTIVE_TASKS="50", POLL_INTERVAL="0.5") as pair:
-        for user in users:
-            tg.send_photo(user, make_image(), caption=f"user {user['id']} waves")
-        cards = await tg.wait_for(
-            lambda: all(card_of(world, c) for c in chats) and [card_of(world, c) for c in chats],
-            timeout=60,
-        )
-        await recorded(url, cards)
-        for user, card in zip(users, cards, strict=True):
-            tg.press(user, card, tg.buttons(card)[GENERATE])
-        await tg.wait_for(lambda: len(api.accepted()) == 50 or None, timeout=60)
+        await generate_for_each(world, users, url)
         for task in api.accepted()[:25]:
             api.release(task.task_id)
         await tg.wait_for(lambda: len(served(world, chats)) >= 10 or None, timeout=60)
@@ -339,17 +347,8 @@ async def test_both_replicas_ride_out_a_database_restart(
     # Leases longer than the outage, as by default (30 s): replicas that cannot renew them
     # while the database is away must not take each other's tasks when it is back.
     async with replicas(world, tmp_path, url, LEASE_SECONDS="30") as pair:
-        for user in users:
-            tg.send_photo(user, make_image(), caption="rain falls")
         chats = [user["id"] for user in users]
-        cards = await tg.wait_for(
-            lambda: all(card_of(world, c) for c in chats) and [card_of(world, c) for c in chats],
-            timeout=60,
-        )
-        await recorded(direct, cards)
-        for user, card in zip(users, cards, strict=True):
-            tg.press(user, card, tg.buttons(card)[GENERATE])
-        await tg.wait_for(lambda: len(api.accepted()) == 20 or None, timeout=60)
+        await generate_for_each(world, users, direct)
         await database.down()
         away = time.monotonic()
         for task in api.accepted():
