@@ -16,6 +16,7 @@ from tests.harness import (
     full_generation,
     generating_card,
     make_image,
+    message_with,
     open_card,
     wait_card,
 )
@@ -353,3 +354,31 @@ async def test_a_press_on_a_card_not_yet_recorded_is_not_called_expired(
         await wait_card(world, card, "Done")
     assert misses == [0] and len(api.accepted()) == 1
     assert not any("expired" in a for a in answers(world))
+
+
+async def test_a_forged_press_on_a_fresh_message_costs_a_few_reads(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card-scope press that matches no card (forged, on a message seconds old) is looked
+    for again for about a second, then told it expired: in 8 reads, not one every 10 ms."""
+    from bot.lifecycle.drafts import DraftService
+
+    tg, api = world.telegram, world.apimart
+    ann = tg.user(1001)
+    real = DraftService.card
+    reads: list[int] = []
+
+    async def counted(self: DraftService, chat_id: int, message_id: int) -> TaskRecord | None:
+        reads.append(message_id)
+        return await real(self, chat_id, message_id)
+
+    async with world.bot():
+        tg.send_text(ann, "/help")
+        help_message = await message_with(world, 1001, "/settings")
+        monkeypatch.setattr(DraftService, "card", counted)
+        query = tg.press(ann, help_message, "v1:c:go")  # a Generate on no card at all
+        [answer] = await tg.wait_for_call(
+            "answerCallbackQuery", where=lambda c: c.params.get("callback_query_id") == query
+        )
+    assert answer.params["text"] == "This card has expired. Send the photo again."
+    assert len(reads) == 8 and api.submissions == []

@@ -8,6 +8,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.telegram.context import BotContext, Services
+from bot.telegram.handlers.common import answer, reply
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ async def _busy(
         t = context.services.catalogues.translator(user.language_code if user else None)
         text = t._("⏳ I'm busy for a moment. Please try again in a minute.")
         if update.callback_query is not None:
-            await update.callback_query.answer(text, show_alert=True)
+            await answer(update.callback_query, text, show_alert=True)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
+            await reply(update.effective_message, text)
     except (TelegramError, RuntimeError):
         log.warning("chat %s: could not tell the user to try again", chat_id)
