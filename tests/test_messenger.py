@@ -45,6 +45,13 @@ async def test_a_refused_video_falls_back_to_the_link(tmp_path: Path) -> None:
     assert (await send(bot, tmp_path)).message_id == 77 and bot.links == 1
 
 
+def _never_sent() -> NetworkError:
+    """What PTB raises for a request on a client a stop has shut (seen under load)."""
+    error = NetworkError("Unknown error in HTTP implementation: RuntimeError(...)")
+    error.__cause__ = RuntimeError("This HTTPXRequest is not initialized!")
+    return error
+
+
 @pytest.mark.parametrize(
     ("video_error", "link_error", "expected"),
     [
@@ -54,6 +61,8 @@ async def test_a_refused_video_falls_back_to_the_link(tmp_path: Path) -> None:
         (TimedOut(), None, DeliveryUncertainError),
         (NetworkError("Server disconnected"), None, DeliveryUncertainError),
         (RetryAfter(3), None, DeliveryRetryableError),  # an answer: certainly not taken
+        # PTB's client already closed by a stop: the request never left, so it is retried
+        (_never_sent(), None, DeliveryRetryableError),
         # the fallback link fails too: still mapped, never a raw Telegram error
         (
             BadRequest("Wrong file"),

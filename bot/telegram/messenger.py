@@ -199,8 +199,10 @@ class TelegramMessenger:
 
 def _answer_lost(error: TelegramError) -> bool:
     """A timeout or a dropped connection during an upload: the request may have reached
-    Telegram (a 429, a refusal or a blocked chat are answers, so not these)."""
-    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    Telegram (a 429, a refusal or a blocked chat are answers, so not these). A request
+    refused by PTB's own client, closed by a stop (a RuntimeError inside), never left."""
+    never_sent = isinstance(error.__cause__, RuntimeError)
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest) and not never_sent
 
 
 def _delivery_error(error: TelegramError) -> Exception | None:
