@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench.bench_speed
 	$(PY) -m bench.bench_taps
 	$(PY) -m bench.bench_images
+	$(PY) -m bench.bench_media
 
 # The README's pictures, docs/screens/<lang>-<screen>.png: the real bot against the e2e fakes,
 # in English and Arabic, photographed by headless Chromium (Debian: apt-get install chromium

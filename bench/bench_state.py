@@ -10,6 +10,7 @@ Measured, on the bot as a separate process (`python -m bot`):
 - Generate -> the POST reaching the video API (p95 of 40 cards, each its own user);
 - 20 photos sent at once: the first reply (the placeholder, p95) and the usable card (the
   card with its buttons, p95);
+- an inline query ("@bot cat turns") -> the answer listing the user's own videos (p95 of 30);
 - SIGTERM -> exit, and the process's peak memory (VmHWM).
 
 Run: `.venv/bin/python -m bench.bench_state [--users 10000] [--postgres]`.
@@ -34,12 +35,13 @@ from bench.common import ms, p95, peak_mib, seconds, start_bot, table
 from bot.domain.records import TaskRecord, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
 from tests.fakes.apimart_api import FakeApimart
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram, StoredFile
 from tests.harness import API_KEY, TOKEN, make_image
 
 DAY = 86400.0
 PRESS_PACE = 1.1  # seconds between two presses on the same card
 GENERATE_SAMPLES = 40  # a p95 of 10 would be their maximum
+INLINE_SAMPLES = 30
 PROMPT = "the cat slowly turns its head toward the window, soft light, camera pushes in"
 
 
@@ -56,6 +58,7 @@ class Figures:
     generate_ms: list[float] = field(default_factory=list)
     photos_ms: list[float] = field(default_factory=list)
     cards_ms: list[float] = field(default_factory=list)
+    inline_ms: list[float] = field(default_factory=list)
     stop_s: float = 0.0
     peak_mib: float = 0.0
 
@@ -68,6 +71,7 @@ class Figures:
             "Generate -> POST p95 (of 40)": ms(p95(self.generate_ms)),
             "20 photos, first reply p95": ms(p95(self.photos_ms)),
             "20 photos, usable card p95": ms(p95(self.cards_ms)),
+            "inline query -> answer p95 (of 30)": ms(p95(self.inline_ms)),
             "start -> all in flight delivered": seconds(self.delivered_s),
             "/settings during resume, max": ms(max(self.settings_during_resume_ms, default=None)),
             "SIGTERM -> exit": seconds(self.stop_s),
@@ -130,6 +134,7 @@ def finished_task(task_id: str, user: int, created: float) -> TaskRecord:
         progress=100,
         video_url=f"https://cdn.example/{task_id}.mp4",
         video_message_id=first + 2,
+        video_file_id=f"vid_{task_id}",  # delivered: /history re-sends it, inline mode lists it
         created_at=created,
         submitted_at=created + 5,
         finished_at=created + 95,
@@ -235,6 +240,25 @@ class Bench:
                 )
             )
 
+    async def inline(self, figures: Figures, users: int) -> None:
+        """ "@bot words" typed by users with a history: the answer listing their own videos
+        (issue 22: under 100 ms at 10,000 users)."""
+        tg = self.tg
+        for n in range(INLINE_SAMPLES):
+            user_id = 1 + n * (users // INLINE_SAMPLES)
+            for task in range(user_id - 1, 3 * users, users):  # their videos, on "Telegram"
+                file_id = f"vid_h{task:07}"
+                tg.files[file_id] = StoredFile(file_id, f"U{file_id}", b"", "videos/file.mp4")
+            await asyncio.sleep(0.2)  # a person types: one query at a time, not a burst
+            asked = len(tg.inline_answers)
+            figures.inline_ms.append(
+                await timed(
+                    lambda u=user_id: tg.inline_query(tg.user(u), "cat turns"),
+                    lambda a=asked: tg.wait_for(lambda: len(tg.inline_answers) > a, timeout=60),
+                )
+            )
+        assert all(len(a["results"]) == 3 for a in tg.inline_answers.values())
+
     async def photos(self, figures: Figures, first_user: int) -> None:
         tg = self.tg
         users = range(first_user, first_user + 20)
@@ -301,6 +325,7 @@ async def run(
                 await bench.presses(figures, 1)
                 await bench.generates(figures, 11)
                 await bench.photos(figures, 11 + GENERATE_SAMPLES + 10)
+                await bench.inline(figures, users)
                 figures.peak_mib = peak_mib(process.pid)
             finally:
                 stopping = time.monotonic()

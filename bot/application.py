@@ -36,6 +36,7 @@ from bot.storage import Storage
 from bot.storage.postgres import PostgresStorage
 from bot.storage.tinydb import TinyDBStorage
 from bot.telegram.albums import PRESS_SECONDS, Albums, Arrivals
+from bot.telegram.clips import TelegramClips
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.flood_rules import FloodRules
 from bot.telegram.handlers import COMMANDS, register_handlers
@@ -146,7 +147,8 @@ async def start_services(app: BotApplication) -> None:
         else None
     )
     metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
-    images = ImageConverter()  # two conversions at a time, for new photos and fetched ones
+    # Two conversions at a time: new photos, fetched ones, last frames, joins, round notes.
+    images = ImageConverter()
     soundtracks, albums, presses = replica_parts(storage)
     generation = GenerationService(
         storage=storage,
@@ -159,6 +161,8 @@ async def start_services(app: BotApplication) -> None:
         metrics=metrics,
         # Replicas: a card's photo may be on another replica's disk (one disk: it is here).
         photos=TelegramPhotos(app.bot, images) if config.database_url else None,
+        clip_source=TelegramClips(app.bot),
+        media=images,
     )
     metrics_server = await serve_metrics(app, metrics, storage, billing)
     web_app = None

@@ -7,15 +7,18 @@ import asyncio
 import base64
 import contextlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 # Pillow learns HEIC/HEIF (iPhone photos sent as files) once, for the whole process.
 register_heif_opener()
+
+T = TypeVar("T")
 
 MIN_SIDE = 240
 MAX_SIDE = 8000
@@ -139,10 +142,15 @@ class ImageConverter:
         self._threads = ThreadPoolExecutor(limit, thread_name_prefix="image")
 
     async def prepare(self, raw: bytes) -> PreparedImage:
+        return await self.run(prepare_image, raw)
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Any conversion (a photo, a video's last frame, a join, a round note) in one of the
+        same slots: together they never decode more than `limit` things at once."""
         async with self._slots:
             loop = asyncio.get_running_loop()
             # Cancelled, a conversion already running goes on, on one of the `limit` threads.
-            return await loop.run_in_executor(self._threads, prepare_image, raw)
+            return await loop.run_in_executor(self._threads, work, *args)
 
 
 def prepare_image(raw: bytes, *, max_encoded_bytes: int = MAX_ENCODED_BYTES) -> PreparedImage:

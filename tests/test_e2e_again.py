@@ -49,7 +49,9 @@ async def test_again_makes_the_same_video_with_a_new_seed(world: World) -> None:
     ann = tg.user(1001)
     async with world.bot():
         video = await first_video(world, ann)
-        assert list(tg.buttons(video)) == ["🔁 Again", "✏️ Edit", "🎲 ×3"]
+        assert list(tg.buttons(video)) == [
+            "🔁 Again", "✏️ Edit", "🎲 ×3", "⏭ Continue", "⭕ Round",
+        ]  # fmt: skip
         tg.press(ann, video, tg.buttons(video)["🔁 Again"])
         await tg.wait_for(lambda: len([m for m in tg.bot_messages(1001) if "video" in m]) == 2)
     first, again = (s.body for s in api.accepted())

@@ -646,6 +646,7 @@ LEGITIMATE_REFUSALS = {
     ("refundStarPayment", "Bad Request: CHARGE_ALREADY_REFUNDED"),
     # A press the bot got too late to answer (`expired`).
     ("answerCallbackQuery", "Bad Request: query is too old"),
+    ("answerInlineQuery", "Bad Request: query is too old"),
 }
 
 
@@ -1247,10 +1248,11 @@ class Fuzz:
     def no_handler(self, step: dict[str, Any]) -> list[dict[str, Any]]:
         user = self.user(step["who"])
         kind = step["update"]
-        if kind == "inline_query":
-            return [
-                {"inline_query": {"id": self._id("iq"), "from": user, "query": "x", "offset": ""}}
-            ]
+        if kind == "inline_query":  # "@bot x" in some chat: answered with the user's videos
+            assert self.tg is not None
+            query_id = self._id("iq")
+            self.tg._inline_queries[query_id] = user["id"]
+            return [{"inline_query": {"id": query_id, "from": user, "query": "x", "offset": ""}}]
         if kind == "poll_answer":
             return [
                 {

@@ -161,6 +161,30 @@ VideoAction = MakeAgain | EditAgain | MakeVariations
 
 
 @dataclass(frozen=True)
+class ContinueStory:
+    """Under a delivered video: a new card whose picture is the video's last frame."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class JoinStory:
+    """Under a continued video: every clip of its story up to it, as one video."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class MakeRound:
+    """Under a delivered video: the video again as a round video note."""
+
+    task_id: str
+
+
+ClipAction = ContinueStory | JoinStory | MakeRound
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     page: int
 
@@ -204,6 +228,7 @@ Action = (
     | CloseDefaults
     | ChooseLanguage
     | VideoAction
+    | ClipAction
     | HistoryAction
     | ConfirmForget
     | BuyPack

@@ -27,6 +27,7 @@ class HistoryEntry:
     template: str | None
     video_file_id: str | None
     charged: bool
+    story_part: int = 1  # a continued clip's place in its story (issue 22)
 
     @property
     def delivered(self) -> bool:
@@ -46,6 +47,7 @@ def entry_of(record: TaskRecord) -> HistoryEntry:
         template=record.template,
         video_file_id=record.video_file_id,
         charged=record.apimart_task_id is not None,
+        story_part=record.story_part,
     )
 
 
@@ -67,6 +69,7 @@ def entry_from_row(row: dict[str, Any]) -> HistoryEntry | None:
         template=row.get("template"),
         video_file_id=row.get("video_file_id"),
         charged=row.get("apimart_task_id") is not None,
+        story_part=int(row.get("story_part") or 1),
     )
 
 
@@ -82,3 +85,14 @@ def _is_generation(attempt: int, state: TaskState) -> bool:
 
 def newest_first(entries: list[HistoryEntry]) -> list[HistoryEntry]:
     return sorted(entries, key=lambda e: (e.created_at, e.id), reverse=True)
+
+
+def shareable(entries: list[HistoryEntry], typed: str) -> list[HistoryEntry]:
+    """The delivered videos among `entries` (newest first) whose prompt, as /history shows
+    it, has every word typed after @bot (any case); all of them when nothing is typed."""
+    words = typed.casefold().split()
+    return [
+        entry
+        for entry in entries
+        if entry.delivered and all(word in entry.prompt.casefold() for word in words)
+    ]

@@ -119,6 +119,12 @@ class TaskRecord:
     # When the video's upload to the chat began; set while an upload may have reached it
     # (an answer lost, a stop mid-upload): then it is never uploaded again.
     upload_started_at: float | None = None
+    # A story (issue 22): the clip this one continues (its picture is that clip's last
+    # frame), this clip's place in the story, and Telegram's id of the video the frame came
+    # from (a replica without the kept frame takes it again from that video).
+    continues: str | None = None
+    story_part: int = 1
+    frame_of_video: str | None = None
     # Raised by every change: a claim that priced and checked one version of the card submits
     # exactly that one (an edit that lands in between makes the claim look again).
     version: int = 0

@@ -55,11 +55,15 @@ def check_audio(audio: AudioFile) -> str:
     extension = audio_extension(audio)
     if audio.size is not None and audio.size > MAX_AUDIO_BYTES:
         raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
-    if audio.duration is not None and not (
-        MIN_AUDIO_SECONDS <= audio.duration <= MAX_AUDIO_SECONDS
-    ):
-        raise SoundtrackError("duration", seconds=audio.duration)
+    if audio.duration is not None:
+        check_length(audio.duration)
     return extension
+
+
+def check_length(seconds: float) -> None:
+    """The service takes soundtracks of MIN_AUDIO_SECONDS to MAX_AUDIO_SECONDS."""
+    if not MIN_AUDIO_SECONDS <= seconds <= MAX_AUDIO_SECONDS:
+        raise SoundtrackError("duration", seconds=round(seconds, 1))
 
 
 # A soundtrack kept for the next photo is public under our address: not for longer than this.

@@ -13,6 +13,7 @@ from typing import Any
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.domain.transitions import UploadStarted
+from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure
 from bot.lifecycle.files import TaskFiles
@@ -45,6 +46,7 @@ class Deliverer:
     upload_limit: int  # the largest video the messenger can send (LifecycleSettings)
     clock: Callable[[], float] = time.time
     metrics: Metrics = field(default_factory=NoMetrics)
+    clips: Clips | None = None  # keeps each video's last frame
     # When this process first tried to deliver each task: the poll step that sees it
     # completed delivers at once, so this is when the completion was seen (after a restart,
     # when the delivery was taken over). The delivery delay is measured from it.
@@ -97,11 +99,13 @@ class Deliverer:
     async def _send_and_finish(self, record: TaskRecord, path: Path) -> None:
         try:
             sent = await self._upload(record, path)
+            self._delivered(record)
+            await self.ending.finish(record, TaskState.DONE, sent=sent)
+            task_log(log, record).info("delivered as message %s", sent.message_id)
+            if self.clips is not None:  # the file is at hand: its last frame, for Continue
+                await self.clips.keep_frame(record, path)
         finally:
             _discard(path)
-        self._delivered(record)
-        await self.ending.finish(record, TaskState.DONE, sent=sent)
-        task_log(log, record).info("delivered as message %s", sent.message_id)
 
     async def _shielded(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

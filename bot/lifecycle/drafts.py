@@ -33,6 +33,7 @@ from bot.domain.soundtrack import PROFILE_TTL
 from bot.domain.transitions import CardPosted, EditCard
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
+from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import Messenger
@@ -90,6 +91,7 @@ class DraftService:
     # Replicas share the store: a photo missing from this disk may be on another replica's,
     # and Generate fetches it again from Telegram (one disk: missing means swept or forgotten).
     photos_elsewhere: bool = False
+    clips: Clips | None = None  # last frames for ⏭ Continue
 
     async def open(self, new: NewCard, *, card_message_id: int | None) -> TaskRecord:
         """Keep the photo and turn `card_message_id` (the placeholder that already answered
@@ -172,6 +174,38 @@ class DraftService:
         await self.storage.add_task(record)
         await self.messenger.show_card(record)
         task_log(log, record).info("card %s from task %s", card_message_id, source.id)
+        return record
+
+    async def continue_story(
+        self, source: TaskRecord, *, chat_id: int, card_message_id: int, reply_to: int
+    ) -> TaskRecord | None:
+        """⏭ Continue: a new card whose picture is the last frame of `source`'s video, with
+        its settings and a new seed; no prompt yet (the card asks what happens next). None
+        when the frame can no longer be had."""
+        frame = await self.clips.frame(source) if self.clips is not None else None
+        if frame is None:
+            return None
+        task_id = uuid.uuid4().hex[:16]
+        record = TaskRecord(
+            id=task_id,
+            user_id=source.user_id,
+            chat_id=chat_id,
+            source_message_id=reply_to,
+            image_file=self.files.save_image(task_id, frame),
+            image_width=frame.width,
+            image_height=frame.height,
+            settings=source.settings.with_seed(None),
+            language=source.language,
+            card_message_id=card_message_id,
+            created_at=self.clock(),
+            quota_left=await self.quota_left(source.user_id),
+            continues=source.id,
+            story_part=source.story_part + 1,
+            frame_of_video=source.video_file_id,
+        )
+        await self.storage.add_task(record)
+        await self.messenger.show_card(record)
+        task_log(log, record).info("card %s continues task %s", card_message_id, source.id)
         return record
 
     async def room(self, user_id: int, duration: int) -> Room:

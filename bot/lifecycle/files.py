@@ -1,10 +1,13 @@
-"""The files a task keeps: its photo (on disk) and a soundtrack the bot serves (on disk, or in
-PostgreSQL where replicas share it)."""
+"""The files a task keeps: its photo and its video's last frame (on disk), and a soundtrack the
+bot serves (on disk, or in PostgreSQL where replicas share it)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
 
 from bot.domain.records import TaskRecord
 from bot.images import PreparedImage
@@ -56,7 +59,9 @@ class TaskFiles:
         await self.delete_soundtrack(record.soundtrack_file)
 
     def forget_photo(self, record: TaskRecord) -> None:
+        """The photo and, once delivered, the video's last frame (/forget, a closed card)."""
         self.image_path(record).unlink(missing_ok=True)
+        (self.images_dir / self.frame_name(record.id)).unlink(missing_ok=True)
 
     def copy_image(self, record: TaskRecord, task_id: str) -> str | None:
         """The kept photo of `record` for a new task; None when it is no longer kept."""
@@ -67,6 +72,26 @@ class TaskFiles:
         name = self.image_name(task_id)
         (self.images_dir / name).write_bytes(jpeg)
         return name
+
+    @staticmethod
+    def frame_name(task_id: str) -> str:
+        return f"{task_id}.last.jpg"
+
+    def save_frame(self, record: TaskRecord, frame: PreparedImage) -> None:
+        """A delivered video's last frame, for ⏭ Continue: kept like its photo (and swept
+        with it after RETENTION_DAYS)."""
+        self.images_dir.mkdir(parents=True, exist_ok=True)
+        (self.images_dir / self.frame_name(record.id)).write_bytes(frame.jpeg)
+
+    def read_frame(self, record: TaskRecord) -> PreparedImage | None:
+        """The kept last frame of `record`'s video; None when this disk has none."""
+        try:
+            jpeg = (self.images_dir / self.frame_name(record.id)).read_bytes()
+            with Image.open(io.BytesIO(jpeg)) as header:  # the size only: nothing decoded
+                width, height = header.size
+        except (OSError, UnidentifiedImageError):
+            return None
+        return PreparedImage(jpeg, width, height)
 
     def sweep_images(self, in_use: set[str], older_than: float) -> int:
         """Delete kept photos past the retention that no live task needs."""

@@ -46,6 +46,18 @@ class PhotoSource(Protocol):
         PhotoUnavailableError."""
 
 
+class ClipUnavailableError(Exception):
+    """Telegram no longer gives this video (or not to a bot: over its download limit)."""
+
+
+class ClipSource(Protocol):
+    """A delivered video again, by Telegram's id of it: for its last frame on a replica that
+    did not deliver it, for a join, for a round note."""
+
+    async def download(self, video_file_id: str, dest: Path) -> None:
+        """Written to `dest`; raises ClipUnavailableError."""
+
+
 class SoundtrackStore(Protocol):
     """Uploaded soundtracks the bot serves at /audio/<name>: on this disk (one process), or
     in PostgreSQL, where every replica serves every one (the provider's fetch may land on

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass
 
-from bot.domain.history import PAGE_SIZE, HistoryEntry
+from bot.domain.history import PAGE_SIZE, HistoryEntry, shareable
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord
 from bot.lifecycle.billing import Billing
 from bot.lifecycle.files import TaskFiles
@@ -29,6 +30,12 @@ class Privacy:
     async def history_page(self, user_id: int, page: int) -> tuple[list[HistoryEntry], int]:
         """One page of the user's generations, newest first, and how many there are."""
         return await self.storage.history(user_id, page * PAGE_SIZE, PAGE_SIZE)
+
+    async def shareable(self, user_id: int, typed: str) -> list[HistoryEntry]:
+        """Inline mode: the user's own delivered videos, newest first, that match what they
+        typed after @bot. Nobody else's: the user is the one Telegram says is asking."""
+        everything, _ = await self.storage.history(user_id, 0, sys.maxsize)
+        return shareable(everything, typed)
 
     async def kept(self, task_id: str) -> TaskRecord | None:
         """A task by id, ended ones included while the retention keeps them (for a button

@@ -19,7 +19,9 @@ from bot.domain.access import Limits
 from bot.domain.poll_schedule import FIRST_PROBE
 from bot.domain.records import ENDED_STATES, TaskRecord, TaskState
 from bot.domain.soundtrack import PROFILE_TTL
+from bot.images import ImageConverter
 from bot.lifecycle.billing import Billing
+from bot.lifecycle.clips import Clips
 from bot.lifecycle.deliver import Deliverer
 from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.ending import TaskEnding
@@ -27,6 +29,7 @@ from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
 from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.poll import Poller
 from bot.lifecycle.ports import (
+    ClipSource,
     Messenger,
     Metrics,
     NoMetrics,
@@ -89,6 +92,8 @@ class GenerationService:
         billing: Billing | None = None,
         metrics: Metrics | None = None,
         photos: PhotoSource | None = None,
+        clip_source: ClipSource | None = None,
+        media: ImageConverter | None = None,
     ) -> None:
         settings = settings or LifecycleSettings()
         self.settings = settings
@@ -97,6 +102,20 @@ class GenerationService:
         self.metrics = metrics = metrics or NoMetrics()
         self.ending = TaskEnding(
             storage, messenger, files, settings.admin_ids, clock, billing, metrics
+        )
+        # ⏭ Continue, 🎞 Join, ⭕ Round: with a way to get delivered videos back.
+        self.clips = (
+            Clips(
+                storage=storage,
+                files=files,
+                source=clip_source,
+                media=media or ImageConverter(),
+                api=api,
+                upload_limit=settings.upload_limit,
+                clock=clock,
+            )
+            if clip_source is not None
+            else None
         )
         self.deliverer = Deliverer(
             storage=storage,
@@ -107,6 +126,7 @@ class GenerationService:
             upload_limit=settings.upload_limit,
             clock=clock,
             metrics=metrics,
+            clips=self.clips,
         )
         self.submitter = Submitter(
             storage=storage,
@@ -125,6 +145,7 @@ class GenerationService:
             callback_base=settings.callback_base,
             metrics=metrics,
             photos=photos,
+            clips=self.clips,
         )
         self.poller = Poller(
             storage=storage,
@@ -165,6 +186,7 @@ class GenerationService:
             limits=limits,
             clock=self.clock,
             photos_elsewhere=self.submitter.photos is not None,
+            clips=self.clips,
         )
 
     async def claim(self, record: TaskRecord) -> ClaimResult:

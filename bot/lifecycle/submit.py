@@ -19,6 +19,7 @@ from bot.domain.transitions import CLAIMABLE, Accepted, Claim, Enqueue, UndoClai
 from bot.domain.usage import start_of_day
 from bot.images import PreparedImage
 from bot.lifecycle.billing import Billing
+from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure, submit_failure
 from bot.lifecycle.files import TaskFiles
@@ -126,6 +127,7 @@ class Submitter:
     callback_base: str | None = None  # PUBLIC_BASE_URL: webhook completion when set
     metrics: Metrics = field(default_factory=NoMetrics)
     photos: PhotoSource | None = None  # Telegram: a photo kept on another replica's disk
+    clips: Clips | None = None  # a continued card's last frame, taken again
 
     async def claim(self, record: TaskRecord, *, from_queue: bool = False) -> ClaimResult:
         """Take the card for one paid submission, put it in line, or say why not.
@@ -271,6 +273,8 @@ class Submitter:
         try:
             return self.files.read_image(claimed)
         except OSError:
+            if claimed.frame_of_video is not None and self.clips is not None:
+                return await self._frame_again(claimed, claimed.frame_of_video, self.clips)
             if self.photos is None or claimed.photo_file_id is None:
                 return None
         try:
@@ -281,6 +285,17 @@ class Submitter:
         self.files.keep_image(claimed, image)
         task_log(log, claimed).info("photo fetched again from Telegram")
         return image
+
+    async def _frame_again(
+        self, claimed: TaskRecord, video_file_id: str, clips: Clips
+    ) -> PreparedImage | None:
+        """A continued card opened on another replica: the last frame taken again from the
+        video it continues."""
+        frame = await clips.frame_of_video(video_file_id, claimed.id)
+        if frame is not None:
+            self.files.keep_image(claimed, frame)
+            task_log(log, claimed).info("last frame taken again from Telegram")
+        return frame
 
     async def submit(self, claimed: TaskRecord) -> TaskRecord | None:
         """POST the claimed card's generation; the returned record says what happened."""

@@ -24,10 +24,13 @@ from bot.domain.actions import (
     ClearNegative,
     CloseDefaults,
     ConfirmForget,
+    ContinueStory,
     EditAgain,
     Generate,
     HistoryPage,
+    JoinStory,
     MakeAgain,
+    MakeRound,
     MakeVariations,
     Noop,
     OpenHistory,
@@ -159,6 +162,9 @@ _CODECS = (
     _Codec("again", MakeAgain, _VIDEO, lambda a: a.task_id, _task(MakeAgain)),
     _Codec("edit", EditAgain, _VIDEO, lambda a: a.task_id, _task(EditAgain)),
     _Codec("x3", MakeVariations, _VIDEO, lambda a: a.task_id, _task(MakeVariations)),
+    _Codec("next", ContinueStory, _VIDEO, lambda a: a.task_id, _task(ContinueStory)),
+    _Codec("join", JoinStory, _VIDEO, lambda a: a.task_id, _task(JoinStory)),
+    _Codec("round", MakeRound, _VIDEO, lambda a: a.task_id, _task(MakeRound)),
     # A /history message.
     _Codec(
         "pg",

@@ -82,7 +82,7 @@ def card_text(
     credits: CardCredits | None = None,
     billing_on: bool = False,
 ) -> str:
-    lines = [t._("🎬 <b>Your video</b>"), *_prompt_lines(t, record)]
+    lines = [t._("🎬 <b>Your video</b>"), *_story_lines(t, record), *_prompt_lines(t, record)]
     lines.append(escape(settings_line(t, record.settings)))
     lines.extend(_price_lines(t, record, prices, credits))
     if record.soundtrack_url and record.settings.audio:
@@ -147,6 +147,8 @@ def _prompt_lines(t: Translator, record: TaskRecord) -> list[str]:
         # The effects page lists every template: leave it room within 4096 characters.
         limit = 600 if record.page is Page.EFFECTS else PROMPT_PREVIEW_LIMIT
         return [f"<blockquote>{escape(truncate(record.prompt, limit))}</blockquote>"]
+    if record.state is TaskState.DRAFT and record.continues:
+        return [t._("💡 What happens next? Reply to this card with text.")]
     if record.state is TaskState.DRAFT:
         return [
             t._(
@@ -155,6 +157,20 @@ def _prompt_lines(t: Translator, record: TaskRecord) -> list[str]:
             )
         ]
     return []
+
+
+def _story_lines(t: Translator, record: TaskRecord) -> list[str]:
+    """A continued clip says which one it is: its picture is the last frame of the one
+    before."""
+    if record.story_part < 2:
+        return []
+    return [
+        t._(
+            "⏭ Clip {n} of your story: it starts from the last frame of clip {previous}.",
+            n=record.story_part,
+            previous=record.story_part - 1,
+        )
+    ]
 
 
 def _page_lines(t: Translator, page: Page) -> list[str]:
@@ -326,6 +342,8 @@ _NOTICE_TEXTS: dict[Notice, Callable[[Translator, str], str]] = {
 def video_caption(t: Translator, record: TaskRecord) -> str:
     """Plain text (no parse mode): the settings used, then as much of the prompt as fits."""
     lines = [settings_line(t, record.settings)]
+    if record.story_part > 1:
+        lines.insert(0, t._("⏭ Clip {n} of your story", n=record.story_part))
     if record.seed_used is not None:
         lines.append(t._("🎲 Seed: {seed}", seed=record.seed_used))
     else:

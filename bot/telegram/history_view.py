@@ -91,6 +91,8 @@ def _line(t: Translator, entry: HistoryEntry, price_of: PriceOf) -> str:
         "🔊" if settings.audio else "🔇",
         _STATUS.get(entry.state, lambda t: t._("🎞 in progress"))(t),
     ]
+    if entry.story_part > 1:
+        parts.insert(1, t._("⏭ clip {n} of a story", n=entry.story_part))
     price = price_of(entry)
     if price:
         parts.append(price)

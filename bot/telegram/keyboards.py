@@ -13,9 +13,12 @@ from bot.domain.actions import (
     ClearNegative,
     CloseDefaults,
     ConfirmForget,
+    ContinueStory,
     EditAgain,
     Generate,
+    JoinStory,
     MakeAgain,
+    MakeRound,
     MakeVariations,
     Noop,
     Page,
@@ -38,6 +41,7 @@ from bot.domain.settings import (
     RESOLUTIONS,
     GenerationSettings,
 )
+from bot.domain.story import can_continue, can_join
 from bot.domain.templates import TEMPLATES
 from bot.i18n import LANGUAGE_NAMES, Translator
 from bot.telegram.callback_data import Scope, encode
@@ -188,14 +192,21 @@ def _marked(t: Translator, label: str, selected: bool) -> str:
 
 
 def video_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup:
-    """Under a delivered video: make it again, change it, or three variations."""
+    """Under a delivered video: make it again, change it, or three variations; go on from
+    its last frame, join its story so far, or send it as a round video note."""
+    clips = [_button(t._("⭕ Round"), VIDEO, MakeRound(record.id))]
+    if can_continue(record):
+        clips.insert(0, _button(t._("⏭ Continue"), VIDEO, ContinueStory(record.id)))
+    if can_join(record):
+        clips.insert(-1, _button(t._("🎞 Join"), VIDEO, JoinStory(record.id)))
     return InlineKeyboardMarkup(
         [
             [
                 _button(t._("🔁 Again"), VIDEO, MakeAgain(record.id)),
                 _button(t._("✏️ Edit"), VIDEO, EditAgain(record.id)),
                 _button(t._("🎲 ×3"), VIDEO, MakeVariations(record.id)),
-            ]
+            ],
+            clips,
         ]
     )
 

@@ -33,6 +33,8 @@ CALLBACK_ANSWER_LIMIT = 200
 PRE_CHECKOUT_TIMEOUT = 10.0  # seconds a bot has to answer a pre-checkout query
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
+VIDEO_NOTE_MAX_LENGTH = 640  # a round video note's diameter
+INLINE_RESULTS_LIMIT = 50  # answerInlineQuery
 
 
 class ApiError(Exception):
@@ -169,6 +171,8 @@ class FakeTelegram:
         self._next_message_id: dict[int, itertools.count] = {}
         self._next_file = itertools.count(1)
         self._callback_queries: dict[str, bool] = {}
+        self._inline_queries: dict[str, int] = {}  # unanswered inline queries: their user
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # by inline query id
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._stopping = False
@@ -359,6 +363,25 @@ class FakeTelegram:
                     "message": current,
                     "chat_instance": str(message["chat"]["id"]),
                     "data": data,
+                }
+            }
+        )
+        return query_id
+
+    def inline_query(self, user: dict, query: str, *, offset: str = "", late: bool = False) -> str:
+        """Type "@bot <query>" in some chat: an inline query from `user`; returns its id.
+        `late`: the bot gets it after Telegram stopped waiting for its answer."""
+        query_id = f"iq{next(self._next_file)}"
+        if not late:
+            self._inline_queries[query_id] = user["id"]
+        self._push(
+            {
+                "inline_query": {
+                    "id": query_id,
+                    "from": user,
+                    "query": query,
+                    "offset": offset,
+                    "chat_type": "sender",
                 }
             }
         )
@@ -854,6 +877,60 @@ class FakeTelegram:
         if (markup := self._markup(params)) is not None:
             message["reply_markup"] = markup
         return self._store(message)
+
+    async def _m_sendVideoNote(self, params: dict, files: dict) -> dict:
+        chat = self._target_chat(params)
+        note = files.get("video_note")
+        file_id = params.get("video_note")
+        if note is None and isinstance(file_id, str):
+            if file_id.startswith(("http://", "https://")):
+                raise ApiError(400, "Bad Request: sending video notes by a URL is unsupported")
+            stored_note = self.files.get(file_id)
+            if stored_note is None:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            note = stored_note.data
+        if note is None:
+            raise ApiError(400, "Bad Request: there is no video note in the request")
+        if len(note) > UPLOAD_LIMIT:
+            raise ApiError(413, "Request Entity Too Large")
+        length = int(params.get("length") or 0)
+        if not 0 <= length <= VIDEO_NOTE_MAX_LENGTH:
+            raise ApiError(400, "Bad Request: wrong video note length")
+        message = self._bot_message(chat, params)
+        stored = self.add_file(note, "video_notes/file.mp4")
+        message["video_note"] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.unique_id,
+            "length": length,
+            "duration": int(params.get("duration") or 0),
+            "file_size": len(note),
+        }
+        if (markup := self._markup(params)) is not None:
+            message["reply_markup"] = markup
+        return self._store(message)
+
+    async def _m_answerInlineQuery(self, params: dict, files: dict) -> bool:
+        query_id = str(params.get("inline_query_id"))
+        if query_id not in self._inline_queries:
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired "
+                "or query ID is invalid",
+            )
+        results = _json(params.get("results"))
+        if not isinstance(results, list) or len(results) > INLINE_RESULTS_LIMIT:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(result.get("id", "")) for result in results]
+        if len(set(ids)) != len(ids) or not all(1 <= len(i.encode()) <= 64 for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+        for result in results:
+            if result.get("type") == "video" and result.get("video_file_id") not in self.files:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            if not result.get("title"):
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+        del self._inline_queries[query_id]  # answered once
+        self.inline_answers[query_id] = {**params, "results": results}
+        return True
 
     # -- method helpers --------------------------------------------------------------------
     def _target_chat(self, params: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
+    InlineQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
     TypeHandler,
@@ -15,6 +16,7 @@ from bot.domain.actions import (
     Cancel,
     CardEdit,
     ChooseLanguage,
+    ClipAction,
     CloseDefaults,
     ConfirmForget,
     Generate,
@@ -34,7 +36,7 @@ from bot.telegram.handlers.advanced import (
     negative_command,
     receive_audio,
     receive_audio_link,
-    refuse_voice,
+    receive_voice,
     seed_command,
 )
 from bot.telegram.handlers.billing import balance_command, grant_command, paysupport_command
@@ -45,9 +47,11 @@ from bot.telegram.handlers.card import (
     generate,
     press_label,
 )
+from bot.telegram.handlers.clips import clip_button
 from bot.telegram.handlers.defaults import change_default, choose_language, close_defaults
 from bot.telegram.handlers.errors import log_error
 from bot.telegram.handlers.history import history_button, history_command
+from bot.telegram.handlers.inline import share_videos
 from bot.telegram.handlers.photo import edit_caption, receive_image, video_command
 from bot.telegram.handlers.privacy import forget_button, forget_command, privacy_command
 from bot.telegram.handlers.replies import reply_to_card, text_without_photo, unusable_message
@@ -106,6 +110,7 @@ BUTTONS = (
     Button(BuyPack, buy_button),
     Button(HistoryAction, history_button),
     Button(VideoAction, video_button),
+    Button(ClipAction, clip_button),
     Button(Expired, expired_button),  # an older release's button, or one tampered with
 )
 
@@ -123,11 +128,13 @@ def register_handlers(app: BotApplication) -> None:
         app.add_handler(CommandRoute(command.name, command.callback, filters.UpdateType.MESSAGE))
     # Buttons: one handler decodes each press once and routes it by BUTTONS.
     app.add_handler(ButtonRouter(BUTTONS))
+    # "@<bot> words" in any chat: the user's own videos to share there.
+    app.add_handler(InlineQueryHandler(share_videos))
     # Audio before images: an MP3 sent as a file is a document too. In groups only what is
     # meant for the bot: the public soundtrack host re-hosts nobody else's music.
     audio = (filters.AUDIO | filters.Document.AUDIO) & ADDRESSED_TO_BOT
     app.add_handler(MessageHandler(audio, receive_audio))
-    app.add_handler(MessageHandler(filters.VOICE, refuse_voice))
+    app.add_handler(MessageHandler(filters.VOICE & ADDRESSED_TO_BOT, receive_voice))
     # An edited caption updates that photo's card; only a new photo opens one.
     images = filters.PHOTO | filters.Document.ALL
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & images, edit_caption))

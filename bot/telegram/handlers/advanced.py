@@ -1,29 +1,36 @@
-"""/seed and /negative, `seed 123` replies, and custom soundtracks (files and links)."""
+"""/seed and /negative, `seed 123` replies, and custom soundtracks (files, links and voice
+notes)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import tempfile
 import warnings
 from datetime import timedelta
+from pathlib import Path
 
-from telegram import Update
+from telegram import Update, Voice
 from telegram.error import TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.domain.records import Soundtrack
 from bot.domain.settings import MAX_NEGATIVE_PROMPT, MAX_SEED, parse_seed
 from bot.domain.soundtrack import (
+    MAX_AUDIO_BYTES,
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
     AudioFile,
     SoundtrackError,
     check_audio,
     check_downloaded,
+    check_length,
     new_served_name,
     served_url,
 )
 from bot.i18n import Translator
+from bot.media import MediaError, VoiceTooLongError, voice_to_wav
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.common import incoming, reply
 from bot.text import escape
@@ -92,15 +99,62 @@ async def negative_command(update: Update, context: BotContext) -> None:
     await reply(sender.message, message)
 
 
-async def refuse_voice(update: Update, context: BotContext) -> None:
-    """Voice notes would need converting (ffmpeg): say what works instead."""
+async def receive_voice(update: Update, context: BotContext) -> None:
+    """A voice note (OGG/Opus, which the service does not take): decoded and served as a WAV
+    soundtrack, like an uploaded file."""
+    message = incoming(update).message
     t = context.t
-    await reply(
-        incoming(update).message,
-        t._(
-            "⚠️ Voice notes can't be used as a soundtrack. Send an MP3 or WAV file, or a link to "
-            "one."
-        ),
+    voice = message.voice
+    assert voice is not None  # the handler's filter admits voice notes only
+    public_base_url = context.services.config.public_base_url
+    if public_base_url is None:
+        await reply(message, _no_public_address(t))
+        return
+    try:
+        if voice.file_size is not None and voice.file_size > MAX_AUDIO_BYTES:
+            raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
+        check_length(_duration_seconds(voice) or MIN_AUDIO_SECONDS)
+        data, seconds = await _voice_as_wav(context, voice)
+    except SoundtrackError as exc:
+        await reply(message, _soundtrack_error(t, exc))
+        return
+    except TelegramError as exc:
+        log.warning("chat %s: voice note download failed: %s", message.chat_id, exc)
+        await reply(message, t._("⚠️ I could not download that audio. Please send it again."))
+        return
+    except MediaError as exc:
+        log.info("chat %s: voice note not readable: %s", message.chat_id, exc)
+        await reply(message, t._("⚠️ I could not read that voice note. Please record it again."))
+        return
+    name = new_served_name(".wav")
+    await context.services.generation.files.soundtracks.save(name, data)
+    title = t._("Voice note, {seconds} s", seconds=round(seconds))
+    await attach_soundtrack(
+        update, context, t, Soundtrack(served_url(public_base_url, name), name, title)
+    )
+
+
+async def _voice_as_wav(context: BotContext, voice: Voice) -> tuple[bytes, float]:
+    """The voice note as WAV bytes and its length. SoundtrackError when it turns out too long
+    or too short (Telegram's duration is a claim); TelegramError, MediaError."""
+    work_dir = context.services.generation.files.work_dir
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir) as scratch:
+        ogg, wav = Path(scratch) / "voice.ogg", Path(scratch) / "voice.wav"
+        await (await voice.get_file()).download_to_drive(ogg)
+        try:
+            decode = functools.partial(voice_to_wav, max_seconds=MAX_AUDIO_SECONDS)
+            seconds = await context.services.images.run(decode, ogg, wav)
+        except VoiceTooLongError as exc:
+            raise SoundtrackError("duration", seconds=round(exc.seconds)) from exc
+        check_length(seconds)
+        return wav.read_bytes(), seconds
+
+
+def _no_public_address(t: Translator) -> str:
+    return t._(
+        "⚠️ This bot has no public address, so it can't pass uploaded audio to the video "
+        "service. Send a public http(s) link to an MP3 or WAV file instead."
     )
 
 
@@ -123,13 +177,7 @@ async def receive_audio(update: Update, context: BotContext) -> None:
         return
     public_base_url = context.services.config.public_base_url
     if public_base_url is None:
-        await reply(
-            message,
-            t._(
-                "⚠️ This bot has no public address, so it can't pass uploaded audio to the video "
-                "service. Send a public http(s) link to an MP3 or WAV file instead."
-            ),
-        )
+        await reply(message, _no_public_address(t))
         return
     name = new_served_name(extension)
     try:  # at most MAX_AUDIO_BYTES as Telegram told, and the Bot API gives at most 20 MB

@@ -45,7 +45,17 @@ async def privacy_command(update: Update, context: BotContext) -> None:
                     "• Your videos' prompts, settings and status (/history): {n} days.",
                     days,
                 ),
-                t._("• A soundtrack you send: until the video it is for is made."),
+                t.ngettext(
+                    "• The last frame of each of your videos, for “Continue”: {n} day. "
+                    "“Join” and “Round” take your videos back from Telegram and keep nothing.",
+                    "• The last frame of each of your videos, for “Continue”: {n} days. "
+                    "“Join” and “Round” take your videos back from Telegram and keep nothing.",
+                    days,
+                ),
+                t._(
+                    "• A soundtrack you send (a voice note becomes a WAV file): until the video "
+                    "it is for is made."
+                ),
                 t._("• Your default settings and language: until you use /forget."),
                 "",
                 t._("/forget deletes all of it now."),

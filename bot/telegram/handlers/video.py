@@ -22,7 +22,7 @@ async def video_button(update: Update, context: BotContext) -> None:
     drafts = context.services.drafts
     source = await context.services.privacy.kept(action.task_id)
     if source is None:
-        await answer(query, _not_kept(t, context), show_alert=True)
+        await answer(query, not_kept(t, context), show_alert=True)
         return
     if source.user_id != query.from_user.id:
         await answer(query, t._("This video belongs to someone else."), show_alert=True)
@@ -94,11 +94,11 @@ async def _new_card(
         keep_seed=keep_seed,
     )
     if record is None:
-        await placeholder.edit_text(_not_kept(t, context))
+        await placeholder.edit_text(not_kept(t, context))
     return record
 
 
-def _not_kept(t: Translator, context: BotContext) -> str:
+def not_kept(t: Translator, context: BotContext) -> str:
     return t.ngettext(
         "This video is older than {n} day: its photo is no longer kept. Send the photo again.",
         "This video is older than {n} days: its photo is no longer kept. Send the photo again.",

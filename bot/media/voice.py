@@ -1,0 +1,52 @@
+"""A voice note as a soundtrack: Telegram records OGG/Opus, the video API takes WAV or MP3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+
+from bot.media.errors import MediaError, VoiceTooLongError
+from bot.media.reading import audio_stream, reading
+
+# Telegram gives a voice note's length in whole seconds: one it calls 30 s may last 30.9 s.
+# Decoding goes this far past the limit before the note is called too long.
+SLACK_SECONDS = 1.0
+
+
+def voice_to_wav(voice: Path, out: Path, *, max_seconds: float = 30) -> float:
+    """Decode any sound FFmpeg reads into a 16-bit PCM WAV at `out`, at the source's sample
+    rate, mono or stereo as the source; its duration in seconds. Decoding stops past
+    `max_seconds` + SLACK_SECONDS with VoiceTooLongError (so the work is bounded whatever the
+    file claims); unreadable: MediaError. Nothing is left at `out` when it fails."""
+    try:
+        with reading(voice) as container:
+            source = audio_stream(container)
+            if source is None:
+                raise MediaError("no audio stream")
+            samples = _convert(container, source, out, max_seconds + SLACK_SECONDS)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return samples / source.rate
+
+
+def _convert(container: InputContainer, source: AudioStream, out: Path, limit: float) -> int:
+    """Write `source` as WAV at `out`, frame by frame; the samples written."""
+    rate = source.rate
+    layout = "mono" if source.channels == 1 else "stereo"  # wider sound is mixed down
+    samples = 0
+    with av.open(str(out), "w", format="wav") as output:
+        wav = output.add_stream("pcm_s16le", rate=rate, layout=layout)
+        for frame in container.decode(source):
+            samples += frame.samples
+            if samples > limit * rate:
+                raise VoiceTooLongError(samples / rate)
+            # The encoder converts to 16-bit samples of `layout` and `rate` itself.
+            output.mux(wav.encode(frame))
+        output.mux(wav.encode(None))
+    if not samples:
+        raise MediaError("no sound decoded")
+    return samples
