@@ -147,8 +147,10 @@ async def start_services(app: BotApplication) -> None:
         else None
     )
     metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
-    # Two conversions at a time: new photos, fetched ones, last frames, joins, round notes.
-    images = ImageConverter()
+    images = ImageConverter()  # two photo conversions at a time, new photos and fetched ones
+    # Video work on a slot of its own (last frames, joins, round notes, voice notes): a round
+    # note's seconds of encoding never hold up the card of a photo just sent.
+    videos = ImageConverter(limit=1)
     soundtracks, albums, presses = replica_parts(storage)
     generation = GenerationService(
         storage=storage,
@@ -162,7 +164,7 @@ async def start_services(app: BotApplication) -> None:
         # Replicas: a card's photo may be on another replica's disk (one disk: it is here).
         photos=TelegramPhotos(app.bot, images) if config.database_url else None,
         clip_source=TelegramClips(app.bot),
-        media=images,
+        media=videos,
     )
     metrics_server = await serve_metrics(app, metrics, storage, billing)
     web_app = None
@@ -200,6 +202,7 @@ async def start_services(app: BotApplication) -> None:
         shop=shop,
         payment_contact=await payment_contact(app.bot, config),
         images=images,
+        videos=videos,
         albums=albums,
         presses=presses,
         flood_share=await flood_share(app, storage, settings.owner, config.lease_seconds),

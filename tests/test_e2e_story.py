@@ -213,6 +213,38 @@ async def test_round_sends_a_square_video_note_of_the_video(world: World) -> Non
     assert tg.errors() == []
 
 
+async def test_round_and_join_run_one_at_a_time_for_each_user(world: World) -> None:
+    """A row of presses on several videos must not keep the video slot busy: the second,
+    while the first is being made, is told to wait; the next one after it works."""
+    tg, api = world.telegram, world.apimart
+    api.clip_size = (480, 270)
+    ann = tg.user(1001)
+    async with world.bot():
+        one = await first_clip(world, ann, "one")
+        two = await first_clip(world, ann, "two")
+        tg.download_delay = 1.0  # the first video comes back from Telegram slowly
+        first = tg.press(ann, one, tg.buttons(one)[ROUND])
+        await tg.wait_for(
+            lambda: any(c.params.get("callback_query_id") == first for c in tg.calls_to(
+                "answerCallbackQuery"
+            )) or None
+        )  # fmt: skip
+        second = tg.press(ann, two, tg.buttons(two)[ROUND])
+        [refused] = await tg.wait_for_call(
+            "answerCallbackQuery", where=lambda c: c.params.get("callback_query_id") == second
+        )
+        await tg.wait_for_call("sendVideoNote")
+        tg.download_delay = 0.0
+        tg.press(ann, two, tg.buttons(two)[ROUND])
+        await tg.wait_for_call("sendVideoNote", count=2)
+    assert "one at a time" in refused.params["text"]
+    notes = [m for m in tg.bot_messages(1001) if "video_note" in m]
+    assert [m["reply_to_message"]["message_id"] for m in notes] == [
+        one["message_id"],
+        two["message_id"],
+    ]
+
+
 async def test_inline_mode_lists_only_the_asking_users_own_videos(world: World) -> None:
     tg = world.telegram
     ann, bob = tg.user(1001), tg.user(1002, "Bob")

@@ -279,6 +279,28 @@ def test_a_long_voice_note_is_refused_without_decoding_it_all(tmp_path: Path) ->
     assert not out.exists()
 
 
+def test_a_voice_at_a_huge_sample_rate_makes_a_wav_of_48_khz(tmp_path: Path) -> None:
+    """A "voice note" a userbot built as stereo FLAC at 384 kHz: kept at 384 kHz, 30 s of it
+    would be a 46 MB WAV (the service takes 15 MB); at 48 kHz it is under 6 MB."""
+    voice = tmp_path / "voice.oga"
+    rate, seconds = 384_000, 30
+    with av.open(str(voice), "w", format="ogg") as output:
+        sound = output.add_stream("flac", rate=rate, layout="stereo")
+        silence = av.AudioFrame(format="s16", layout="stereo", samples=rate // 10)
+        for plane in silence.planes:
+            plane.update(bytes(plane.buffer_size))
+        silence.rate = rate
+        for n in range(seconds * 10):
+            silence.pts = n * (rate // 10)
+            output.mux(sound.encode(silence))
+        output.mux(sound.encode(None))
+    out = tmp_path / "voice.wav"
+    assert voice_to_wav(voice, out) == pytest.approx(seconds, abs=0.1)
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].rate == 48_000
+    assert out.stat().st_size < 6 * 1024 * 1024
+
+
 def test_the_sound_of_a_video_is_a_voice_too(tmp_path: Path) -> None:
     video = clip(tmp_path, "a.mp4", width=320, height=240, seconds=3)
     assert voice_to_wav(video, tmp_path / "a.wav") == pytest.approx(3.0, abs=0.1)

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.records import TaskRecord
@@ -73,10 +73,25 @@ class Clips:
     storage: Storage
     files: TaskFiles
     source: ClipSource
-    media: ImageConverter  # its slots bound every conversion, photos' and videos' alike
+    media: ImageConverter  # the video work's own slot: photos never wait behind a join
     api: VideoApi  # the service's link, while it lasts
     upload_limit: int
     clock: Callable[[], float] = time.time
+    # Users whose join or round note is being made: one at a time each, so nobody keeps the
+    # video slot busy with a row of presses (a round note of a 1080p clip is seconds of CPU).
+    _working: set[int] = field(default_factory=set)
+
+    @contextlib.contextmanager
+    def turn(self, user_id: int) -> Iterator[bool]:
+        """True: the user's turn, until the block ends; False: one of theirs is under way."""
+        if user_id in self._working:
+            yield False
+            return
+        self._working.add(user_id)
+        try:
+            yield True
+        finally:
+            self._working.discard(user_id)
 
     async def keep_frame(self, record: TaskRecord, video: Path) -> None:
         """At delivery, with the file at hand: its last frame, kept for ⏭ Continue. A video

@@ -14,13 +14,15 @@ from bot.media.reading import audio_stream, reading
 # Telegram gives a voice note's length in whole seconds: one it calls 30 s may last 30.9 s.
 # Decoding goes this far past the limit before the note is called too long.
 SLACK_SECONDS = 1.0
+MAX_WAV_RATE = 48_000
 
 
 def voice_to_wav(voice: Path, out: Path, *, max_seconds: float = 30) -> float:
     """Decode any sound FFmpeg reads into a 16-bit PCM WAV at `out`, at the source's sample
-    rate, mono or stereo as the source; its duration in seconds. Decoding stops past
-    `max_seconds` + SLACK_SECONDS with VoiceTooLongError (so the work is bounded whatever the
-    file claims); unreadable: MediaError. Nothing is left at `out` when it fails."""
+    rate up to MAX_WAV_RATE, mono or stereo as the source; its duration in seconds. Decoding
+    stops past `max_seconds` + SLACK_SECONDS with VoiceTooLongError (so the work is bounded
+    whatever the file claims); unreadable: MediaError. Nothing is left at `out` when it
+    fails."""
     try:
         with reading(voice) as container:
             source = audio_stream(container)
@@ -39,7 +41,9 @@ def _convert(container: InputContainer, source: AudioStream, out: Path, limit: f
     layout = "mono" if source.channels == 1 else "stereo"  # wider sound is mixed down
     samples = 0
     with av.open(str(out), "w", format="wav") as output:
-        wav = output.add_stream("pcm_s16le", rate=rate, layout=layout)
+        # At most 48 kHz (Opus's own rate): a file claiming 384 kHz would make a WAV past the
+        # service's 15 MB; so the WAV stays under 6 MB whatever the source.
+        wav = output.add_stream("pcm_s16le", rate=min(rate, MAX_WAV_RATE), layout=layout)
         for frame in container.decode(source):
             samples += frame.samples
             if samples > limit * rate:

@@ -55,6 +55,8 @@ class Services:
     presses: Arrivals = field(default_factory=lambda: Arrivals(PRESS_SECONDS))
     flood_share: FloodShare | None = None  # replicas on PostgreSQL: 1/N of the overall limit
     images: ImageConverter = field(default_factory=ImageConverter)  # two conversions at a time
+    # Voice notes, last frames, joins, round notes: one at a time, apart from the photos
+    videos: ImageConverter = field(default_factory=lambda: ImageConverter(limit=1))
 
     @staticmethod
     def storage_unreachable(error: BaseException | None) -> bool:

@@ -144,7 +144,7 @@ async def _voice_as_wav(context: BotContext, voice: Voice) -> tuple[bytes, float
         await (await voice.get_file()).download_to_drive(ogg)
         try:
             decode = functools.partial(voice_to_wav, max_seconds=MAX_AUDIO_SECONDS)
-            seconds = await context.services.images.run(decode, ogg, wav)
+            seconds = await context.services.videos.run(decode, ogg, wav)
         except VoiceTooLongError as exc:
             raise SoundtrackError("duration", seconds=round(exc.seconds)) from exc
         check_length(seconds)

@@ -35,15 +35,19 @@ async def clip_button(update: Update, context: BotContext) -> None:
     if isinstance(action, ContinueStory):
         await _continue(query, context, t, source)
         return
-    # A double tap must not join or round twice.
-    key = f"{type(action).__name__}:{source.id}:{query.message.message_id}"
-    if await context.services.presses.before(key):
-        await answer(query, t._("This video is already on its way."))
-        return
-    if isinstance(action, JoinStory):
-        await _join(query, context, t, source, clips)
-    else:
-        await _round(query, t, source, clips)
+    with clips.turn(source.user_id) as ours:
+        # A double tap must not join or round twice (counted only once it is the user's turn:
+        # a press told to wait may be made again).
+        key = f"{type(action).__name__}:{source.id}:{query.message.message_id}"
+        if not ours:
+            text = t._("⏳ Your last join or round video is still being made: one at a time.")
+            await answer(query, text, show_alert=True)
+        elif await context.services.presses.before(key):
+            await answer(query, t._("This video is already on its way."))
+        elif isinstance(action, JoinStory):
+            await _join(query, context, t, source, clips)
+        else:
+            await _round(query, t, source, clips)
 
 
 async def _continue(
