@@ -39,6 +39,7 @@ from bot.telegram.albums import PRESS_SECONDS, Albums, Arrivals
 from bot.telegram.clips import TelegramClips
 from bot.telegram.context import BotApplication, BotContext, BotData, Services
 from bot.telegram.flood_rules import FloodRules
+from bot.telegram.group_roles import TelegramGroupRoles
 from bot.telegram.handlers import COMMANDS, register_handlers
 from bot.telegram.handlers.billing import payment_contact
 from bot.telegram.jobs import JobQueueScheduler
@@ -165,6 +166,7 @@ async def start_services(app: BotApplication) -> None:
         photos=TelegramPhotos(app.bot, images) if config.database_url else None,
         clip_source=TelegramClips(app.bot),
         media=videos,
+        group_roles=TelegramGroupRoles(app.bot, config.group_admin_seconds),
     )
     metrics_server = await serve_metrics(app, metrics, storage, billing)
     web_app = None
@@ -208,6 +210,7 @@ async def start_services(app: BotApplication) -> None:
         flood_share=await flood_share(app, storage, settings.owner, config.lease_seconds),
     )
     await generation.sweep_soundtracks()
+    generation.sweep_scratch()
     await generation.resume()
     if config.database_url:  # other processes may die and leave their tasks to this one
         scheduler.schedule_lease_keeping(config.lease_seconds / 3)

@@ -57,6 +57,9 @@ class Config:
     # postgresql://… shares the state between several bot processes; unset: TinyDB files.
     database_url: str | None = field(default=None, repr=False)
     lease_seconds: float = 30.0
+    # How long a group admin's status, as Telegram said it, is trusted (a demotion takes
+    # effect within this time; each check is one getChatMember call).
+    group_admin_seconds: float = 60.0
     # A busy bot must not spend its message budget on progress bars.
     progress_edit_interval: float = 5.0
     telegram_local_mode: bool = False
@@ -141,6 +144,7 @@ def load_config(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
         retention_days=_count(get, "RETENTION_DAYS", 30, minimum=1),
         database_url=_database_url(get),
         lease_seconds=_seconds(get, "LEASE_SECONDS", 30.0),
+        group_admin_seconds=_seconds(get, "GROUP_ADMIN_SECONDS", 60.0, allow_zero=True),
         progress_edit_interval=_seconds(get, "PROGRESS_EDIT_INTERVAL", 5.0, allow_zero=True),
         telegram_local_mode=_flag(get, "TELEGRAM_LOCAL_MODE"),
         webhook_url=_optional_url(get, "WEBHOOK_URL"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +13,8 @@ from bot.domain.history import HistoryEntry, entry_of, shareable
 from bot.domain.records import TaskState
 from bot.domain.soundtrack import SoundtrackError, check_length
 from bot.domain.story import MAX_STORY_CLIPS, can_continue, can_join, in_order
+from bot.lifecycle.files import TaskFiles
+from bot.storage.soundtracks import DiskSoundtracks
 from tests.test_storage_contract import make_record
 
 
@@ -62,3 +67,17 @@ def test_a_soundtrack_lasts_three_to_thirty_seconds(seconds: float, ok: bool) ->
     with pytest.raises(SoundtrackError) as refused:
         check_length(seconds)
     assert refused.value.kind == "duration" and refused.value.details == {"seconds": seconds}
+
+
+def test_the_scratch_folder_loses_what_a_stop_left_an_hour_ago(tmp_path: Path) -> None:
+    """A join or a round note cut short by a stop (or a crash) leaves its file in the scratch
+    folder; start-up and the daily housekeeping delete what is older than an hour."""
+    files = TaskFiles(tmp_path / "images", DiskSoundtracks(tmp_path / "audio"), tmp_path / "tmp")
+    assert files.sweep_work(time.time()) == 0  # no folder yet
+    (tmp_path / "tmp" / "sub").mkdir(parents=True)
+    old, fresh = tmp_path / "tmp" / "a.round.mp4", tmp_path / "tmp" / "sub" / "b.part1.mp4"
+    for path in (old, fresh):
+        path.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert files.sweep_work(time.time() - 3600) == 1
+    assert not old.exists() and fresh.exists()

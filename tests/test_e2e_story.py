@@ -257,6 +257,8 @@ async def test_inline_mode_lists_only_the_asking_users_own_videos(world: World) 
             "ann_red": tg.inline_query(ann, "RED fox"),
             "bob_red": tg.inline_query(bob, "red"),
             "bob_whale": tg.inline_query(bob, "whale"),
+            # a userbot's offset: "²" is a digit to str.isdigit, and no int: the first page
+            "ann_odd_offset": tg.inline_query(ann, "whale", offset="²"),
         }
         await tg.wait_for(lambda: len(tg.inline_answers) == len(asked) or None)
     listed = {
@@ -268,6 +270,7 @@ async def test_inline_mode_lists_only_the_asking_users_own_videos(world: World) 
         "ann_red": ["a red fox in the snow"],
         "bob_red": ["a red car"],
         "bob_whale": [],  # Ann's whale is never Bob's
+        "ann_odd_offset": ["a blue whale"],
     }
     answer = tg.inline_answers[asked["ann_all"]]
     ann_files = {v["video"]["file_id"] for v in videos(world, 1001)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -375,7 +376,9 @@ def row_fits(labels: list[str]) -> bool:
 def every_keyboard(locale: str) -> list[object]:
     """Every keyboard a user can see, with each choice marked in turn (the mark widens it)."""
     from bot.domain.actions import Page
+    from bot.domain.groups import ALLOWANCES, Delivery, GroupSettings, WhoGenerates
     from bot.domain.templates import TEMPLATES
+    from bot.telegram.group_view import group_keyboard
     from bot.telegram.history_view import history_keyboard
     from bot.telegram.keyboards import (
         forget_keyboard,
@@ -390,7 +393,24 @@ def every_keyboard(locale: str) -> list[object]:
             for settings in (GenerationSettings(), GenerationSettings("1080p", 15, False)):
                 record = make_record(page=page, template=template, settings=settings)
                 keyboards.append(card_keyboard(t, record))
+    # A group's cards: each choice marked in turn (a ✓ widens its button), the payer row.
+    for choice in range(3):
+        group = GroupSettings(
+            -1,
+            list(WhoGenerates)[choice],
+            allowance=ALLOWANCES[choice + 2],
+            resolution=("720p", "1080p", None)[choice],
+            duration=(5, 15, None)[choice],
+            audio=(True, False, None)[choice],
+            delivery=list(Delivery)[choice % 2],
+            wallet=bool(choice % 2),
+        )
+        keyboards.append(group_keyboard(t, group, billing_on=True))
+        for pays_self in (False, True):
+            in_group = make_record(chat_id=-1, pays_self=pays_self)
+            keyboards.append(card_keyboard(t, in_group, billing_on=True))
     keyboards += [
+        video_keyboard(t, replace(make_record(), story_part=2)),  # Continue, Join, Round
         video_keyboard(t, make_record()),
         forget_keyboard(t),
         packs_keyboard(t, [(50, 50), (2500, 2750)]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import array
 import io
 import itertools
+import struct
 from pathlib import Path
 
 import av
@@ -280,10 +281,11 @@ def test_a_long_voice_note_is_refused_without_decoding_it_all(tmp_path: Path) ->
 
 
 def test_a_voice_at_a_huge_sample_rate_makes_a_wav_of_48_khz(tmp_path: Path) -> None:
-    """A "voice note" a userbot built as stereo FLAC at 384 kHz: kept at 384 kHz, 30 s of it
-    would be a 46 MB WAV (the service takes 15 MB); at 48 kHz it is under 6 MB."""
+    """A "voice note" a userbot built as stereo FLAC at 192 kHz (the most real audio has):
+    kept at 192 kHz, 30 s of it would be a 23 MB WAV (the service takes 15 MB); at 48 kHz
+    it is under 6 MB."""
     voice = tmp_path / "voice.oga"
-    rate, seconds = 384_000, 30
+    rate, seconds = 192_000, 30
     with av.open(str(voice), "w", format="ogg") as output:
         sound = output.add_stream("flac", rate=rate, layout="stereo")
         silence = av.AudioFrame(format="s16", layout="stereo", samples=rate // 10)
@@ -299,6 +301,47 @@ def test_a_voice_at_a_huge_sample_rate_makes_a_wav_of_48_khz(tmp_path: Path) -> 
     with av.open(str(out)) as container:
         assert container.streams.audio[0].rate == 48_000
     assert out.stat().st_size < 6 * 1024 * 1024
+
+
+def test_a_voice_claiming_an_absurd_sample_rate_is_refused_before_decoding(
+    tmp_path: Path,
+) -> None:
+    """Decoding is bounded by seconds counted at the claimed rate: a file claiming 2 GHz
+    made of tiny packets kept the video slot busy for minutes (the attacker's review)."""
+    voice = tmp_path / "voice.ogg"
+    with av.open(str(voice), "w", format="ogg") as output:
+        # FFmpeg's own Vorbis encoder: stereo only, and "experimental"
+        sound = output.add_stream("vorbis", rate=48_000, layout="stereo")
+        sound.codec_context.options = {"strict": "experimental"}
+        silence = av.AudioFrame(format="fltp", layout="stereo", samples=4800)
+        for plane in silence.planes:
+            plane.update(bytes(plane.buffer_size))
+        silence.sample_rate = 48_000
+        for n in range(5):
+            silence.pts = n * 4800
+            output.mux(sound.encode(silence))
+        output.mux(sound.encode(None))
+    data = bytearray(voice.read_bytes())
+    ident = data.index(b"\x01vorbis")  # the identification header, in the first page
+    data[ident + 12 : ident + 16] = struct.pack("<I", 2_000_000_000)
+    _fix_page_crc(data, 0)
+    voice.write_bytes(bytes(data))
+    with pytest.raises(MediaError, match="not a voice"):
+        voice_to_wav(voice, tmp_path / "out.wav")
+    assert not (tmp_path / "out.wav").exists()
+
+
+def _fix_page_crc(data: bytearray, start: int) -> None:
+    """Ogg's page checksum (CRC-32, polynomial 0x04C11DB7, no reflection) after an edit."""
+    segments = data[start + 26]
+    size = 27 + segments + sum(data[start + 27 : start + 27 + segments])
+    data[start + 22 : start + 26] = bytes(4)
+    crc = 0
+    for byte in data[start : start + size]:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else crc << 1
+    data[start + 22 : start + 26] = struct.pack("<I", crc & 0xFFFFFFFF)
 
 
 def test_the_sound_of_a_video_is_a_voice_too(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, Reason
+from bot.domain.groups import Delivery, GroupSettings, WhoGenerates
 from bot.domain.notices import Notice
 from bot.domain.records import Soundtrack, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
@@ -118,6 +119,58 @@ async def test_usage_counts_active_tasks_and_todays_seconds(storage: Storage) ->
     assert (usage.user_active, usage.total_active, usage.used_today) == (2, 3, 10)
 
 
+async def test_a_members_seconds_count_in_each_group_apart(storage: Storage) -> None:
+    day, group, other = 11 * 86400.0, -100555, -100777
+    for task_id, chat, state, submitted in (
+        ("a", group, TaskState.RUNNING, day + 5),  # 5 s today in the group
+        ("b", group, TaskState.SUBMITTING, None),  # about to be charged: counts
+        ("c", group, TaskState.DONE, day - 5),  # yesterday
+        ("d", other, TaskState.DONE, day + 9),  # another group
+        ("e", 1, TaskState.DONE, day + 9),  # in private
+    ):
+        charged = {"apimart_task_id": f"x{task_id}"} if submitted else {}
+        await storage.add_task(
+            make_record(task_id, chat_id=chat, state=state, submitted_at=submitted, **charged)
+        )
+    await storage.add_task(
+        make_record("f", user_id=2, chat_id=group, state=TaskState.DONE, apimart_task_id="y",
+                    submitted_at=day + 1)
+    )  # fmt: skip
+    assert await storage.usage_in_chat(1, group, day) == 10
+    assert await storage.usage_in_chat(1, other, day) == 5
+    assert await storage.usage_in_chat(2, group, day) == 5
+    assert (await storage.usage(1, day)).used_today == 20  # the user's own quota: every chat
+
+
+async def test_a_groups_settings_round_trip_and_forget_takes_a_member_off(
+    storage: Storage,
+) -> None:
+    assert await storage.get_group(-100555) == GroupSettings(-100555)
+    group = GroupSettings(
+        -100555, WhoGenerates.ALLOWED, frozenset({7, 8}), 60, "1080p", 10, False, Delivery.PRIVATE
+    )
+    await storage.save_group(group)
+    await storage.save_group(GroupSettings(-100777, allowed=frozenset({7})))
+    assert await storage.get_group(-100555) == group
+    await storage.forget_user(7)
+    assert (await storage.get_group(-100555)).allowed == {8}
+    assert (await storage.get_group(-100777)).allowed == frozenset()
+    assert (await storage.get_group(-100555)).delivery is Delivery.PRIVATE
+
+
+async def test_a_groups_history_lists_its_generations_since_a_time(storage: Storage) -> None:
+    day, group = 11 * 86400.0, -100555
+    await storage.add_task(
+        make_record("a", chat_id=group, state=TaskState.DONE, attempt=1, created_at=day + 1)
+    )
+    await storage.add_task(
+        make_record("b", chat_id=group, state=TaskState.DONE, attempt=1, created_at=day - 1)
+    )
+    await storage.add_task(make_record("c", chat_id=group, created_at=day + 2))  # a draft
+    await storage.add_task(make_record("d", state=TaskState.DONE, attempt=1, created_at=day + 3))
+    assert [e.id for e in await storage.chat_history(group, day)] == ["a"]
+
+
 async def test_access_lists_round_trip(storage: Storage) -> None:
     assert await storage.get_access() == AccessLists()
     lists = AccessLists().allow(3).deny(4)
@@ -133,11 +186,15 @@ async def test_everything_survives_a_reopen(
     await first.save_user(UserProfile(5, GenerationSettings(duration=9), "ru"))
     await first.add_task(make_record("t1", notice=Notice.API_FAILED))
     await first.save_access(AccessLists().allow(3))
+    await first.save_group(GroupSettings(-100555, WhoGenerates.ADMINS, allowance=30))
     await first.close()
     second = await open_backend(backend, tmp_path, request)
     assert (await second.get_user(5)).settings.duration == 9
     assert await second.get_task("t1") == make_record("t1", notice=Notice.API_FAILED)
     assert await second.get_access() == AccessLists().allow(3)
+    assert await second.get_group(-100555) == GroupSettings(
+        -100555, WhoGenerates.ADMINS, allowance=30
+    )
     await second.close()
     assert not list(tmp_path.glob(".db-*"))  # no temporary files left behind
 

@@ -52,6 +52,12 @@ class LimitReached(StrEnum):
     DAILY_QUOTA = "daily_quota"
     GLOBAL_ACTIVE = "global_active"
     NO_CREDITS = "no_credits"  # BILLING=stars: the balance does not cover the price
+    # A group's rules (/groupsettings): admins only, allowed members only, the member's daily
+    # allowance there used up, the group's wallet empty.
+    GROUP_ADMINS = "group_admins"
+    GROUP_NOT_ALLOWED = "group_not_allowed"
+    GROUP_ALLOWANCE = "group_allowance"
+    GROUP_NO_CREDITS = "group_no_credits"
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,16 @@ class RemoveSoundtrack:
     pass
 
 
+@dataclass(frozen=True)
+class PaySelf:
+    """On a card in a group with a wallet: the member pays with their own credits (True)
+    or the group's wallet pays within their allowance (False)."""
+
+    on: bool
+
+
 # Draft edits that belong to one card only, not to the user's defaults.
-CardEdit = ShowPage | ChooseEffect | RemoveSoundtrack
+CardEdit = ShowPage | ChooseEffect | RemoveSoundtrack | PaySelf
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,15 @@ ClipAction = ContinueStory | JoinStory | MakeRound
 
 
 @dataclass(frozen=True)
+class SetGroupRule:
+    """A button of /groupsettings (admins only): one of the group's rules set to `value`
+    (`GroupSettings.with_rule` reads it; an unknown one changes nothing)."""
+
+    rule: str
+    value: str
+
+
+@dataclass(frozen=True)
 class HistoryPage:
     page: int
 
@@ -229,6 +246,7 @@ Action = (
     | ChooseLanguage
     | VideoAction
     | ClipAction
+    | SetGroupRule
     | HistoryAction
     | ConfirmForget
     | BuyPack

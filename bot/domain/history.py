@@ -28,6 +28,7 @@ class HistoryEntry:
     video_file_id: str | None
     charged: bool
     story_part: int = 1  # a continued clip's place in its story (issue 22)
+    chat_id: int = 0  # where it was made: a group's /groupstats (issue 23)
 
     @property
     def delivered(self) -> bool:
@@ -48,6 +49,7 @@ def entry_of(record: TaskRecord) -> HistoryEntry:
         video_file_id=record.video_file_id,
         charged=record.apimart_task_id is not None,
         story_part=record.story_part,
+        chat_id=record.chat_id,
     )
 
 
@@ -70,6 +72,7 @@ def entry_from_row(row: dict[str, Any]) -> HistoryEntry | None:
         video_file_id=row.get("video_file_id"),
         charged=row.get("apimart_task_id") is not None,
         story_part=int(row.get("story_part") or 1),
+        chat_id=int(row.get("chat_id") or 0),
     )
 
 

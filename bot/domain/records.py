@@ -125,6 +125,12 @@ class TaskRecord:
     continues: str | None = None
     story_part: int = 1
     frame_of_video: str | None = None
+    # In a group (issue 23): the ledger account its credits are held on (the group's wallet:
+    # its chat id), when not the user's own; and the member's choice to pay past the group's
+    # allowance.
+    payer: int | None = None
+    pays_self: bool = False
+    deliver_private: bool = False  # the group sends finished videos to members in private
     # Raised by every change: a claim that priced and checked one version of the card submits
     # exactly that one (an edit that lands in between makes the claim look again).
     version: int = 0
@@ -138,6 +144,11 @@ class TaskRecord:
     def progress_view(self) -> str:
         """What the progress part of the card shows; redrawn only when this changes."""
         return f"{self.generating}:{self.progress}"
+
+    @property
+    def account(self) -> int:
+        """The ledger account that holds and spends this task's credits."""
+        return self.user_id if self.payer is None else self.payer
 
     def leased_by_other(self, owner: str, now: float) -> bool:
         """Another process holds a lease on this task that has not run out."""

@@ -45,6 +45,7 @@ class EditCard:
     soundtrack_file: str | Keep | None = KEEP
     soundtrack_title: str | Keep = KEEP
     page: Page | Keep = KEEP
+    pays_self: bool | Keep = KEEP
     notice: Notice | Keep | None = KEEP
     error: str | Keep = KEEP
 
@@ -67,6 +68,7 @@ class Claim:
     lease_until: float
     callback_token: str | None
     reservation: str | None
+    payer: int | None = None  # the group's wallet pays (issue 23); None: the user
     notice: None = None
     error: str = ""
     progress: int = 0
@@ -81,6 +83,7 @@ class Enqueue:
     queued_at: float
     queue_position: int
     reservation: str | None
+    payer: int | None = None
     notice: None = None
     error: str = ""
     submitted_at: None = None

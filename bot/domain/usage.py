@@ -46,6 +46,22 @@ def usage_of(records: Iterable[TaskRecord], user_id: int, since: float) -> Usage
     return Usage(user_active, total_active, used_today)
 
 
+def seconds_in_chat(
+    records: Iterable[TaskRecord], user_id: int, chat_id: int, since: float
+) -> int:
+    """The user's seconds of video in one chat since `since`, counted as `usage_of` does."""
+    return sum(
+        record.settings.duration
+        for record in records
+        if record.user_id == user_id
+        and record.chat_id == chat_id
+        and (
+            record.state is TaskState.SUBMITTING
+            or (is_charged(record) and (record.submitted_at or 0) >= since)
+        )
+    )
+
+
 def day_of(timestamp: float) -> str:
     """The UTC day a timestamp falls on, as YYYY-MM-DD (quotas and /stats count by it)."""
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")

@@ -63,8 +63,9 @@ class Billing:
         )
 
     async def reserve(self, record: TaskRecord, ref: str) -> bool:
-        """Hold the price of the card's settings; False when the balance is too small."""
-        held = await self._apply(record.user_id, -self.price(record.settings), Reason.RESERVE, ref)
+        """Hold the price of the card's settings on the account that pays (the user's, or a
+        group's wallet: `record.account`); False when its balance is too small."""
+        held = await self._apply(record.account, -self.price(record.settings), Reason.RESERVE, ref)
         if held:
             task_log(log, record).info(
                 "reserved %s credits (%s)", self.price(record.settings), ref
@@ -73,10 +74,10 @@ class Billing:
 
     async def release(self, record: TaskRecord, ref: str | None = None) -> bool:
         ref = ref or record.reservation
-        reserve = await self._reserve_of(record.user_id, ref)
+        reserve = await self._reserve_of(record.account, ref)
         if reserve is None:
             return False
-        released = await self._apply(record.user_id, -reserve.amount, Reason.RELEASE, reserve.ref)
+        released = await self._apply(record.account, -reserve.amount, Reason.RELEASE, reserve.ref)
         if released:
             task_log(log, record).info("returned %s credits (%s)", -reserve.amount, reserve.ref)
         return released
@@ -84,11 +85,11 @@ class Billing:
     async def spend(self, record: TaskRecord, ref: str | None = None) -> bool:
         """The hold becomes the price (the ledger refuses it without a hold, or twice)."""
         ref = ref or record.reservation
-        return ref is not None and await self._apply(record.user_id, 0, Reason.SPEND, ref)
+        return ref is not None and await self._apply(record.account, 0, Reason.SPEND, ref)
 
     async def holds(self, record: TaskRecord, ref: str) -> bool:
         """Whether `ref` is a hold of this user that is still open."""
-        return any(m.ref == ref for m in open_holds(await self.storage.ledger(record.user_id)))
+        return any(m.ref == ref for m in open_holds(await self.storage.ledger(record.account)))
 
     async def settle(self, record: TaskRecord) -> bool:
         """After the task's state changed: spend or return what it holds. False when nothing

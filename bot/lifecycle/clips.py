@@ -115,7 +115,7 @@ class Clips:
         return frame
 
     async def frame_of_video(self, video_file_id: str, name: str) -> PreparedImage | None:
-        with self._scratch(f"{name}.frame.mp4") as path:
+        with self._scratch(f"{name}.{secrets.token_hex(4)}.frame.mp4") as path:
             try:
                 await self.source.download(video_file_id, path)
                 return await self.media.run(last_frame, path)

@@ -18,11 +18,13 @@ from bot.domain.actions import (
     CardEdit,
     ChooseEffect,
     Page,
+    PaySelf,
     RemoveSoundtrack,
     SettingAction,
     ShowPage,
 )
 from bot.domain.caption_flags import CaptionFlags
+from bot.domain.groups import Delivery, GroupSettings
 from bot.domain.records import (
     Soundtrack,
     TaskRecord,
@@ -36,6 +38,7 @@ from bot.images import PreparedImage
 from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.groups import Groups, in_group
 from bot.lifecycle.ports import Messenger
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.tasklog import task_log
@@ -92,6 +95,7 @@ class DraftService:
     # and Generate fetches it again from Telegram (one disk: missing means swept or forgotten).
     photos_elsewhere: bool = False
     clips: Clips | None = None  # last frames for ⏭ Continue
+    groups: Groups | None = None  # a group's defaults on new cards there
 
     async def open(self, new: NewCard, *, card_message_id: int | None) -> TaskRecord:
         """Keep the photo and turn `card_message_id` (the placeholder that already answered
@@ -103,7 +107,8 @@ class DraftService:
         soundtrack = profile.soundtrack
         if soundtrack is not None and soundtrack.saved_at < self.clock() - PROFILE_TTL:
             soundtrack = None  # kept too long: swept, not used
-        settings = new.flags.apply_to(profile.settings)
+        group = await self._group(new.chat_id)
+        settings = new.flags.apply_to(_defaults(profile.settings, group))
         task_id = uuid.uuid4().hex[:16]
         record = TaskRecord(
             id=task_id,
@@ -119,6 +124,7 @@ class DraftService:
             language=new.language,
             created_at=self.clock(),
             quota_left=await self.quota_left(new.user_id),
+            deliver_private=_in_private(group),
             **(_soundtrack_fields(soundtrack) if soundtrack else {}),
         )
         record = replace(record, card_message_id=card_message_id)
@@ -207,6 +213,12 @@ class DraftService:
         await self.messenger.show_card(record)
         task_log(log, record).info("card %s continues task %s", card_message_id, source.id)
         return record
+
+    async def _group(self, chat_id: int) -> GroupSettings | None:
+        """A group's rules for a new card there (its defaults, where videos go)."""
+        if self.groups is None or not in_group(chat_id):
+            return None
+        return await self.groups.settings(chat_id)
 
     async def room(self, user_id: int, duration: int) -> Room:
         """How many more videos of `duration` seconds this user's own limits allow now
@@ -340,6 +352,16 @@ class DraftService:
         return updated
 
 
+def _defaults(mine: GenerationSettings, group: GroupSettings | None) -> GenerationSettings:
+    """A new card's settings: the member's defaults, a group's over them in that group."""
+    return mine if group is None else group.defaults_for(mine)
+
+
+def _in_private(group: GroupSettings | None) -> bool:
+    """A card in a group whose finished videos go to each member in private."""
+    return group is not None and group.delivery is Delivery.PRIVATE
+
+
 def _card_edit(record: TaskRecord, action: SettingAction | CardEdit) -> EditCard | None:
     """What a button changes on this card; None when it changes nothing."""
     if isinstance(action, ShowPage):
@@ -348,6 +370,8 @@ def _card_edit(record: TaskRecord, action: SettingAction | CardEdit) -> EditCard
         return EditCard(template=action.template, page=Page.MAIN)
     if isinstance(action, RemoveSoundtrack):
         return _NO_SOUNDTRACK
+    if isinstance(action, PaySelf):
+        return None if action.on == record.pays_self else EditCard(pays_self=action.on)
     settings = action.apply(record.settings)
     if settings == record.settings:
         return None

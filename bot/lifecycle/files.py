@@ -106,6 +106,18 @@ class TaskFiles:
             path.unlink(missing_ok=True)
         return len(old)
 
+    def sweep_work(self, older_than: float) -> int:
+        """Delete what a stop or a crash left in the scratch folder (a download, a join or
+        a round note cut short): nothing there lives an hour."""
+        if not self.work_dir.is_dir():
+            return 0
+        left = [
+            p for p in self.work_dir.rglob("*") if p.is_file() and p.stat().st_mtime < older_than
+        ]
+        for path in left:
+            path.unlink(missing_ok=True)
+        return len(left)
+
     def download_path(self, record: TaskRecord) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         return self.work_dir / f"{record.id}.mp4"

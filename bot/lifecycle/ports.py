@@ -46,6 +46,13 @@ class PhotoSource(Protocol):
         PhotoUnavailableError."""
 
 
+class GroupRoles(Protocol):
+    """Who a group's admins are, as Telegram says (kept briefly: a demoted admin's rights end
+    within that time)."""
+
+    async def is_admin(self, chat_id: int, user_id: int) -> bool: ...
+
+
 class ClipUnavailableError(Exception):
     """Telegram no longer gives this video (or not to a bot: over its download limit)."""
 

@@ -27,9 +27,11 @@ from bot.lifecycle.drafts import DraftService
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.expire import CARD_MAX_AGE, expire_cards
 from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.groups import Groups
 from bot.lifecycle.poll import Poller
 from bot.lifecycle.ports import (
     ClipSource,
+    GroupRoles,
     Messenger,
     Metrics,
     NoMetrics,
@@ -49,6 +51,8 @@ from bot.storage.soundtracks import DiskSoundtracks
 
 log = logging.getLogger(__name__)
 
+# Nothing the bot makes in its scratch folder (downloads, joins, round notes) takes an hour.
+SCRATCH_SECONDS = 3600.0
 UPLOAD_GRACE = 3.0  # seconds a stop waits for uploads under way (a stop takes < 5 s)
 
 # What `secrets.token_urlsafe(24)` gives each attempt (submit.py): 32 URL-safe characters.
@@ -94,6 +98,7 @@ class GenerationService:
         photos: PhotoSource | None = None,
         clip_source: ClipSource | None = None,
         media: ImageConverter | None = None,
+        group_roles: GroupRoles | None = None,
     ) -> None:
         settings = settings or LifecycleSettings()
         self.settings = settings
@@ -102,6 +107,12 @@ class GenerationService:
         self.metrics = metrics = metrics or NoMetrics()
         self.ending = TaskEnding(
             storage, messenger, files, settings.admin_ids, clock, billing, metrics
+        )
+        # A group's rules (issue 23), with a way to know its admins.
+        self.groups = (
+            Groups(storage=storage, roles=group_roles, billing_on=billing is not None, clock=clock)
+            if group_roles is not None
+            else None
         )
         # ⏭ Continue, 🎞 Join, ⭕ Round: with a way to get delivered videos back.
         self.clips = (
@@ -146,6 +157,7 @@ class GenerationService:
             metrics=metrics,
             photos=photos,
             clips=self.clips,
+            groups=self.groups,
         )
         self.poller = Poller(
             storage=storage,
@@ -187,6 +199,7 @@ class GenerationService:
             clock=self.clock,
             photos_elsewhere=self.submitter.photos is not None,
             clips=self.clips,
+            groups=self.groups,
         )
 
     async def claim(self, record: TaskRecord) -> ClaimResult:
@@ -321,6 +334,13 @@ class GenerationService:
             log.info("deleted %s soundtracks nothing referred to", deleted)
         return deleted
 
+    def sweep_scratch(self) -> int:
+        """At start-up and daily: files a stop or a crash left half made (SCRATCH_SECONDS)."""
+        deleted = self.files.sweep_work(self.clock() - SCRATCH_SECONDS)
+        if deleted:
+            log.info("deleted %s scratch files left by a stop", deleted)
+        return deleted
+
     async def cancel(self, record: TaskRecord) -> TaskRecord | None:
         """Stop waiting (there is no cancel endpoint) or discard a draft."""
         cancelled = await self.ending.finish(record, TaskState.CANCELLED)
@@ -337,6 +357,7 @@ class GenerationService:
         await self.expire()
         await self.reconcile()
         await self.sweep_soundtracks()
+        self.sweep_scratch()
         now = self.clock()
         await self.storage.prune(now)
         live = await self.storage.tasks_in(set(TaskState) - ENDED_STATES)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.domain.access import LimitReached, Limits
 from bot.domain.billing import hold_ref
+from bot.domain.groups import GroupVerdict
 from bot.domain.queue_order import fair_order
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.domain.settings import MAX_SEED
@@ -23,6 +24,7 @@ from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure, submit_failure
 from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.groups import Groups
 from bot.lifecycle.ports import (
     Messenger,
     Metrics,
@@ -87,6 +89,7 @@ ClaimResult = Claimed | InLine | Refused | Taken
 class _Go:
     to_line: bool
     line: list[TaskRecord] | None = None  # who waits, when the verdict had to read it
+    payer: int | None = None  # a group's wallet pays (its rules said so); None: the user
 
 
 class _Edited:
@@ -128,6 +131,7 @@ class Submitter:
     metrics: Metrics = field(default_factory=NoMetrics)
     photos: PhotoSource | None = None  # Telegram: a photo kept on another replica's disk
     clips: Clips | None = None  # a continued card's last frame, taken again
+    groups: Groups | None = None  # a group's rules: who generates, allowances, its wallet
 
     async def claim(self, record: TaskRecord, *, from_queue: bool = False) -> ClaimResult:
         """Take the card for one paid submission, put it in line, or say why not.
@@ -138,6 +142,11 @@ class Submitter:
         submitted is exactly that (an edit in between makes the claim look again); the
         credits are held after it, for the claimed card's price, under the ref it wrote.
         """
+        if self.groups is not None and not from_queue:  # asked once, before any claim
+            refused = await self.groups.who_refuses(record)
+            if refused is not None:
+                task_log(log, record).info("refused by the group's rules, %s", refused)
+                return Refused(refused)
         async with self.storage.claims():
             for _ in range(CLAIM_TRIES):
                 current = await self.storage.get_task(record.id)
@@ -170,13 +179,21 @@ class Submitter:
         if verdict is not None and not joins_line:
             task_log(log, current).info("refused, %s", verdict)
             return Refused(verdict)
-        return _Go(joins_line, line)
+        group = await self.groups.paying(current) if self.groups is not None else GroupVerdict()
+        if group.refused is not None:
+            task_log(log, current).info("refused, %s", group.refused)
+            return Refused(group.refused)
+        return _Go(joins_line, line, group.payer)
 
     async def _take(self, current: TaskRecord, go: _Go) -> ClaimResult | _Edited:
         """The compare-and-set on the version checked, then the hold under its ref."""
         ref, held = await self._hold_ref(current)
+        # A card back from the line keeps the payer its credits are held on.
+        payer = current.payer if held else go.payer
         change = (
-            await self._enqueue(current, ref, go.line) if go.to_line else self._claim(current, ref)
+            await self._enqueue(current, ref, go.line, payer)
+            if go.to_line
+            else self._claim(current, ref, payer)
         )
         storage = self.storage
         taken = await storage.update_task(current.id, change, expect_version=current.version)
@@ -184,10 +201,7 @@ class Submitter:
             return _Edited()
         if ref and not held:
             if not await self._hold(taken, ref):
-                await storage.update_task(
-                    taken.id, UndoClaim(before=current), expect_version=taken.version
-                )
-                return Refused(LimitReached.NO_CREDITS)
+                return await self._undone(current, taken)
             # Only a card in line can be cancelled (or forgotten) before its hold exists; a
             # submitting one is this process's alone.
             if taken.state is TaskState.QUEUED and not await self._still_holds(taken, ref):
@@ -196,6 +210,15 @@ class Submitter:
             task_log(log, taken).info("queued: the bot is at its limit of tasks in flight")
             return InLine(taken)
         return Claimed(taken)
+
+    async def _undone(self, current: TaskRecord, taken: TaskRecord) -> Refused:
+        """A claim whose credits could not be held: the card goes back as it was."""
+        await self.storage.update_task(
+            taken.id, UndoClaim(before=current), expect_version=taken.version
+        )
+        if taken.payer is not None:
+            return Refused(LimitReached.GROUP_NO_CREDITS)  # the group's wallet, not the member's
+        return Refused(LimitReached.NO_CREDITS)
 
     async def _until_written(
         self, record: TaskRecord, write: Callable[[], Awaitable[TaskRecord | None]]
@@ -243,8 +266,9 @@ class Submitter:
         await self.billing.release(now or taken, ref)
         return False
 
-    def _claim(self, current: TaskRecord, ref: str) -> Claim:
+    def _claim(self, current: TaskRecord, ref: str, payer: int | None) -> Claim:
         return Claim(
+            payer=payer if ref else None,
             attempt=current.attempt + 1,
             seed_used=seed_for(current),
             # from now on this process alone may act on the task
@@ -255,7 +279,7 @@ class Submitter:
         )
 
     async def _enqueue(
-        self, current: TaskRecord, ref: str, line: list[TaskRecord] | None
+        self, current: TaskRecord, ref: str, line: list[TaskRecord] | None, payer: int | None
     ) -> Enqueue:
         now = self.clock()
         if line is None:
@@ -265,6 +289,7 @@ class Submitter:
             queued_at=now,
             queue_position=fair_order([*line, joining]).index(joining),
             reservation=ref or None,
+            payer=payer if ref else None,
         )
 
     async def _photo(self, claimed: TaskRecord) -> PreparedImage | None:

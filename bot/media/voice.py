@@ -15,6 +15,8 @@ from bot.media.reading import audio_stream, reading
 # Decoding goes this far past the limit before the note is called too long.
 SLACK_SECONDS = 1.0
 MAX_WAV_RATE = 48_000
+MAX_SOURCE_RATE = 192_000  # the highest rate real audio is recorded at
+MAX_SOURCE_CHANNELS = 8  # 7.1
 
 
 def voice_to_wav(voice: Path, out: Path, *, max_seconds: float = 30) -> float:
@@ -28,11 +30,20 @@ def voice_to_wav(voice: Path, out: Path, *, max_seconds: float = 30) -> float:
             source = audio_stream(container)
             if source is None:
                 raise MediaError("no audio stream")
+            _check_claims(source)
             samples = _convert(container, source, out, max_seconds + SLACK_SECONDS)
     except BaseException:
         out.unlink(missing_ok=True)
         raise
     return samples / source.rate
+
+
+def _check_claims(source: AudioStream) -> None:
+    """The work is bounded by the seconds decoded, counted at the rate the file claims: a
+    file claiming 2 GHz would be decoded for minutes before reaching 31 "seconds". No real
+    voice note passes these (Telegram records 48 kHz mono)."""
+    if not 0 < source.rate <= MAX_SOURCE_RATE or source.channels > MAX_SOURCE_CHANNELS:
+        raise MediaError(f"not a voice: {source.rate} Hz, {source.channels} channels")
 
 
 def _convert(container: InputContainer, source: AudioStream, out: Path, limit: float) -> int:

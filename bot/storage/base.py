@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement
+from bot.domain.groups import GroupSettings
 from bot.domain.history import HistoryEntry
 from bot.domain.records import (
     ACTIVE_STATES,
@@ -35,6 +36,7 @@ class Snapshot:
     pruned_totals: Stats  # /stats totals of tasks no longer kept one by one
     # Every credit movement, in the order it was written (balances, holds, used refs).
     ledger: list[Movement] = field(default_factory=list)
+    groups: list[GroupSettings] = field(default_factory=list)  # /groupsettings of each group
 
 
 class Storage(Protocol):
@@ -50,8 +52,21 @@ class Storage(Protocol):
     async def get_task(self, task_id: str) -> TaskRecord | None: ...
 
     async def forget_user(self, user_id: int) -> list[TaskRecord]:
-        """Delete the user's profile, quota counters and every task of theirs not in flight
-        (history and backups included); returns the deleted tasks, whose files go too."""
+        """Delete the user's profile, quota counters, place on groups' allowed lists and every
+        task of theirs not in flight (history and backups included); returns the deleted
+        tasks, whose files go too."""
+
+    async def get_group(self, chat_id: int) -> GroupSettings:
+        """A group's /groupsettings, or the defaults when its admins set none."""
+
+    async def save_group(self, group: GroupSettings) -> None: ...
+
+    async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
+        """Seconds of video the user generated in this chat since `since` (charged, or being
+        submitted): a group's daily allowance per member."""
+
+    async def chat_history(self, chat_id: int, since: float) -> list[HistoryEntry]:
+        """Every generation made in this chat since `since` (within RETENTION_DAYS)."""
 
     async def ledger_apply(self, movement: Movement) -> bool:
         """Add the movement if `bot.domain.billing.admissible` allows it against the user's

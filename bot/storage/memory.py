@@ -9,10 +9,11 @@ from dataclasses import replace
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, admissible
+from bot.domain.groups import GroupSettings
 from bot.domain.history import HistoryEntry, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.transitions import TaskChange, apply_change
-from bot.domain.usage import Stats, Usage, stats_of, usage_of
+from bot.domain.usage import Stats, Usage, seconds_in_chat, stats_of, usage_of
 from bot.storage.base import belongs, may_take, soundtracks_in_use
 
 
@@ -26,6 +27,7 @@ class MemoryStorage:
         self._access = AccessLists()
         self._ledger: list[Movement] = []
         self._ledger_keys: set[tuple[str, str]] = set()
+        self._groups: dict[int, GroupSettings] = {}
 
     async def get_user(self, user_id: int) -> UserProfile:
         return self._users.get(user_id) or UserProfile(user_id)
@@ -66,7 +68,25 @@ class MemoryStorage:
         for record in gone:
             del self._tasks[record.id]
         self._users.pop(user_id, None)
+        for group in list(self._groups.values()):
+            self._groups[group.chat_id] = group.allowing(user_id, False)
         return gone
+
+    async def get_group(self, chat_id: int) -> GroupSettings:
+        return self._groups.get(chat_id) or GroupSettings(chat_id)
+
+    async def save_group(self, group: GroupSettings) -> None:
+        self._groups[group.chat_id] = group
+
+    async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
+        return seconds_in_chat(self._tasks.values(), user_id, chat_id, since)
+
+    async def chat_history(self, chat_id: int, since: float) -> list[HistoryEntry]:
+        return [
+            entry_of(r)
+            for r in self._tasks.values()
+            if r.chat_id == chat_id and r.created_at >= since and in_history(r)
+        ]
 
     async def history(
         self, user_id: int, offset: int, limit: int

@@ -20,6 +20,7 @@ import asyncpg
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, Reason, admissible
+from bot.domain.groups import GroupSettings
 from bot.domain.history import HistoryEntry, entry_of, in_history
 from bot.domain.pricing import price_kind
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
@@ -96,6 +97,10 @@ MIGRATIONS = (
         UPDATE chat_sends SET due = full_at + step WHERE chat_id = chat;
         RETURN 0;
     END $$ LANGUAGE plpgsql;
+    """,
+    """
+    CREATE TABLE chat_groups (chat_id BIGINT PRIMARY KEY, data JSONB NOT NULL);
+    CREATE INDEX tasks_chat ON tasks (chat_id, created_at);
     """,
 )
 # A soundtrack is saved a moment before a card refers to it: a sweep on another replica in
@@ -323,7 +328,52 @@ class PostgresStorage:
                 _ACTIVE,
             )
             await connection.execute("DELETE FROM users WHERE user_id = $1", user_id)
+            groups = await connection.fetch(
+                "SELECT data FROM chat_groups WHERE data->'allowed' @> to_jsonb($1::bigint) "
+                "FOR UPDATE",
+                user_id,
+            )
+            for row in groups:
+                group = GroupSettings.from_dict(row["data"]).allowing(user_id, False)
+                await connection.execute(
+                    "UPDATE chat_groups SET data = $2 WHERE chat_id = $1",
+                    group.chat_id,
+                    group.to_dict(),
+                )
         return [TaskRecord.from_dict(row["data"]) for row in rows]
+
+    async def get_group(self, chat_id: int) -> GroupSettings:
+        data = await self._pool.fetchval(
+            "SELECT data FROM chat_groups WHERE chat_id = $1", chat_id
+        )
+        return GroupSettings.from_dict(data) if data else GroupSettings(chat_id)
+
+    async def save_group(self, group: GroupSettings) -> None:
+        await self._pool.execute(
+            "INSERT INTO chat_groups VALUES ($1, $2) "
+            "ON CONFLICT (chat_id) DO UPDATE SET data = EXCLUDED.data",
+            group.chat_id,
+            group.to_dict(),
+        )
+
+    async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
+        used = await self._pool.fetchval(
+            "SELECT coalesce(sum(duration), 0) FROM tasks WHERE user_id = $1 AND chat_id = $2 "
+            "AND (state = 'submitting' OR (charged AND submitted_at >= $3))",
+            user_id,
+            chat_id,
+            since,
+        )
+        return int(used)
+
+    async def chat_history(self, chat_id: int, since: float) -> list[HistoryEntry]:
+        rows = await self._pool.fetch(
+            "SELECT data FROM tasks WHERE chat_id = $1 AND created_at >= $2 AND state <> 'draft'",
+            chat_id,
+            since,
+        )
+        records = [TaskRecord.from_dict(row["data"]) for row in rows]
+        return [entry_of(record) for record in records if in_history(record)]
 
     async def kept_task(self, task_id: str) -> TaskRecord | None:
         return await self.get_task(task_id)  # ended tasks stay in the table until pruned
@@ -544,6 +594,10 @@ class PostgresStorage:
                     sorted(snapshot.access.allowed),
                     sorted(snapshot.access.denied),
                 )
+            await connection.executemany(
+                "INSERT INTO chat_groups VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                [(g.chat_id, g.to_dict()) for g in snapshot.groups],
+            )
             # Row by row (executemany keeps the order): a (reason, ref) already here stays.
             await connection.executemany(
                 "INSERT INTO ledger (user_id, amount, reason, ref, at, stars) "

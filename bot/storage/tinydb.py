@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, admissible
+from bot.domain.groups import GroupSettings
 from bot.domain.history import HistoryEntry, entry_from_row, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.transitions import TaskChange, apply_change
@@ -109,6 +110,7 @@ class TinyDBStorage:
         self._ledger_keys: set[tuple[str, str]] = set()
         self._cards: dict[tuple[int, int], str] = {}
         self._access = AccessLists()
+        self._groups: dict[int, GroupSettings] = {}  # /groupsettings, in state.json
         self._charged: dict[str, Counter[str]] = {}  # day -> user id -> seconds
         self._archived = Stats()
         self._pending = _Pending()
@@ -178,8 +180,7 @@ class TinyDBStorage:
         self._users.pop(user_id, None)
         if self._history is not None:
             self._history.pop(user_id, None)
-        for counter in self._charged.values():
-            counter.pop(str(user_id), None)
+        self._forget_in_state(user_id)
         gone += self._forget_in_history(user_id)
         for record in gone:
             self._days.pop(record.id, None)
@@ -187,6 +188,14 @@ class TinyDBStorage:
         # backup keeps the user.
         await self._commit(files)
         return gone
+
+    def _forget_in_state(self, user_id: int) -> None:
+        """The user's quota counters (in every chat) and place on groups' allowed lists."""
+        for counter in self._charged.values():
+            for key in [k for k in counter if k.partition("@")[0] == str(user_id)]:
+                del counter[key]
+        for group in list(self._groups.values()):
+            self._groups[group.chat_id] = group.allowing(user_id, False)
 
     def _forget_in_history(self, user_id: int) -> list[TaskRecord]:
         """Rewrite the day files without the user's rows; returns the tasks taken out."""
@@ -247,6 +256,34 @@ class TinyDBStorage:
         submitting = sum(r.settings.duration for r in mine if r.state is TaskState.SUBMITTING)
         charged = self._charged.get(day_of(since), Counter())[str(user_id)]
         return Usage(len(mine), len(active), submitting + charged)
+
+    async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
+        mine = [r for r in self._tasks.values() if r.user_id == user_id and r.chat_id == chat_id]
+        submitting = sum(r.settings.duration for r in mine if r.state is TaskState.SUBMITTING)
+        charged = self._charged.get(day_of(since), Counter())[_in_chat(user_id, chat_id)]
+        return submitting + charged
+
+    async def chat_history(self, chat_id: int, since: float) -> list[HistoryEntry]:
+        live = [
+            entry_of(r)
+            for r in self._tasks.values()
+            if r.chat_id == chat_id and r.created_at >= since and in_history(r)
+        ]
+        index = await self._history_index()
+        ended = [
+            e
+            for entries in index.values()
+            for e in entries.values()
+            if e.chat_id == chat_id and e.created_at >= since and e.id not in self._tasks
+        ]
+        return [*live, *ended]
+
+    async def get_group(self, chat_id: int) -> GroupSettings:
+        return self._groups.get(chat_id) or GroupSettings(chat_id)
+
+    async def save_group(self, group: GroupSettings) -> None:
+        self._groups[group.chat_id] = group
+        await self._commit({STATE_FILE})
 
     async def stats(self, now: float) -> Stats:
         users = len(self._users)
@@ -366,6 +403,7 @@ class TinyDBStorage:
             self._access,
             pruned,
             self._ledger_in_order(),
+            list(self._groups.values()),
         )
 
     def _ledger_in_order(self) -> list[Movement]:
@@ -400,7 +438,10 @@ class TinyDBStorage:
 
     def _charge(self, record: TaskRecord) -> None:
         day = day_of(record.submitted_at or self.clock())
-        self._charged.setdefault(day, Counter())[str(record.user_id)] += record.settings.duration
+        counter = self._charged.setdefault(day, Counter())
+        counter[str(record.user_id)] += record.settings.duration
+        if record.chat_id < 0:  # a group's allowance counts each member there
+            counter[_in_chat(record.user_id, record.chat_id)] += record.settings.duration
 
     def _archive(self, record: TaskRecord) -> None:
         """An ended task leaves the live set: its row goes to the day's history file."""
@@ -458,6 +499,7 @@ class TinyDBStorage:
                     }
                 },
                 "charged": {"1": {day: dict(c) for day, c in self._charged.items()}},
+                "groups": {"1": {str(c): g.to_dict() for c, g in self._groups.items()}},
                 "archived": {"1": self._archived.to_dict()},
             }
         elif name.startswith("users-"):
@@ -476,6 +518,7 @@ class TinyDBStorage:
             self._index(record)
         state = _read(self.root / STATE_FILE) or {}
         self._access = _access_of(state)
+        self._groups = _groups_of(state)
         charged = (state.get("charged") or {}).get("1") or {}
         self._charged = {day: Counter(c) for day, c in charged.items()}
         self._archived = Stats.from_dict((state.get("archived") or {}).get("1"))
@@ -608,3 +651,13 @@ def repair(data_dir: Path) -> str:
 def _database_files(data_dir: Path) -> list[Path]:
     legacy = data_dir / LEGACY_FILE
     return [*([legacy] if legacy.exists() else []), *sorted((data_dir / DB_DIR).glob("*.json"))]
+
+
+def _groups_of(state: dict[str, Any]) -> dict[int, GroupSettings]:
+    groups = (state.get("groups") or {}).get("1") or {}
+    return {int(chat): GroupSettings.from_dict(data) for chat, data in groups.items()}
+
+
+def _in_chat(user_id: int, chat_id: int) -> str:
+    """A quota counter's key for one member in one group (a plain user id counts them all)."""
+    return f"{user_id}@{chat_id}"

@@ -35,10 +35,12 @@ from bot.domain.actions import (
     Noop,
     OpenHistory,
     Page,
+    PaySelf,
     RandomSeed,
     RemoveSoundtrack,
     SetAudio,
     SetDuration,
+    SetGroupRule,
     SetPromptExtend,
     SetResolution,
     SetShotType,
@@ -46,6 +48,7 @@ from bot.domain.actions import (
     ShowPage,
     StepDuration,
 )
+from bot.domain.groups import GROUP_RULES
 from bot.domain.settings import RESOLUTIONS, SHOT_TYPES, is_duration
 from bot.domain.templates import TEMPLATES
 from bot.text import is_number
@@ -60,6 +63,7 @@ class Scope(StrEnum):
     HISTORY = "h"  # a /history message
     FORGET = "f"  # the /forget confirmation
     BUY = "b"  # a pack of /buy
+    GROUP = "g"  # /groupsettings: a group's rules, for its admins
 
 
 _TASK_ID = re.compile(r"^[0-9a-f]{8,32}$")
@@ -70,6 +74,7 @@ _BOOL = {"1": True, "0": False}
 _CARD, _DEFAULTS = frozenset({Scope.CARD}), frozenset({Scope.DEFAULTS})
 _VIDEO, _HISTORY = frozenset({Scope.VIDEO}), frozenset({Scope.HISTORY})
 _FORGET, _BUY = frozenset({Scope.FORGET}), frozenset({Scope.BUY})
+_GROUP = frozenset({Scope.GROUP})
 # Setting actions and the duration label exist on a video card and on the defaults card.
 _SETTINGS = _CARD | _DEFAULTS
 
@@ -109,6 +114,11 @@ def _read_resolution(value: str) -> Action | None:
     return SetResolution(f"{value}p") if f"{value}p" in RESOLUTIONS else None
 
 
+def _read_group_rule(value: str) -> Action | None:
+    rule, _, setting = value.partition("=")
+    return SetGroupRule(rule, setting) if rule in GROUP_RULES and setting else None
+
+
 def _task(kind: Callable[[str], Action]) -> Callable[[str], Action | None]:
     return lambda value: kind(value) if _TASK_ID.match(value) else None
 
@@ -122,6 +132,7 @@ _CODECS = (
     _Codec("page", ShowPage, _CARD, lambda a: a.page.value, _read_page),
     _Codec("tpl", ChooseEffect, _CARD, lambda a: a.template or "-", _read_effect),
     _Codec("snd", RemoveSoundtrack, _CARD, lambda a: "-", _constant(RemoveSoundtrack(), "-")),
+    _Codec("pay", PaySelf, _CARD, lambda a: "1" if a.on else "0", _flag(PaySelf)),
     # The settings, on a video card and on the defaults card.
     _Codec(
         "res", SetResolution, _SETTINGS, lambda a: a.resolution.removesuffix("p"), _read_resolution
@@ -165,6 +176,8 @@ _CODECS = (
     _Codec("next", ContinueStory, _VIDEO, lambda a: a.task_id, _task(ContinueStory)),
     _Codec("join", JoinStory, _VIDEO, lambda a: a.task_id, _task(JoinStory)),
     _Codec("round", MakeRound, _VIDEO, lambda a: a.task_id, _task(MakeRound)),
+    # /groupsettings: "who=admins", "allowance=60", …
+    _Codec("set", SetGroupRule, _GROUP, lambda a: f"{a.rule}={a.value}", _read_group_rule),
     # A /history message.
     _Codec(
         "pg",

@@ -73,6 +73,7 @@ def defaults_text(t: Translator, settings: GenerationSettings) -> str:
 class CardCredits:
     price: int
     balance: int
+    group_balance: int | None = None  # on a card in a group: its wallet's credits
 
 
 def card_text(
@@ -103,6 +104,16 @@ def card_text(
 def _price_lines(
     t: Translator, record: TaskRecord, prices: PriceTable | None, credits: CardCredits | None
 ) -> list[str]:
+    if credits is not None and credits.group_balance is not None:
+        return [
+            t._(
+                "💰 Price in credits: {price} · your balance: {balance} · the group's wallet: "
+                "{group}",
+                price=credits.price,
+                balance=credits.balance,
+                group=credits.group_balance,
+            )
+        ]
     if credits is not None:
         return [
             t._(

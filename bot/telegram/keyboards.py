@@ -22,6 +22,7 @@ from bot.domain.actions import (
     MakeVariations,
     Noop,
     Page,
+    PaySelf,
     RandomSeed,
     RemoveSoundtrack,
     SetAudio,
@@ -63,11 +64,11 @@ def settings_rows(
     t: Translator, settings: GenerationSettings, scope: Scope
 ) -> list[list[InlineKeyboardButton]]:
     resolution_row = [
-        _button(_marked(t, res, settings.resolution == res), scope, SetResolution(res))
+        _button(marked(t, res, settings.resolution == res), scope, SetResolution(res))
         for res in RESOLUTIONS
     ]
     preset_row = [
-        _button(_marked(t, t._("{n} s", n=n), settings.duration == n), scope, SetDuration(n))
+        _button(marked(t, t._("{n} s", n=n), settings.duration == n), scope, SetDuration(n))
         for n in DURATION_PRESETS
     ]
     step_row = [
@@ -76,8 +77,8 @@ def settings_rows(
         _button(t._("+1 s") if settings.duration < MAX_DURATION else "·", scope, StepDuration(1)),
     ]
     audio_row = [
-        _button(_marked(t, t._("🔊 Audio on"), settings.audio), scope, SetAudio(True)),
-        _button(_marked(t, t._("🔇 Silent"), not settings.audio), scope, SetAudio(False)),
+        _button(marked(t, t._("🔊 Audio on"), settings.audio), scope, SetAudio(True)),
+        _button(marked(t, t._("🔇 Silent"), not settings.audio), scope, SetAudio(False)),
     ]
     return [resolution_row, preset_row, step_row, audio_row]
 
@@ -96,12 +97,12 @@ def advanced_rows(
         ],
         [
             _button(
-                _marked(t, t._("Single shot"), settings.shot_type == "single"),
+                marked(t, t._("Single shot"), settings.shot_type == "single"),
                 scope,
                 SetShotType("single"),
             ),
             _button(
-                _marked(t, t._("Multi-shot"), settings.shot_type == "multi"),
+                marked(t, t._("Multi-shot"), settings.shot_type == "multi"),
                 scope,
                 SetShotType("multi"),
             ),
@@ -124,10 +125,16 @@ def advanced_rows(
     return rows
 
 
-def card_keyboard(t: Translator, record: TaskRecord) -> InlineKeyboardMarkup | None:
+def card_keyboard(
+    t: Translator, record: TaskRecord, *, billing_on: bool = False
+) -> InlineKeyboardMarkup | None:
     state = record.state
     if state is TaskState.DRAFT:
-        return InlineKeyboardMarkup(_draft_rows(t, record))
+        rows = _draft_rows(t, record)
+        if billing_on and record.chat_id < 0 and record.page is Page.MAIN:
+            # In a group: its wallet pays within the member's allowance, or they do.
+            rows.insert(-1, _payer_row(t, record))
+        return InlineKeyboardMarkup(rows)
     if state is TaskState.RUNNING:
         return InlineKeyboardMarkup([[_button(t._("✖️ Stop waiting"), CARD, Cancel())]])
     if state is TaskState.QUEUED:  # nothing is submitted yet: cancelling costs nothing
@@ -157,7 +164,7 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
         rows = [
             [
                 _button(
-                    _marked(t, t._(effect.name), record.template == template),
+                    marked(t, t._(effect.name), record.template == template),
                     CARD,
                     ChooseEffect(template),
                 )
@@ -183,7 +190,14 @@ def _draft_rows(t: Translator, record: TaskRecord) -> list[list[InlineKeyboardBu
     return rows
 
 
-def _marked(t: Translator, label: str, selected: bool) -> str:
+def _payer_row(t: Translator, record: TaskRecord) -> list[InlineKeyboardButton]:
+    return [
+        _button(marked(t, t._("👥 Group pays"), not record.pays_self), CARD, PaySelf(False)),
+        _button(marked(t, t._("👤 I pay"), record.pays_self), CARD, PaySelf(True)),
+    ]
+
+
+def marked(t: Translator, label: str, selected: bool) -> str:
     """The chosen one, marked first in the reading order: a label that reads left to right
     ("720p") would put the mark on the left of an Arabic row, so it opens with a mark."""
     if not selected:

@@ -68,7 +68,7 @@ class TelegramMessenger:
             message = await self._bot.send_message(
                 chat_id=record.chat_id,
                 text=await self._card_text(t, record),
-                reply_markup=card_keyboard(t, record),
+                reply_markup=card_keyboard(t, record, billing_on=self._billing is not None),
                 reply_parameters=self._reply_to(record),
             )
         except TelegramError as exc:
@@ -97,7 +97,7 @@ class TelegramMessenger:
                 chat_id=record.chat_id,
                 message_id=record.card_message_id,
                 text=await self._card_text(t, record),
-                reply_markup=card_keyboard(t, record),
+                reply_markup=card_keyboard(t, record, billing_on=self._billing is not None),
                 rate_limit_args=rate_limit_args,
             )
         except DroppedError:
@@ -123,14 +123,29 @@ class TelegramMessenger:
         if self._billing is None or record.state is not TaskState.DRAFT:
             return None
         account = await self._billing.account(record.user_id)
-        return CardCredits(self._billing.price(record.settings), account.balance)
+        group = await self._billing.account(record.chat_id) if record.chat_id < 0 else None
+        return CardCredits(
+            self._billing.price(record.settings),
+            account.balance,
+            None if group is None else group.balance,
+        )
 
     async def send_video(self, record: TaskRecord, path: Path, meta: VideoMeta) -> SentVideo:
+        if record.deliver_private:  # a group that sends videos to each member in private
+            try:
+                return await self._send_video(record, path, meta, private=True)
+            except ChatUnreachableError as exc:  # never started the bot, or blocked it
+                task_log(log, record).info("not sent in private (%s): sent in the group", exc)
+        return await self._send_video(record, path, meta, private=False)
+
+    async def _send_video(
+        self, record: TaskRecord, path: Path, meta: VideoMeta, *, private: bool
+    ) -> SentVideo:
         t = self._catalogues.translator(record.language)
         try:
             with path.open("rb") as video:
                 message = await self._bot.send_video(
-                    chat_id=record.chat_id,
+                    chat_id=record.user_id if private else record.chat_id,
                     # Streamed from disk as it uploads: a 50 MB video is never held in memory.
                     video=InputFile(video, filename="video.mp4", read_file_handle=False),
                     caption=video_caption(t, record),
@@ -139,7 +154,7 @@ class TelegramMessenger:
                     height=meta.height,
                     duration=meta.duration or record.settings.duration,
                     supports_streaming=True,
-                    reply_parameters=self._reply_to(record),
+                    reply_parameters=None if private else self._reply_to(record),
                     reply_markup=video_keyboard(t, record),
                     read_timeout=UPLOAD_TIMEOUT,
                     write_timeout=UPLOAD_TIMEOUT,

@@ -35,6 +35,12 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
 VIDEO_NOTE_MAX_LENGTH = 640  # a round video note's diameter
 INLINE_RESULTS_LIMIT = 50  # answerInlineQuery
+# What getChatMember says an administrator may do (ChatMemberAdministrator's required fields).
+ADMIN_RIGHTS = (
+    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
+    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+    "can_edit_stories", "can_delete_stories",
+)  # fmt: skip
 
 
 class ApiError(Exception):
@@ -172,6 +178,8 @@ class FakeTelegram:
         self._next_file = itertools.count(1)
         self._callback_queries: dict[str, bool] = {}
         self._inline_queries: dict[str, int] = {}  # unanswered inline queries: their user
+        # Each group's administrators (getChatMember); a test promotes and demotes here.
+        self.chat_admins: dict[int, set[int]] = {}
         self.inline_answers: dict[str, dict[str, Any]] = {}  # by inline query id
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -908,6 +916,20 @@ class FakeTelegram:
         if (markup := self._markup(params)) is not None:
             message["reply_markup"] = markup
         return self._store(message)
+
+    async def _m_getChatMember(self, params: dict, files: dict) -> dict:
+        chat = self._target_chat(params)
+        try:
+            user_id = int(params.get("user_id"))
+        except (TypeError, ValueError):
+            raise ApiError(400, "Bad Request: invalid user_id specified") from None
+        user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        if chat["type"] == "private":
+            raise ApiError(400, "Bad Request: there are no administrators in the private chat")
+        if user_id not in self.chat_admins.get(chat["id"], set()):
+            return {"status": "member", "user": user}
+        rights = dict.fromkeys(ADMIN_RIGHTS, True) | {"can_be_edited": False}
+        return {"status": "administrator", "user": user, "is_anonymous": False, **rights}
 
     async def _m_answerInlineQuery(self, params: dict, files: dict) -> bool:
         query_id = str(params.get("inline_query_id"))

@@ -22,6 +22,7 @@ from bot.domain.actions import (
     Generate,
     HistoryAction,
     Noop,
+    SetGroupRule,
     SettingAction,
     VideoAction,
 )
@@ -50,6 +51,12 @@ from bot.telegram.handlers.card import (
 from bot.telegram.handlers.clips import clip_button
 from bot.telegram.handlers.defaults import change_default, choose_language, close_defaults
 from bot.telegram.handlers.errors import log_error
+from bot.telegram.handlers.groups import (
+    group_button,
+    groupallow_command,
+    groupsettings_command,
+    groupstats_command,
+)
 from bot.telegram.handlers.history import history_button, history_command
 from bot.telegram.handlers.inline import share_videos
 from bot.telegram.handlers.photo import edit_caption, receive_image, video_command
@@ -95,6 +102,10 @@ COMMANDS = (
     Command("stats", stats_command),
     Command("allow", allow_command),
     Command("deny", deny_command),
+    # A group's admins, in their group (see /help).
+    Command("groupsettings", groupsettings_command),
+    Command("groupallow", groupallow_command),
+    Command("groupstats", groupstats_command),
 )
 
 # Every button, by the type of its action: the first row that takes a press answers it.
@@ -111,6 +122,7 @@ BUTTONS = (
     Button(HistoryAction, history_button),
     Button(VideoAction, video_button),
     Button(ClipAction, clip_button),
+    Button(SetGroupRule, group_button),
     Button(Expired, expired_button),  # an older release's button, or one tampered with
 )
 

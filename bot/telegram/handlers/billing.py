@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.domain.billing import Movement, Reason
 from bot.i18n import Translator
 from bot.lifecycle.billing import Billing
+from bot.lifecycle.groups import in_group
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.admin import admin_translator
 from bot.telegram.handlers.common import incoming, reply
@@ -33,7 +34,8 @@ async def balance_command(update: Update, context: BotContext) -> None:
         return
     await billing.welcome(sender.user.id)
     account = await billing.account(sender.user.id)
-    lines = [
+    lines = await _group_wallet_lines(context, t, sender.chat.id, sender.user.id)
+    lines += [
         t._("💰 <b>Your balance in credits: {balance}</b>", balance=account.balance),
         t._("Held for videos being made: {reserved}", reserved=account.reserved),
     ]
@@ -42,6 +44,23 @@ async def balance_command(update: Update, context: BotContext) -> None:
         lines += [_movement_line(t, m) for m in account.recent]
     lines += ["", t._("/buy adds credits.")]
     await reply(sender.message, "\n".join(lines))
+
+
+async def _group_wallet_lines(
+    context: BotContext, t: Translator, chat_id: int, user_id: int
+) -> list[str]:
+    """/balance in a group, asked by one of its admins: the group's wallet first."""
+    billing, groups = context.services.billing, context.services.generation.groups
+    if billing is None or groups is None or not in_group(chat_id):
+        return []
+    if not await groups.is_admin(chat_id, user_id):
+        return []
+    wallet = await billing.account(chat_id)
+    return [
+        t._("👥 <b>The group's wallet: {balance}</b>", balance=wallet.balance),
+        t._("Held for members' videos being made: {reserved}", reserved=wallet.reserved),
+        "",
+    ]
 
 
 def _movement_line(t: Translator, movement: Movement) -> str:

@@ -174,4 +174,46 @@ async def limit_text(
             "tomorrow.",
             left,
         )
+    group = await _group_text(context, t, verdict, record)
+    if group is not None:
+        return group
     return t._("The bot is busy with other videos right now. Please try again in a few minutes.")
+
+
+async def _group_text(
+    context: BotContext, t: Translator, verdict: LimitReached, record: TaskRecord
+) -> str | None:
+    """Why a group's rules refuse this video (/groupsettings); None for another reason."""
+    who = who_refused_text(t, verdict)
+    if who is not None:
+        return who
+    billing, groups = context.services.billing, context.services.generation.groups
+    if verdict is LimitReached.GROUP_NO_CREDITS and billing is not None:
+        return t.ngettext(
+            "The group's wallet has {n} credit, this video costs {price}. Any member can top "
+            "it up with /buy here, or tap “I pay”.",
+            "The group's wallet has {n} credits, this video costs {price}. Any member can top "
+            "it up with /buy here, or tap “I pay”.",
+            (await billing.account(record.chat_id)).balance,
+            price=billing.price(record.settings),
+        )
+    if verdict is LimitReached.GROUP_ALLOWANCE and groups is not None:
+        allowance = (await groups.settings(record.chat_id)).allowance
+        text = t.ngettext(
+            "You have used today's allowance in this group: {n} second of video a member.",
+            "You have used today's allowance in this group: {n} seconds of video a member.",
+            allowance,
+        )
+        if billing is not None:
+            text += " " + t._("Tap “I pay” to make it with your own credits.")
+        return text
+    return None
+
+
+def who_refused_text(t: Translator, verdict: LimitReached) -> str | None:
+    """A group that lets only some members make videos, and this one is not among them."""
+    if verdict is LimitReached.GROUP_ADMINS:
+        return t._("In this group only its admins can make videos.")
+    if verdict is LimitReached.GROUP_NOT_ALLOWED:
+        return t._("In this group only members an admin allowed can make videos. Ask an admin.")
+    return None

@@ -53,6 +53,10 @@ async def clip_button(update: Update, context: BotContext) -> None:
 async def _continue(
     query: CallbackQuery, context: BotContext, t: Translator, source: TaskRecord
 ) -> None:
+    # A double tap opens one card, not two.
+    if await context.services.presses.before(f"next:{source.id}:{_message(query).message_id}"):
+        await answer(query)
+        return
     if not can_continue(source):
         text = t.ngettext(
             "A story keeps up to {n} clip. Join it, or start a new one with a photo.",

@@ -107,10 +107,20 @@ def help_text(t: Translator, billing_on: bool = False) -> str:
                 "👥 In groups: send a photo whose caption starts with /video, or reply to a "
                 "photo with <code>/video your prompt</code>."
             ),
+            t._(
+                "🏘 A group's admins choose who may make videos there, a daily allowance per "
+                "member, the group's defaults and where videos go: /groupsettings. /groupallow "
+                "(as a reply) allows a member; /groupstats shows the last 7 days."
+            ),
             "",
             t._(
                 "🔁 Under every video: <b>Again</b> (a new seed), <b>Edit</b> (a card to change "
                 "it) and <b>×3</b> (three variations). /history lists your videos."
+            ),
+            t._(
+                "⏭ <b>Continue</b> goes on from a video's last frame, <b>Join</b> makes one "
+                "video of the story, <b>Round</b> sends it as a round video. A voice note can "
+                "be a soundtrack too. Type the bot's @name in any chat to share your videos."
             ),
             "",
             t._(

@@ -16,7 +16,7 @@ from bot.telegram.cards import effect_name
 from bot.telegram.context import BotContext
 from bot.telegram.history_view import when_made
 from bot.telegram.messenger import is_too_late
-from bot.text import truncate
+from bot.text import is_number, truncate
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ async def share_videos(update: Update, context: BotContext) -> None:
         return
     t = context.t
     entries = await context.services.privacy.shareable(query.from_user.id, query.query)
-    start = int(query.offset) if query.offset.isdigit() else 0
+    start = int(query.offset) if is_number(query.offset) else 0  # "²" is a digit, no int
     page = entries[start : start + InlineQueryLimit.RESULTS]
     following = start + len(page)
     try:

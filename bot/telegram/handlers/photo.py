@@ -28,7 +28,8 @@ from bot.lifecycle.drafts import NewCard
 from bot.telegram.albums import AlbumPhoto
 from bot.telegram.context import BotContext
 from bot.telegram.filters import mention_of
-from bot.telegram.handlers.common import incoming, reply
+from bot.telegram.handlers.card import who_refused_text
+from bot.telegram.handlers.common import Incoming, incoming, reply
 from bot.text import escape
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,17 @@ async def video_command(update: Update, context: BotContext) -> None:
     await open_card(update, context, target, " ".join(context.args or []))
 
 
+async def _refused_in_group(context: BotContext, sender: Incoming, chat_id: int) -> bool:
+    """A group whose admins let only some members make videos, and this one is not among
+    them: told so at once (True), before any card."""
+    groups = context.services.generation.groups
+    refused = None if groups is None else await groups.member_refused(chat_id, sender.user.id)
+    if refused is None:
+        return False
+    await reply(sender.message, who_refused_text(context.t, refused) or "")
+    return True
+
+
 def addressed_prompt(caption: str, bot_username: str) -> str | None:
     """The prompt of a caption that starts with /video[@bot] or mentions @bot; else None."""
     match = re.match(r"^\s*/video(@\w+)?(\s+|$)", caption, re.IGNORECASE)
@@ -140,6 +152,8 @@ async def open_card(update: Update, context: BotContext, message: Message, capti
     sender = incoming(update)
     first_replies = context.services.first_replies
     t = context.t
+    if await _refused_in_group(context, sender, message.chat_id):
+        return
     async with first_replies.sending():
         try:
             flags = parse_caption(caption)

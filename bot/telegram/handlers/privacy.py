@@ -57,6 +57,11 @@ async def privacy_command(update: Update, context: BotContext) -> None:
                     "it is for is made."
                 ),
                 t._("• Your default settings and language: until you use /forget."),
+                t._(
+                    "• In a group: whether its admins allowed you to make videos there, and your "
+                    "videos there in its /groupstats (the last 7 days): until you use /forget. "
+                    "Leaving a group ends nothing already paid."
+                ),
                 "",
                 t._("/forget deletes all of it now."),
                 "",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from telegram import LabeledPrice, Message, Update
+from telegram import Chat, LabeledPrice, Message, Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.domain.actions import BuyPack
@@ -56,24 +56,38 @@ async def buy_button(update: Update, context: BotContext) -> None:
     """A pack: a Stars invoice (currency XTR, no provider) with a payload the bot signs."""
     query, action, t = pressed(update), context.action, context.t
     shop = _shop(context)
-    invoice = None
+    invoice, chat = None, query.message.chat if query.message is not None else None
+    group = _group_of(chat)
     if shop is not None and isinstance(action, BuyPack):
-        invoice = shop.invoice(query.from_user.id, action.stars)
+        invoice = shop.invoice(group.id if group else query.from_user.id, action.stars)
     if invoice is None:
         await answer(query, t._("This offer has expired. Use /buy again."), show_alert=True)
         return
     await answer(query)
     title = t.ngettext("{n} credit", "{n} credits", invoice.credits)
+    description = _invoice_description(t, None if group is None else group.title or "")
     await context.bot.send_invoice(
-        chat_id=query.from_user.id if query.message is None else query.message.chat.id,
+        chat_id=query.from_user.id if chat is None else chat.id,
         title=title,
-        description=t._("Credits for making videos with this bot."),
+        description=description,
         payload=invoice.payload,
         # Stars: no provider_token. Not even "": with Defaults set, PTB 22.8 turns an empty
         # string into [] (it takes "" for an empty list of poll options), which Telegram refuses.
         currency=CURRENCY,
         prices=[LabeledPrice(title, invoice.stars)],
     )
+
+
+def _group_of(chat: Chat | None) -> Chat | None:
+    """/buy in a group tops up the group's wallet (its chat id is the ledger account)."""
+    return chat if chat is not None and chat.id < 0 else None
+
+
+def _invoice_description(t: Translator, group: str | None) -> str:
+    """What the credits are for: the buyer's own videos, or a group's wallet (its title)."""
+    if group is None:
+        return t._("Credits for making videos with this bot.")
+    return t._("Credits for the group's wallet of “{group}”: its members' videos.", group=group)
 
 
 async def pre_checkout(update: Update, context: BotContext) -> None:
@@ -124,7 +138,8 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         )
         return
     charge = payment.telegram_payment_charge_id
-    if not await billing.purchase(sender.user.id, charge, payment.total_amount, invoice.credits):
+    account = invoice.user_id  # the payer's own, or a group's wallet
+    if not await billing.purchase(account, charge, payment.total_amount, invoice.credits):
         log.info("user %s: payment %s already credited", sender.user.id, charge)
         return
     log.info(
@@ -135,15 +150,20 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         charge,
     )
     t = context.t
-    account = await billing.account(sender.user.id)
-    await reply(
-        sender.message,
-        t._(
+    balance = (await billing.account(account)).balance
+    if account < 0:
+        text = t._(
+            "✅ Credits added to the group's wallet: {credits}. Its balance: {balance}.",
+            credits=invoice.credits,
+            balance=balance,
+        )
+    else:
+        text = t._(
             "✅ Credits added: {credits}. Your balance: {balance}.",
             credits=invoice.credits,
-            balance=account.balance,
-        ),
-    )
+            balance=balance,
+        )
+    await reply(sender.message, text)
 
 
 async def refunded_payment(update: Update, context: BotContext) -> None:

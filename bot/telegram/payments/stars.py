@@ -15,7 +15,7 @@ CURRENCY = "XTR"  # Telegram Stars: no payment provider token
 
 @dataclass(frozen=True)
 class Invoice:
-    user_id: int
+    user_id: int  # the account credited: the payer's, or a group's wallet (its chat id, < 0)
     stars: int
     credits: int
     payload: str
@@ -50,13 +50,13 @@ class StarsShop:
         invoice = self.paid_invoice(payload, user_id)
         if invoice is None or currency != CURRENCY or total != invoice.stars:
             return None
-        return invoice if self.invoice(user_id, invoice.stars) == invoice else None
+        return invoice if self.invoice(invoice.user_id, invoice.stars) == invoice else None
 
     def paid_invoice(self, payload: str, user_id: int) -> Invoice | None:
         """A payment already made: this bot's invoice for this user (the offer may have
         changed since; the Stars are taken, so the credits are due)."""
         data = read_payload(self.secret, payload)
-        if data is None or data[0] != user_id:
+        if data is None or not _may_pay_into(data[0], user_id):
             return None
         return Invoice(*data, payload)
 
@@ -66,11 +66,17 @@ class StarsShop:
         invoices, so a payload that reads right, for this user and the Stars paid, is due —
         at no more credits than those Stars buy today (the credits are not signed here)."""
         data = _fields(payload)
-        if data is None or data[0] != user_id or data[1] != stars:
+        if data is None or not _may_pay_into(data[0], user_id) or data[1] != stars:
             return None
         if data[2] != stars * self.credits_per_star:
             return None
         return Invoice(*data, payload)
+
+
+def _may_pay_into(account: int, user_id: int) -> bool:
+    """Anyone may top up a group's wallet (a negative chat id); a personal account, only its
+    owner (an invoice forwarded to someone else credits nobody else)."""
+    return account == user_id or account < 0
 
 
 def invoice_payload(secret: str, user_id: int, stars: int, credits: int) -> str:
@@ -89,7 +95,7 @@ def read_payload(secret: str, payload: str) -> tuple[int, int, int] | None:
 def _fields(payload: str) -> tuple[int, int, int] | None:
     """(user, stars, credits) as the payload says them, signed or not."""
     parts = payload.rpartition(":")[0].split(":")
-    if len(parts) != 3 or not all(is_number(p) for p in parts):
+    if len(parts) != 3 or not all(is_number(p) for p in (parts[0].removeprefix("-"), *parts[1:])):
         return None
     user, stars, credits = map(int, parts)
     return user, stars, credits

@@ -1,0 +1,187 @@
+"""For communities (issue 23): /groupsettings and its card, /groupallow and /groupstats, for a
+group's Telegram admins (getChatMember, kept briefly), never the bot's operators' list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot.domain.actions import SetGroupRule
+from bot.domain.groups import GroupSettings, WhoGenerates
+from bot.domain.history import HistoryEntry
+from bot.i18n import Translator
+from bot.lifecycle.groups import Groups, in_group
+from bot.telegram.context import BotContext
+from bot.telegram.group_view import group_keyboard, group_text
+from bot.telegram.handlers.card import expired_button
+from bot.telegram.handlers.common import Incoming, answer, incoming, pressed, reply
+from bot.text import escape, truncate
+
+TOP_AUTHORS = 5
+
+
+async def _admin_in_group(sender: Incoming, context: BotContext) -> Groups | None:
+    """The group's rules when the sender is one of its admins; else they are told why not."""
+    t, groups = context.t, context.services.generation.groups
+    if groups is None or not in_group(sender.chat.id):
+        await reply(sender.message, t._("Use this command in a group, as one of its admins."))
+        return None
+    if not await groups.is_admin(sender.chat.id, sender.user.id):
+        await reply(sender.message, t._("Only the group's admins can do this."))
+        return None
+    return groups
+
+
+async def groupsettings_command(update: Update, context: BotContext) -> None:
+    sender = incoming(update)
+    groups = await _admin_in_group(sender, context)
+    if groups is None:
+        return
+    group = await groups.settings(sender.chat.id)
+    t = context.t
+    await sender.message.reply_text(
+        group_text(t, group, await _wallet(context, group)),
+        reply_markup=group_keyboard(t, group, context.services.billing is not None),
+        do_quote=True,
+    )
+
+
+async def group_button(update: Update, context: BotContext) -> None:
+    """A press on the group card: only an admin's changes anything (checked at each press)."""
+    query, action, t = pressed(update), context.action, context.t
+    groups, card = context.services.generation.groups, query.message
+    if not isinstance(action, SetGroupRule) or groups is None or not isinstance(card, Message):
+        await expired_button(update, context)
+        return
+    if not await groups.is_admin(card.chat.id, query.from_user.id):
+        text = t._("Only the group's admins can change these settings.")
+        await answer(query, text, show_alert=True)
+        return
+    group = await groups.settings(card.chat.id)
+    changed = group.with_rule(action.rule, action.value)
+    if changed is None:
+        await expired_button(update, context)
+        return
+    await answer(query)
+    if changed == group:
+        return
+    await groups.save(changed)
+    await card.edit_text(
+        group_text(t, changed, await _wallet(context, changed)),
+        reply_markup=group_keyboard(t, changed, context.services.billing is not None),
+    )
+
+
+async def _wallet(context: BotContext, group: GroupSettings) -> int | None:
+    billing = context.services.billing
+    return None if billing is None else (await billing.account(group.chat_id)).balance
+
+
+async def groupallow_command(update: Update, context: BotContext) -> None:
+    """An admin's reply to a member's message: that member may generate here (again: may
+    not any more)."""
+    sender = incoming(update)
+    groups = await _admin_in_group(sender, context)
+    if groups is None:
+        return
+    t = context.t
+    target = sender.message.reply_to_message
+    member = target.from_user if target is not None else None
+    if member is None or member.is_bot:
+        await reply(sender.message, t._("Reply to a message of the member you want to allow."))
+        return
+    group = await groups.settings(sender.chat.id)
+    allowed = member.id not in group.allowed
+    await groups.save(group.allowing(member.id, allowed))
+    name = escape(member.full_name)
+    if allowed:
+        text = t._("✅ {name} may make videos here.", name=name)
+    else:
+        text = t._("🚫 {name} is no longer on the list of allowed members.", name=name)
+    if group.who is not WhoGenerates.ALLOWED:
+        text += "\n" + t._("The list counts once /groupsettings says “Allowed”.")
+    await reply(sender.message, text)
+
+
+@dataclass
+class _Member:
+    videos: int = 0
+    seconds: int = 0
+    credits: int = 0
+
+
+async def groupstats_command(update: Update, context: BotContext) -> None:
+    """This week in the group, for its admins: videos, seconds and the wallet's spend by
+    member, and the authors of the most made prompts. A member who used /forget has no
+    videos left to count."""
+    sender = incoming(update)
+    groups = await _admin_in_group(sender, context)
+    if groups is None:
+        return
+    t = context.t
+    entries = await groups.week(sender.chat.id)
+    made = [e for e in entries if e.charged]
+    spent = await _spent(context, sender.chat.id)
+    members: dict[int, _Member] = {}
+    for entry in made:
+        member = members.setdefault(entry.user_id, _Member())
+        member.videos += 1
+        member.seconds += entry.settings.duration
+        member.credits += spent.get(entry.id, 0)
+    names = await _names(context, sender.chat.id, list(members))
+    await reply(sender.message, _stats_text(t, members, names, made))
+
+
+async def _spent(context: BotContext, chat_id: int) -> dict[str, int]:
+    billing = context.services.billing
+    return {} if billing is None else await billing.spent_by_task(chat_id)
+
+
+async def _names(context: BotContext, chat_id: int, user_ids: list[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for user_id in user_ids[:20]:  # the first twenty by name, the rest by id
+        try:
+            names[user_id] = (await context.bot.get_chat_member(chat_id, user_id)).user.full_name
+        except TelegramError:
+            continue
+    return names
+
+
+def _stats_text(
+    t: Translator, members: dict[int, _Member], names: dict[int, str], made: list[HistoryEntry]
+) -> str:
+    if not members:
+        return t._("📊 No videos were made in this group in the last 7 days.")
+    lines = [t._("📊 <b>This group, the last 7 days</b>"), ""]
+    ranked = sorted(members.items(), key=lambda item: (-item[1].videos, item[0]))
+    for user_id, member in ranked:
+        name = escape(names.get(user_id, str(user_id)))
+        line = t.ngettext(
+            "{name}: {n} video, {seconds} s",
+            "{name}: {n} videos, {seconds} s",
+            member.videos,
+            name=name,
+            seconds=member.seconds,
+        )
+        if member.credits:
+            line += " · " + t.ngettext(
+                "{n} credit from the wallet", "{n} credits from the wallet", member.credits
+            )
+        lines.append(line)
+    prompts = Counter((e.prompt, e.user_id) for e in made if e.prompt)
+    if prompts:
+        lines += ["", t._("Most made prompts:")]
+        for (prompt, user_id), count in prompts.most_common(TOP_AUTHORS):
+            lines.append(
+                t.ngettext(
+                    "“{prompt}” by {name} ({n} video)",
+                    "“{prompt}” by {name} ({n} videos)",
+                    count,
+                    prompt=escape(truncate(prompt, 40)),
+                    name=escape(names.get(user_id, str(user_id))),
+                )
+            )
+    return "\n".join(lines)
