@@ -278,7 +278,7 @@ async def test_a_stop_while_jobs_run_logs_no_traceback(
     # Still running upstream: polled every 50 ms, so jobs start while the stop waits for
     # the running ones, and PTB cancels those (what logged the traceback), however busy
     # the machine (on a loaded one all 40 downloads could end before the stop).
-    held = await completed_upstream(world, 10, first_user=3100, hold=True)
+    held = await completed_upstream(world, 30, first_user=3100, hold=True)
     every_chat |= {str(chat) for chat in held}
     caplog.set_level(logging.DEBUG)
     api.video_delay = 1.0  # downloads under way when the stop comes
