@@ -23,9 +23,11 @@ run: $(STAMP)
 # Prints the line coverage of bot/ at the end, and fails below its floor (pyproject.toml).
 # One worker per core and two more (pytest-xdist): a third of the e2e time is spent waiting
 # for shaped traffic, a bot process or a database, and the extra workers run tests meanwhile;
-# an idle worker takes tests queued for a busy one. On 2 cores: 115 s with 3 workers, 97 s
-# with 4 (docs/benchmarks.md). `make test TEST_WORKERS=0` runs them in one process (a
-# debugger, `-x`, a clean traceback).
+# an idle worker takes tests queued for a busy one. Coverage's tracer costs ~60 % more CPU
+# (Python 3.11 has no sys.monitoring): the soak, flood, fuzz, money-property and catalogue
+# tests, which run covered lines thousands of times, are not traced (`no_cover`). Figures in
+# docs/benchmarks.md. `make test TEST_WORKERS=0` runs them in one process (a debugger, `-x`,
+# a clean traceback).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 2 )))
 # Bytecode is written even where PYTHONDONTWRITEBYTECODE is set (this machine's default): the
 # ~30 bot processes the tests start then load the bot compiled once (~10 s of CPU a run).

@@ -9,9 +9,15 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from bot.telegram.flood_rules import FloodRules, Window
 from tests.fakes.telegram_api import FloodLimits
 from tests.harness import GENERATE, World, make_image, open_card, wait_card
+
+# Thousands of updates, interleavings or strings through lines other tests cover: not
+# traced by coverage (Makefile), which would double their time.
+pytestmark = pytest.mark.no_cover
 
 LONG_SCRIPT = [
     ("pending", 0),

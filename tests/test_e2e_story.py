@@ -22,6 +22,7 @@ from tests.harness import (
     wait_card,
 )
 from tests.test_e2e_core import decode_data_url
+from tests.test_e2e_process import until
 
 CONTINUE, JOIN, ROUND = "⏭ Continue", "🎞 Join", "⭕ Round"
 
@@ -136,7 +137,13 @@ async def test_a_replica_without_the_kept_frame_takes_it_again_from_telegram(
     images = world.config.data_dir / "images"
     async with world.bot():
         first = await first_clip(world, ann)
-        for frame in images.glob("*.last.jpg"):
+
+        # Kept right after the delivery (no Bot API call tells when): wait, then take it away.
+        async def kept() -> list[Path]:
+            return list(images.glob("*.last.jpg"))
+
+        await until(kept, bool)
+        for frame in await kept():
             frame.unlink()
         downloads = len(tg.calls_to("getFile"))
         tg.press(ann, first, tg.buttons(first)[CONTINUE])

@@ -93,6 +93,10 @@ from tests.fakes.telegram_html import utf16_len
 from tests.harness import NO_FLOOD_LIMITS, free_port, make_image, make_world
 from tests.test_money_properties import HOLDING
 
+# Thousands of updates, interleavings or strings through lines other tests cover: not
+# traced by coverage (Makefile), which would double their time.
+pytestmark = pytest.mark.no_cover
+
 T = TypeVar("T")
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))

@@ -24,6 +24,10 @@ from bot.text import utf16_len
 from tests.factories import make_record
 from tests.fakes.telegram_html import parse_html
 
+# Thousands of updates, interleavings or strings through lines other tests cover: not
+# traced by coverage (Makefile), which would double their time.
+pytestmark = pytest.mark.no_cover
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 REQUIRED = {"en", "ru", "zh_Hans", "es", "pt_BR", "id", "tr", "ar", "uk", "hi"}

@@ -43,6 +43,10 @@ from tests.factories import make_record
 from tests.fakes.lifecycle import FakeVideoApi, Lifecycle, RecordingMessenger, build_lifecycle
 from tests.test_storage_contract import open_backend
 
+# Thousands of updates, interleavings or strings through lines other tests cover: not
+# traced by coverage (Makefile), which would double their time.
+pytestmark = pytest.mark.no_cover
+
 USERS = (1, 2)
 # States in which a hold may be open: the video may still be made (or was, unknown).
 HOLDING = frozenset(
