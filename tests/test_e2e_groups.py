@@ -315,3 +315,45 @@ async def test_past_the_allowance_a_member_may_pay_with_their_own_credits(
     assert refused_again.startswith("Not enough credits")
     assert len(api.submissions) == 2
     assert left == 200 - 2 * 75  # the wallet paid the two within the allowance
+
+
+async def test_a_group_top_up_refunded_outside_the_bot_leaves_the_group_wallet(
+    world: World, people: tuple[dict, dict, dict]
+) -> None:
+    """Telegram returns Bob's Stars for his top-up (a dispute, support): the credits come out
+    of the group's wallet, never out of Bob's own account."""
+    tg = world.telegram
+    admin, _, bob = people
+    async with world.bot(**STARS):
+        await buy_for_group(world, bob, "charge-group-9")
+        assert await wallet(world, admin) == 50
+        tg.refunded("charge-group-9")
+        told = await message_with(world, bob["id"], "taken back from the group's wallet")
+        left = await wallet(world, admin)
+        tg.refunded("charge-group-9")  # replayed: nothing more
+        assert await wallet(world, admin) == 0
+        tg.send_text(bob, "/balance")
+        own = await message_with(world, bob["id"], "balance in credits")
+    assert left == 0 and "Its balance: 0" in told["text"]
+    assert "balance in credits: 0" in own["text"]
+
+
+async def test_an_operator_refunds_a_group_top_up_to_the_member_who_paid_it(
+    world: World, people: tuple[dict, dict, dict]
+) -> None:
+    """The ledger knows the group's wallet, Telegram the payer: /refund asks for them, and
+    the Stars go back to that member while the credits leave the wallet."""
+    tg = world.telegram
+    admin, _, bob = people
+    operator = tg.user(9000, "Op")
+    async with world.bot(**STARS, admin_user_ids=frozenset({operator["id"]})):
+        await buy_for_group(world, bob, "charge-group-10")
+        tg.send_text(operator, "/refund charge-group-10")
+        asked = await message_with(world, operator["id"], "topped up a group's wallet")
+        tg.send_text(operator, f"/refund charge-group-10 {bob['id']}")
+        done = await message_with(world, operator["id"], "Refunded to")
+        left = await wallet(world, admin)
+    [refund] = [c for c in tg.calls_to("refundStarPayment") if c.error is None]
+    assert refund.params["user_id"] == str(bob["id"])
+    assert "/refund charge-group-10" in asked["text"]
+    assert f"Refunded to {bob['id']}" in done["text"] and left == 0

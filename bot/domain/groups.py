@@ -111,7 +111,7 @@ class GroupSettings:
 
 def _allowance(value: str) -> int:
     if int(value) not in ALLOWANCES:
-        raise ValueError(value)
+        raise ValueError
     return int(value)
 
 
@@ -119,7 +119,7 @@ def _resolution(value: str) -> str | None:
     if value == "-":
         return None
     if value not in RESOLUTIONS:
-        raise ValueError(value)
+        raise ValueError
     return value
 
 
@@ -127,7 +127,7 @@ def _duration(value: str) -> int | None:
     if value == "-":
         return None
     if not value.isdigit() or not is_duration(int(value)):
-        raise ValueError(value)
+        raise ValueError
     return int(value)
 
 

@@ -176,6 +176,7 @@ class DraftService:
             card_message_id=card_message_id,
             created_at=self.clock(),
             quota_left=await self.quota_left(source.user_id),
+            deliver_private=_in_private(await self._group(chat_id)),
         )
         await self.storage.add_task(record)
         await self.messenger.show_card(record)
@@ -208,6 +209,7 @@ class DraftService:
             continues=source.id,
             story_part=source.story_part + 1,
             frame_of_video=source.video_file_id,
+            deliver_private=_in_private(await self._group(chat_id)),
         )
         await self.storage.add_task(record)
         await self.messenger.show_card(record)

@@ -18,7 +18,7 @@ from bot.telegram.handlers.admin import admin_translator
 from bot.telegram.handlers.common import answer, incoming, pressed, reply
 from bot.telegram.keyboards import packs_keyboard
 from bot.telegram.payments.stars import CURRENCY, StarsShop
-from bot.text import escape
+from bot.text import escape, is_number
 
 log = logging.getLogger(__name__)
 
@@ -175,21 +175,32 @@ async def refunded_payment(update: Update, context: BotContext) -> None:
     if message is None or refund is None or billing is None:
         return
     user, charge = message.chat.id, refund.telegram_payment_charge_id  # a private chat
-    taken = await billing.refunded_outside(user, charge)
+    # A group's top-up comes back to the member who paid it: its invoice names the wallet.
+    shop = _shop(context)
+    invoice = shop.paid_invoice(refund.invoice_payload, user) if shop is not None else None
+    account = invoice.user_id if invoice is not None else user
+    taken = await billing.refunded_outside(account, charge)
     if taken is None:
         return
-    log.info("user %s: charge %s refunded outside the bot", user, charge)
+    log.info("user %s: charge %s (account %s) refunded outside the bot", user, charge, account)
     t = context.t
-    account = await billing.account(user)
-    await reply(
-        message,
-        t._(
+    balance = (await billing.account(account)).balance
+    if account < 0:
+        text = t._(
+            "↩️ Stars refunded: {stars}. Credits taken back from the group's wallet: "
+            "{credits}. Its balance: {balance}.",
+            stars=taken.stars,
+            credits=-taken.amount,
+            balance=balance,
+        )
+    else:
+        text = t._(
             "↩️ Stars refunded: {stars}. Credits taken back: {credits}. Your balance: {balance}.",
             stars=taken.stars,
             credits=-taken.amount,
-            balance=account.balance,
-        ),
-    )
+            balance=balance,
+        )
+    await reply(message, text)
 
 
 async def refund_command(update: Update, context: BotContext) -> None:
@@ -205,9 +216,20 @@ async def refund_command(update: Update, context: BotContext) -> None:
         return
     message = incoming(update).message
     args = context.args or []
-    purchase = await billing.find_purchase(args[0]) if len(args) == 1 else None
+    purchase = await billing.find_purchase(args[0]) if len(args) in (1, 2) else None
     if purchase is None:
         await reply(message, t._("No purchase has this charge id."))
+        return
+    payer = _payer(purchase, args[1:])
+    if payer is None:  # a group's top-up: the ledger knows the wallet, Telegram the payer
+        await reply(
+            message,
+            t._(
+                "This charge topped up a group's wallet. Say who paid it: /refund {charge} "
+                "followed by their user id (the bot's log names them).",
+                charge=purchase.ref,
+            ),
+        )
         return
     refund = await billing.open_refund(purchase) or await billing.take_back(purchase)
     if refund is None:
@@ -215,23 +237,31 @@ async def refund_command(update: Update, context: BotContext) -> None:
             message, t._("Not refunded: its credits are spent already, or it was refunded.")
         )
         return
-    answer = await _ask_for_refund(context, purchase)
+    answer = await _ask_for_refund(context, purchase, payer)
     if isinstance(answer, RefundUnclear):
         await unclear(message, t, purchase, answer.error)
         return
     if answer is not None:
         await refused(message, t, billing, refund, answer)
         return
-    log.info("refunded %s Stars of %s to user %s", refund.stars, purchase.ref, purchase.user_id)
+    log.info("refunded %s Stars of %s to user %s", refund.stars, purchase.ref, payer)
     await reply(
         message,
         t._(
             "Refunded to {user}: Stars: {stars}; credits taken back: {credits}.",
             stars=refund.stars,
-            user=purchase.user_id,
+            user=payer,
             credits=-refund.amount,
         ),
     )
+
+
+def _payer(purchase: Movement, rest: list[str]) -> int | None:
+    """Whom Telegram returns the Stars to: the account's owner, or for a group's wallet the
+    member the admin names (a wrong one is refused by Telegram, and the refund undone)."""
+    if purchase.user_id > 0:
+        return purchase.user_id
+    return int(rest[0]) if rest and is_number(rest[0]) and int(rest[0]) > 0 else None
 
 
 @dataclass(frozen=True)
@@ -242,13 +272,11 @@ class RefundUnclear:
 
 
 async def _ask_for_refund(
-    context: BotContext, purchase: Movement
+    context: BotContext, purchase: Movement, payer: int
 ) -> TelegramError | RefundUnclear | None:
     """None: refunded (now or by an earlier attempt); an error: Telegram refused."""
     try:
-        await context.bot.refund_star_payment(
-            purchase.user_id, purchase.ref, read_timeout=REFUND_TIMEOUT
-        )
+        await context.bot.refund_star_payment(payer, purchase.ref, read_timeout=REFUND_TIMEOUT)
     except BadRequest as exc:
         if "charge_already_refunded" in exc.message.lower():  # PTB: "Charge_already_…"
             return None
