@@ -99,7 +99,7 @@ def group_keyboard(t: Translator, group: GroupSettings, billing_on: bool) -> Inl
         # Three to a row: a marked "✓ 300 s" is as wide as a phone gives five of them.
         *(
             [
-                choice(t._("{n} s", n=n) if n else "∞", "allowance", str(n), group.allowance == n)
+                choice(_allowance_label(t, n), "allowance", str(n), group.allowance == n)
                 for n in ALLOWANCES[start : start + 3]
             ]
             for start in range(0, len(ALLOWANCES), 3)
@@ -135,3 +135,8 @@ def group_keyboard(t: Translator, group: GroupSettings, billing_on: bool) -> Inl
             ]
         )
     return InlineKeyboardMarkup(rows)
+
+
+def _allowance_label(t: Translator, seconds: int) -> str:
+    """⏳ like the allowance's line above: told apart from the default duration's row."""
+    return "⏳ " + (t._("{n} s", n=seconds) if seconds else "∞")
