@@ -260,8 +260,11 @@ async def test_videos_go_to_each_member_in_private_or_the_group_when_they_cannot
             made = await group_card(world, member, f"{member['first_name']}'s")
             tg.press(member, made, tg.buttons(made)[GENERATE])
             await wait_card(world, made, "Done")
+        cards = [m for m in tg.bot_messages(GROUP) if "Done" in m.get("text", "")]
     sent = [c for c in tg.calls_to("sendVideo") if c.error is None]
     assert [c.params["chat_id"] for c in sent] == [str(ann["id"]), str(GROUP)]
+    # Ann's card says where her video went; Bob's, sent in the group after all, does not.
+    assert ["in your chat with me" in tg.current(c)["text"] for c in cards] == [True, False]
     assert "reply_parameters" not in sent[0].params  # nothing to reply to in private
 
 

@@ -20,6 +20,7 @@ class Notice(StrEnum):
     MAYBE_SENT = "maybe_sent"  # the upload's answer was lost: the link followed, not the video
     TIMED_OUT = "timed_out"
     QUOTA_LEFT_BEHIND = "quota_left_behind"  # its turn came, but today's allowance had gone
+    SENT_IN_PRIVATE = "sent_in_private"  # a group that sends each member's video in private
 
     @classmethod
     def parse(cls, value: object) -> Notice | None:

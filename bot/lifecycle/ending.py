@@ -61,6 +61,8 @@ class TaskEnding:
         ended = Ended(state=state, notice=notice, error=error, finished_at=self.clock())
         if sent is not None:
             ended = replace(ended, video_message_id=sent.message_id, video_file_id=sent.file_id)
+            if sent.in_private and notice is None:  # the group's card says where it went
+                ended = replace(ended, notice=Notice.SENT_IN_PRIVATE)
         updated = await self.storage.update_task(record.id, ended, expect_version=expect_version)
         if updated is None:
             return None

@@ -34,6 +34,7 @@ class DeliveryUncertainError(Exception):
 class SentVideo:
     message_id: int
     file_id: str | None = None  # Telegram's id of the uploaded video: re-sent without upload
+    in_private: bool = False  # sent to the member in private (their group's rule)
 
 
 class PhotoUnavailableError(Exception):

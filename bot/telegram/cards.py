@@ -274,6 +274,8 @@ def _done_status(t: Translator, record: TaskRecord) -> str:
         return t._("✅ Done. The video was too large to upload, so you got a link.")
     if record.notice is Notice.MAYBE_SENT:
         return t._("✅ Done. If the video did not arrive, the link below has it.")
+    if record.notice is Notice.SENT_IN_PRIVATE:
+        return t._("✅ Done! This group sends videos in private: yours is in your chat with me.")
     return t._("✅ Done! Your video is in the chat.")
 
 

@@ -170,7 +170,8 @@ class TelegramMessenger:
                 raise
             task_log(log, record).warning("video refused (%s), sending the link", exc.message)
             return SentVideo(await self.send_link(record))
-        return SentVideo(message.message_id, message.video.file_id if message.video else None)
+        file_id = message.video.file_id if message.video else None
+        return SentVideo(message.message_id, file_id, in_private=private)
 
     async def send_link(self, record: TaskRecord, *, maybe_sent: bool = False) -> int:
         t = self._catalogues.translator(record.language)
