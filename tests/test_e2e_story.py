@@ -22,6 +22,7 @@ from tests.harness import (
     wait_card,
 )
 from tests.test_e2e_core import decode_data_url
+from tests.test_e2e_privacy import confirm_forget
 from tests.test_e2e_process import until
 
 CONTINUE, JOIN, ROUND = "⏭ Continue", "🎞 Join", "⭕ Round"
@@ -160,6 +161,20 @@ async def test_a_replica_without_the_kept_frame_takes_it_again_from_telegram(
     assert frame.width > frame.height  # the landscape frame, not the portrait photo
     assert len(tg.calls_to("getFile")) == downloads + 2
     assert tg.errors() == []
+
+
+async def test_forget_right_after_a_delivery_leaves_no_last_frame(world: World) -> None:
+    """The frame is kept before the task ends: a /forget as soon as the card says Done finds
+    it and deletes it with the photo."""
+    tg, api = world.telegram, world.apimart
+    api.clip_size = (320, 240)
+    ann = tg.user(1001)
+    images = world.config.data_dir / "images"
+    async with world.bot():
+        await first_clip(world, ann)
+        assert list(images.glob("*.last.jpg"))  # there when the card says Done
+        await confirm_forget(world, ann)
+    assert list(images.iterdir()) == []
 
 
 async def test_a_story_keeps_ten_clips_and_their_parts_show_in_history(world: World) -> None:

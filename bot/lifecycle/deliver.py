@@ -99,11 +99,13 @@ class Deliverer:
     async def _send_and_finish(self, record: TaskRecord, path: Path) -> None:
         try:
             sent = await self._upload(record, path)
+            # The file is at hand: its last frame, for Continue. Kept before the task ends, so
+            # a /forget right after the delivery finds it (an ended task's files go with it).
+            if self.clips is not None:
+                await self.clips.keep_frame(record, path)
             self._delivered(record)
             await self.ending.finish(record, TaskState.DONE, sent=sent)
             task_log(log, record).info("delivered as message %s", sent.message_id)
-            if self.clips is not None:  # the file is at hand: its last frame, for Continue
-                await self.clips.keep_frame(record, path)
         finally:
             _discard(path)
 
