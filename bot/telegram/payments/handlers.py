@@ -215,22 +215,10 @@ async def refund_command(update: Update, context: BotContext) -> None:
     if t is None or billing is None:
         return
     message = incoming(update).message
-    args = context.args or []
-    purchase = await billing.find_purchase(args[0]) if len(args) in (1, 2) else None
-    if purchase is None:
-        await reply(message, t._("No purchase has this charge id."))
+    found = await _purchase_to_refund(message, t, billing, context.args or [])
+    if found is None:
         return
-    payer = _payer(purchase, args[1:])
-    if payer is None:  # a group's top-up: the ledger knows the wallet, Telegram the payer
-        await reply(
-            message,
-            t._(
-                "This charge topped up a group's wallet. Say who paid it: /refund {charge} "
-                "followed by their user id (the bot's log names them).",
-                charge=purchase.ref,
-            ),
-        )
-        return
+    purchase, payer = found
     refund = await billing.open_refund(purchase) or await billing.take_back(purchase)
     if refund is None:
         await reply(
@@ -254,6 +242,29 @@ async def refund_command(update: Update, context: BotContext) -> None:
             credits=-refund.amount,
         ),
     )
+
+
+async def _purchase_to_refund(
+    message: Message, t: Translator, billing: Billing, args: list[str]
+) -> tuple[Movement, int] | None:
+    """The purchase `/refund <charge id> [payer]` names and whom its Stars go back to; None
+    when there is none (the admin is told why)."""
+    purchase = await billing.find_purchase(args[0]) if len(args) in (1, 2) else None
+    if purchase is None:
+        await reply(message, t._("No purchase has this charge id."))
+        return None
+    payer = _payer(purchase, args[1:])
+    if payer is None:  # a group's top-up: the ledger knows the wallet, Telegram the payer
+        await reply(
+            message,
+            t._(
+                "This charge topped up a group's wallet. Say who paid it: /refund {charge} "
+                "followed by their user id (the bot's log names them).",
+                charge=purchase.ref,
+            ),
+        )
+        return None
+    return purchase, payer
 
 
 def _payer(purchase: Movement, rest: list[str]) -> int | None:
