@@ -9,6 +9,7 @@ is bounded by one clip, never by a story.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -36,6 +37,8 @@ from bot.mp4 import VideoMeta, read_video_meta
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
+
+HEAVY_AT_ONCE = 2
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ class Clips:
     # Users whose join or round note is being made: one at a time each, so nobody keeps the
     # video slot busy with a row of presses (a round note of a 1080p clip is seconds of CPU).
     _working: set[int] = field(default_factory=set)
+    # Joins and round notes under way at once, across users, downloads included: each join
+    # may hold ten clips on disk while it waits for the video slot.
+    _heavy: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(HEAVY_AT_ONCE))
 
     @contextlib.contextmanager
     def turn(self, user_id: int) -> Iterator[bool]:
@@ -146,13 +152,14 @@ class Clips:
         run = secrets.token_hex(4)
         out = self.files.work_dir / f"{last.id}.{run}.story.mp4"
         try:
-            for clip in story:
-                path = self.files.work_dir / f"{last.id}.{run}.part{clip.story_part}.mp4"
-                paths.append(path)
-                if not await self._fetch(clip, path):
-                    return ClipMissing(clip.story_part)
-            within = functools.partial(join_clips, max_bytes=self.upload_limit)
-            joined = await self.media.run(within, paths, out)
+            async with self._heavy:  # its downloads too: up to 10 clips on disk each
+                for clip in story:
+                    path = self.files.work_dir / f"{last.id}.{run}.part{clip.story_part}.mp4"
+                    paths.append(path)
+                    if not await self._fetch(clip, path):
+                        return ClipMissing(clip.story_part)
+                within = functools.partial(join_clips, max_bytes=self.upload_limit)
+                joined = await self.media.run(within, paths, out)
         except JoinTooLargeError:
             return TooLarge(self.upload_limit)
         except MediaError as exc:
@@ -161,18 +168,18 @@ class Clips:
         finally:
             for path in paths:
                 path.unlink(missing_ok=True)
-        task_log(log, last).info(
-            "joined %s clips, %s bytes%s",
-            len(story),
-            joined.size,
-            " re-encoded" * joined.reencoded,
-        )
+        how = "re-encoded" if joined.reencoded else "remuxed"
+        task_log(log, last).info("joined %s clips, %s bytes, %s", len(story), joined.size, how)
         return Joined(joined.path, len(story), read_video_meta(joined.path))
 
     async def round_note(self, record: TaskRecord) -> RoundResult:
         """The video again as a round note: cropped square, within Telegram's limits."""
         run = secrets.token_hex(4)
         out = self.files.work_dir / f"{record.id}.{run}.round.mp4"
+        async with self._heavy:
+            return await self._round_note(record, out, run)
+
+    async def _round_note(self, record: TaskRecord, out: Path, run: str) -> RoundResult:
         with self._scratch(f"{record.id}.{run}.for-round.mp4") as path:
             if not await self._fetch(record, path):
                 return ClipMissing(record.story_part)
@@ -180,7 +187,7 @@ class Clips:
                 note = await self.media.run(video_note, path, out)
             except MediaError as exc:
                 task_log(log, record).warning("no round note: %s", exc)
-                out.unlink(missing_ok=True)
+                _remove(out)
                 return ClipMissing(record.story_part)
         return Rounded(out, note)
 
@@ -211,3 +218,7 @@ class Clips:
             yield path
         finally:
             path.unlink(missing_ok=True)
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
