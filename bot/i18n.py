@@ -106,6 +106,13 @@ class Translator:
 
 
 @functools.lru_cache(maxsize=64)
+def _translations(po_path: Path, locale: str, mtime_ns: int, size: int) -> gettext.GNUTranslations:
+    """The catalogue, read once per version of its file: a GNUTranslations is never changed
+    after it is made, so every Catalogues of the process (every test's bot) shares it."""
+    return gettext.GNUTranslations(io.BytesIO(_compiled(po_path, locale, mtime_ns, size)))
+
+
+@functools.lru_cache(maxsize=64)
 def _compiled(po_path: Path, locale: str, mtime_ns: int, size: int) -> bytes:
     """A catalogue compiled to .mo, once per version of its file: parsing the ten .po files
     takes ~0.15 s, paid by every process start and, before this, by every test's bot."""
@@ -131,8 +138,7 @@ class Catalogues:
         for po_path in sorted(directory.glob("*/LC_MESSAGES/bot.po")):
             locale = po_path.parent.parent.name
             found = po_path.stat()
-            compiled = _compiled(po_path, locale, found.st_mtime_ns, found.st_size)
-            translations[locale] = gettext.GNUTranslations(io.BytesIO(compiled))
+            translations[locale] = _translations(po_path, locale, found.st_mtime_ns, found.st_size)
         if not translations:
             log.error(
                 "no translation catalogues in %s: every user will be answered in English "

@@ -26,8 +26,9 @@ from bot.domain.notices import Notice
 from bot.domain.poll_schedule import FIRST_PROBE, next_poll_delay
 from bot.domain.records import Soundtrack, TaskRecord, TaskState, UserProfile
 from bot.domain.settings import GenerationSettings
-from bot.domain.transitions import Ended, TaskChange
+from bot.domain.transitions import Accepted, Ended, TaskChange
 from bot.lifecycle.submit import Claimed, InLine, Refused, Taken
+from bot.storage.memory import MemoryStorage
 from tests.factories import make_record
 from tests.fakes.lifecycle import Lifecycle, build_lifecycle
 
@@ -410,3 +411,37 @@ async def test_a_forged_callback_path_reads_no_storage(tmp_path: Path) -> None:
     assert reads == []
     assert not await life.generation.hint("B" * 32)
     assert await life.generation.hint(token) and life.scheduler.due == {"r": 0.0}
+
+
+class AnswerLostOnce(MemoryStorage):
+    """The database commits the provider's task id, then its answer is lost (it went away
+    right after the commit): the write is done, the caller sees a dropped connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    async def update_task(self, task_id: str, change: TaskChange, **kwargs: Any) -> Any:
+        updated = await super().update_task(task_id, change, **kwargs)
+        if isinstance(change, Accepted) and not self.lost:
+            self.lost = True
+            raise ConnectionResetError("the answer to the commit never came")
+        return updated
+
+
+async def test_a_write_whose_answer_was_lost_is_found_done_and_the_task_still_polled(
+    tmp_path: Path,
+) -> None:
+    """Seen in a full run: tried again, the compare-and-set from SUBMITTING found the task
+    RUNNING already and gave None, so nothing scheduled its polls (the video never came)."""
+    storage = AnswerLostOnce()
+    life = build_lifecycle(tmp_path, storage=storage)
+    life.generation.submitter.sleep = lambda _: asyncio.sleep(0)
+    record = await add(life, make_record("a"), tmp_path)
+    claimed = await life.generation.claim(record)
+    assert isinstance(claimed, Claimed)
+    running = await life.generation.submit(claimed.record)
+    assert storage.lost
+    assert running is not None and running.state is TaskState.RUNNING
+    assert running.apimart_task_id == "api-1"
+    assert life.scheduler.due == {"a": FIRST_PROBE}  # polled, so delivered in the end

@@ -220,6 +220,18 @@ class Submitter:
             return Refused(LimitReached.GROUP_NO_CREDITS)  # the group's wallet, not the member's
         return Refused(LimitReached.NO_CREDITS)
 
+    async def _accept(self, claimed: TaskRecord, accepted: Accepted) -> TaskRecord | None:
+        """The provider's task id written down. A write whose answer was lost (the database
+        went away after its commit) finds, when tried again, the task already RUNNING with
+        that id: that is the write, done, and the task must still be polled."""
+        running = await self.storage.update_task(claimed.id, accepted)
+        if running is not None:
+            return running
+        stored = await self.storage.get_task(claimed.id)
+        if stored is None or stored.state is not TaskState.RUNNING:
+            return None
+        return stored if stored.apimart_task_id == accepted.apimart_task_id else None
+
     async def _until_written(
         self, record: TaskRecord, write: Callable[[], Awaitable[TaskRecord | None]]
     ) -> TaskRecord | None:
@@ -356,9 +368,7 @@ class Submitter:
         # The provider took (and bills) the task: its id must be written down, also while
         # the database restarts. The write is a compare-and-set from SUBMITTING, so trying
         # again can never apply it twice.
-        running = await self._until_written(
-            claimed, lambda: self.storage.update_task(claimed.id, accepted)
-        )
+        running = await self._until_written(claimed, lambda: self._accept(claimed, accepted))
         if running is None:
             return None
         task_log(log, running).info("submitted as %s", api_task_id)
