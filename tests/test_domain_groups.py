@@ -140,3 +140,31 @@ def test_allowing_adds_and_takes_a_member_off() -> None:
     assert group.allowed == {5, 6}
     assert group.allowing(5, False).allowed == {6}
     assert group.allowing(9, False).allowed == {5, 6}
+
+
+def test_the_week_counts_made_videos_by_member_and_the_most_made_prompts() -> None:
+    from bot.domain.groups import MemberWeek, group_week
+    from bot.domain.history import HistoryEntry, entry_of
+    from bot.domain.records import TaskState
+    from tests.factories import make_record
+
+    def made(
+        task_id: str, user: int, prompt: str, seconds: int, charged: bool = True
+    ) -> HistoryEntry:
+        record = make_record(
+            task_id, user_id=user, chat_id=G, prompt=prompt, state=TaskState.DONE, attempt=1,
+            apimart_task_id="x" if charged else None,
+            settings=GenerationSettings(duration=seconds),
+        )  # fmt: skip
+        return entry_of(record)
+
+    entries = [
+        made("a", 7, "fox", 5),
+        made("b", 7, "fox", 10),
+        made("c", 3, "whale", 5),
+        made("d", 3, "", 5),  # no prompt: counted, not among the prompts
+        made("e", 9, "never made", 15, charged=False),  # refused before the service: not made
+    ]
+    week = group_week(entries, {"b": 40, "c": 25})
+    assert week.members == [(3, MemberWeek(2, 10, 25)), (7, MemberWeek(2, 15, 40))]  # ties: id
+    assert week.prompts == [("fox", 7, 2), ("whale", 3, 1)]

@@ -119,6 +119,10 @@ async def test_an_allowed_member_may_generate_and_the_others_may_not(
     async with world.bot():
         card = await settings_card(world, admin)
         await set_rule(world, admin, card, "who", "allowed")
+        # A member may not put herself on the list: only the group's admins may.
+        own = tg.send_text(ann, "me too", chat_id=GROUP)
+        tg.send_text(ann, "/groupallow", chat_id=GROUP, reply_to=own["message_id"])
+        await tg.wait_for(lambda: in_group(world, "Only the group's admins can do this"))
         said = tg.send_text(bob, "hello", chat_id=GROUP)
         tg.send_text(admin, "/groupallow", chat_id=GROUP, reply_to=said["message_id"])
         await tg.wait_for(lambda: in_group(world, "Bob may make videos here"))

@@ -4,12 +4,14 @@ videos go, and whether the group's wallet pays (BILLING=stars)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from bot.domain.access import LimitReached
+from bot.domain.history import HistoryEntry
 from bot.domain.settings import RESOLUTIONS, GenerationSettings, is_duration
 
 # The allowance steps the card offers, seconds of video per member per day (0: no limit).
@@ -25,6 +27,12 @@ class WhoGenerates(StrEnum):
 class Delivery(StrEnum):
     GROUP = "group"  # finished videos are posted in the group
     PRIVATE = "private"  # ...or sent to the member in private
+
+
+def in_group(chat_id: int) -> bool:
+    """Telegram's group and supergroup ids are negative; a private chat's is the user's. A
+    group's wallet is a ledger account under its chat id, so a negative account is one too."""
+    return chat_id < 0
 
 
 @dataclass(frozen=True)
@@ -171,3 +179,36 @@ def paying(
     if billing_on and pays_self:
         return GroupVerdict()  # past the allowance, on the member's own credits
     return GroupVerdict(LimitReached.GROUP_ALLOWANCE)
+
+
+TOP_PROMPTS = 5
+
+
+@dataclass
+class MemberWeek:
+    videos: int = 0
+    seconds: int = 0
+    credits: int = 0  # from the group's wallet
+
+
+@dataclass(frozen=True)
+class GroupWeek:
+    """/groupstats: what the group's members made (entries the service made, not cards)."""
+
+    members: list[tuple[int, MemberWeek]]  # most videos first
+    prompts: list[tuple[str, int, int]]  # (prompt, its author, videos), most made first
+
+
+def group_week(entries: list[HistoryEntry], spent: dict[str, int]) -> GroupWeek:
+    """The week's generations by member; `spent`: the wallet's credits by task."""
+    made = [e for e in entries if e.charged]
+    members: dict[int, MemberWeek] = {}
+    for entry in made:
+        member = members.setdefault(entry.user_id, MemberWeek())
+        member.videos += 1
+        member.seconds += entry.settings.duration
+        member.credits += spent.get(entry.id, 0)
+    ranked = sorted(members.items(), key=lambda item: (-item[1].videos, item[0]))
+    prompts = Counter((e.prompt, e.user_id) for e in made if e.prompt)
+    top = [(prompt, user, n) for (prompt, user), n in prompts.most_common(TOP_PROMPTS)]
+    return GroupWeek(ranked, top)

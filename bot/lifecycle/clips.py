@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.domain.records import TaskRecord
 from bot.domain.story import MAX_STORY_CLIPS, in_order
 from bot.images import ImageConverter, PreparedImage
-from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.files import TaskFiles, discard
 from bot.lifecycle.ports import ClipSource, ClipUnavailableError, VideoApi, VideoServiceError
 from bot.lifecycle.tasklog import task_log
 from bot.media import (
@@ -187,7 +187,7 @@ class Clips:
                 note = await self.media.run(video_note, path, out)
             except MediaError as exc:
                 task_log(log, record).warning("no round note: %s", exc)
-                _remove(out)
+                discard(out)
                 return ClipMissing(record.story_part)
         return Rounded(out, note)
 
@@ -218,7 +218,3 @@ class Clips:
             yield path
         finally:
             path.unlink(missing_ok=True)
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)

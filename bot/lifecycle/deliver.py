@@ -16,7 +16,7 @@ from bot.domain.transitions import UploadStarted
 from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.failures import Failure
-from bot.lifecycle.files import TaskFiles
+from bot.lifecycle.files import TaskFiles, discard
 from bot.lifecycle.ports import (
     ChatUnreachableError,
     DeliveryUncertainError,
@@ -107,7 +107,7 @@ class Deliverer:
             await self.ending.finish(record, TaskState.DONE, sent=sent)
             task_log(log, record).info("delivered as message %s", sent.message_id)
         finally:
-            _discard(path)
+            discard(path)
 
     async def _shielded(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -150,7 +150,3 @@ class Deliverer:
             return
         self._delivered(record)
         await self.ending.finish(record, TaskState.DONE, notice)
-
-
-def _discard(path: Path) -> None:
-    path.unlink(missing_ok=True)

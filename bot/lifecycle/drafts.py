@@ -24,7 +24,7 @@ from bot.domain.actions import (
     ShowPage,
 )
 from bot.domain.caption_flags import CaptionFlags
-from bot.domain.groups import Delivery, GroupSettings
+from bot.domain.groups import Delivery, GroupSettings, in_group
 from bot.domain.records import (
     Soundtrack,
     TaskRecord,
@@ -38,7 +38,7 @@ from bot.images import PreparedImage
 from bot.lifecycle.clips import Clips
 from bot.lifecycle.ending import TaskEnding
 from bot.lifecycle.files import TaskFiles
-from bot.lifecycle.groups import Groups, in_group
+from bot.lifecycle.groups import Groups
 from bot.lifecycle.ports import Messenger
 from bot.lifecycle.profiles import Profiles
 from bot.lifecycle.tasklog import task_log

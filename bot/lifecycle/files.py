@@ -121,3 +121,9 @@ class TaskFiles:
     def download_path(self, record: TaskRecord) -> Path:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         return self.work_dir / f"{record.id}.mp4"
+
+
+def discard(path: Path) -> None:
+    """A file the task no longer needs; already gone is fine (outside `async def`s' bodies,
+    where a blocking Path call is flagged)."""
+    path.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.domain.access import LimitReached
-from bot.domain.groups import GroupSettings, GroupVerdict, paying
+from bot.domain.groups import GroupSettings, GroupVerdict, in_group, paying
 from bot.domain.history import HistoryEntry
 from bot.domain.records import TaskRecord
 from bot.domain.usage import start_of_day
@@ -17,11 +17,6 @@ from bot.lifecycle.ports import GroupRoles
 from bot.storage import Storage
 
 WEEK = 7 * 86400.0
-
-
-def in_group(chat_id: int) -> bool:
-    """Telegram's group and supergroup ids are negative; a private chat's is the user's."""
-    return chat_id < 0
 
 
 @dataclass(kw_only=True)

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from bot.domain.access import AccessLists
 from bot.domain.billing import Movement, admissible
-from bot.domain.groups import GroupSettings
+from bot.domain.groups import GroupSettings, in_group
 from bot.domain.history import HistoryEntry, entry_from_row, entry_of, in_history, newest_first
 from bot.domain.records import ACTIVE_STATES, ENDED_STATES, TaskRecord, TaskState, UserProfile
 from bot.domain.transitions import TaskChange, apply_change
@@ -440,7 +440,7 @@ class TinyDBStorage:
         day = day_of(record.submitted_at or self.clock())
         counter = self._charged.setdefault(day, Counter())
         counter[str(record.user_id)] += record.settings.duration
-        if record.chat_id < 0:  # a group's allowance counts each member there
+        if in_group(record.chat_id):  # a group's allowance counts each member there
             counter[_in_chat(record.user_id, record.chat_id)] += record.settings.duration
 
     def _archive(self, record: TaskRecord) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.groups import in_group
+
 # What Telegram counts: messages sent and messages edited. Answers to button presses, chat
 # actions, reads and deletions are not.
 _COUNTED_PREFIXES = ("send", "edit", "copyMessage", "forwardMessage")
@@ -53,7 +55,7 @@ class FloodRules:
     droppable_share: float = 0.6
 
     def limit_for(self, chat_id: int) -> Limit:
-        return self.group_chat if chat_id < 0 else self.private_chat
+        return self.group_chat if in_group(chat_id) else self.private_chat
 
 
 @dataclass

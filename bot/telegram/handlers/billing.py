@@ -10,9 +10,9 @@ from telegram.error import TelegramError
 
 from bot.config import Config
 from bot.domain.billing import Movement, Reason
+from bot.domain.groups import in_group
 from bot.i18n import Translator
 from bot.lifecycle.billing import Billing
-from bot.lifecycle.groups import in_group
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.admin import admin_translator
 from bot.telegram.handlers.common import incoming, reply

@@ -15,7 +15,7 @@ from bot.lifecycle.clips import ClipMissing, Clips, Joined, Rounded, TooLarge
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import answer, pressed
-from bot.telegram.handlers.video import not_kept
+from bot.telegram.handlers.video import own_video
 from bot.telegram.messenger import UPLOAD_TIMEOUT
 
 
@@ -25,12 +25,8 @@ async def clip_button(update: Update, context: BotContext) -> None:
     if not isinstance(action, ClipAction) or clips is None or query.message is None:
         await expired_button(update, context)
         return
-    source = await context.services.privacy.kept(action.task_id)
+    source = await own_video(query, context, action.task_id)
     if source is None:
-        await answer(query, not_kept(t, context), show_alert=True)
-        return
-    if source.user_id != query.from_user.id:
-        await answer(query, t._("This video belongs to someone else."), show_alert=True)
         return
     if isinstance(action, ContinueStory):
         await _continue(query, context, t, source)

@@ -3,24 +3,18 @@ group's Telegram admins (getChatMember, kept briefly), never the bot's operators
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass
-
 from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot.domain.actions import SetGroupRule
-from bot.domain.groups import GroupSettings, WhoGenerates
-from bot.domain.history import HistoryEntry
+from bot.domain.groups import GroupSettings, GroupWeek, WhoGenerates, group_week, in_group
 from bot.i18n import Translator
-from bot.lifecycle.groups import Groups, in_group
+from bot.lifecycle.groups import Groups
 from bot.telegram.context import BotContext
 from bot.telegram.group_view import group_keyboard, group_text
 from bot.telegram.handlers.card import expired_button
 from bot.telegram.handlers.common import Incoming, answer, incoming, pressed, reply
 from bot.text import escape, truncate
-
-TOP_AUTHORS = 5
 
 
 async def _admin_in_group(sender: Incoming, context: BotContext) -> Groups | None:
@@ -106,13 +100,6 @@ async def groupallow_command(update: Update, context: BotContext) -> None:
     await reply(sender.message, text)
 
 
-@dataclass
-class _Member:
-    videos: int = 0
-    seconds: int = 0
-    credits: int = 0
-
-
 async def groupstats_command(update: Update, context: BotContext) -> None:
     """This week in the group, for its admins: videos, seconds and the wallet's spend by
     member, and the authors of the most made prompts. A member who used /forget has no
@@ -121,18 +108,9 @@ async def groupstats_command(update: Update, context: BotContext) -> None:
     groups = await _admin_in_group(sender, context)
     if groups is None:
         return
-    t = context.t
-    entries = await groups.week(sender.chat.id)
-    made = [e for e in entries if e.charged]
-    spent = await _spent(context, sender.chat.id)
-    members: dict[int, _Member] = {}
-    for entry in made:
-        member = members.setdefault(entry.user_id, _Member())
-        member.videos += 1
-        member.seconds += entry.settings.duration
-        member.credits += spent.get(entry.id, 0)
-    names = await _names(context, sender.chat.id, list(members))
-    await reply(sender.message, _stats_text(t, members, names, made))
+    week = group_week(await groups.week(sender.chat.id), await _spent(context, sender.chat.id))
+    names = await _names(context, sender.chat.id, [user for user, _ in week.members])
+    await reply(sender.message, _stats_text(context.t, week, names))
 
 
 async def _spent(context: BotContext, chat_id: int) -> dict[str, int]:
@@ -150,20 +128,16 @@ async def _names(context: BotContext, chat_id: int, user_ids: list[int]) -> dict
     return names
 
 
-def _stats_text(
-    t: Translator, members: dict[int, _Member], names: dict[int, str], made: list[HistoryEntry]
-) -> str:
-    if not members:
+def _stats_text(t: Translator, week: GroupWeek, names: dict[int, str]) -> str:
+    if not week.members:
         return t._("📊 No videos were made in this group in the last 7 days.")
     lines = [t._("📊 <b>This group, the last 7 days</b>"), ""]
-    ranked = sorted(members.items(), key=lambda item: (-item[1].videos, item[0]))
-    for user_id, member in ranked:
-        name = escape(names.get(user_id, str(user_id)))
+    for user_id, member in week.members:
         line = t.ngettext(
             "{name}: {n} video, {seconds} s",
             "{name}: {n} videos, {seconds} s",
             member.videos,
-            name=name,
+            name=escape(names.get(user_id, str(user_id))),
             seconds=member.seconds,
         )
         if member.credits:
@@ -171,10 +145,9 @@ def _stats_text(
                 "{n} credit from the wallet", "{n} credits from the wallet", member.credits
             )
         lines.append(line)
-    prompts = Counter((e.prompt, e.user_id) for e in made if e.prompt)
-    if prompts:
+    if week.prompts:
         lines += ["", t._("Most made prompts:")]
-        for (prompt, user_id), count in prompts.most_common(TOP_AUTHORS):
+        for prompt, user_id, count in week.prompts:
             lines.append(
                 t.ngettext(
                     "“{prompt}” by {name} ({n} video)",

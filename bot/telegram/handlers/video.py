@@ -20,12 +20,8 @@ async def video_button(update: Update, context: BotContext) -> None:
         return
     t = context.t
     drafts = context.services.drafts
-    source = await context.services.privacy.kept(action.task_id)
+    source = await own_video(query, context, action.task_id)
     if source is None:
-        await answer(query, not_kept(t, context), show_alert=True)
-        return
-    if source.user_id != query.from_user.id:
-        await answer(query, t._("This video belongs to someone else."), show_alert=True)
         return
     if isinstance(action, EditAgain):
         await answer(query)  # a photo no longer kept: the new card's placeholder says so
@@ -44,6 +40,20 @@ async def video_button(update: Update, context: BotContext) -> None:
         await answer(query, await limit_text(context, t, room.refused, source), show_alert=True)
         return
     await _start(query, context, t, source, min(wanted, room.count), wanted)
+
+
+async def own_video(query: CallbackQuery, context: BotContext, task_id: str) -> TaskRecord | None:
+    """The task of the video a button is under, when it is still kept and the presser's own;
+    else they are told why not (None)."""
+    t = context.t
+    source = await context.services.privacy.kept(task_id)
+    if source is None:
+        await answer(query, not_kept(t, context), show_alert=True)
+        return None
+    if source.user_id != query.from_user.id:
+        await answer(query, t._("This video belongs to someone else."), show_alert=True)
+        return None
+    return source
 
 
 async def _start(

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.domain.actions import BuyPack
 from bot.domain.billing import Movement
+from bot.domain.groups import in_group
 from bot.i18n import Translator
 from bot.lifecycle.billing import Billing
 from bot.telegram.context import BotContext
@@ -80,7 +81,7 @@ async def buy_button(update: Update, context: BotContext) -> None:
 
 def _group_of(chat: Chat | None) -> Chat | None:
     """/buy in a group tops up the group's wallet (its chat id is the ledger account)."""
-    return chat if chat is not None and chat.id < 0 else None
+    return chat if chat is not None and in_group(chat.id) else None
 
 
 def _invoice_description(t: Translator, group: str | None) -> str:
@@ -151,7 +152,7 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     )
     t = context.t
     balance = (await billing.account(account)).balance
-    if account < 0:
+    if in_group(account):
         text = t._(
             "✅ Credits added to the group's wallet: {credits}. Its balance: {balance}.",
             credits=invoice.credits,
@@ -185,7 +186,7 @@ async def refunded_payment(update: Update, context: BotContext) -> None:
     log.info("user %s: charge %s (account %s) refunded outside the bot", user, charge, account)
     t = context.t
     balance = (await billing.account(account)).balance
-    if account < 0:
+    if in_group(account):
         text = t._(
             "↩️ Stars refunded: {stars}. Credits taken back from the group's wallet: "
             "{credits}. Its balance: {balance}.",

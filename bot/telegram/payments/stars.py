@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from bot.domain.groups import in_group
 from bot.text import is_number
 
 CURRENCY = "XTR"  # Telegram Stars: no payment provider token
@@ -76,7 +77,7 @@ class StarsShop:
 def _may_pay_into(account: int, user_id: int) -> bool:
     """Anyone may top up a group's wallet (a negative chat id); a personal account, only its
     owner (an invoice forwarded to someone else credits nobody else)."""
-    return account == user_id or account < 0
+    return account == user_id or in_group(account)
 
 
 def invoice_payload(secret: str, user_id: int, stars: int, credits: int) -> str:
