@@ -1,5 +1,6 @@
 # Two commands matter: `make run` and `make test`. Both create .venv and install on first use.
-PYTHON ?= python3
+# CPython 3.12 where the machine has one (coverage is cheap there), else python3: tools/venv_python.py
+PYTHON ?= $(shell python3 tools/venv_python.py)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -23,16 +24,17 @@ run: $(STAMP)
 # Prints the line coverage of bot/ at the end, and fails below its floor (pyproject.toml).
 # One worker per core and two more (pytest-xdist): a third of the e2e time is spent waiting
 # for shaped traffic, a bot process or a database, and the extra workers run tests meanwhile;
-# an idle worker takes tests queued for a busy one. Coverage's tracer costs ~60 % more CPU
-# (Python 3.11 has no sys.monitoring): the soak, flood, fuzz, money-property and catalogue
-# tests, which run covered lines thousands of times, are not traced (`no_cover`). Figures in
-# docs/benchmarks.md. `make test TEST_WORKERS=0` runs them in one process (a debugger, `-x`,
-# a clean traceback).
+# an idle worker takes tests queued for a busy one. Coverage measures through sys.monitoring
+# on Python 3.12+ (COVERAGE_CORE=sysmon); 3.11's tracer costs ~60 % more CPU, so the soak,
+# flood, fuzz, money-property and catalogue tests, which run covered lines thousands of times,
+# are not traced (`no_cover`). Figures in docs/benchmarks.md. `make test TEST_WORKERS=0` runs
+# them in one process (a debugger, `-x`, a clean traceback).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 2 )))
 # Bytecode is written even where PYTHONDONTWRITEBYTECODE is set (this machine's default): the
 # ~30 bot processes the tests start then load the bot compiled once (~10 s of CPU a run).
 test: $(STAMP)
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --cov=bot --cov-report=term
+	PYTHONDONTWRITEBYTECODE= COVERAGE_CORE=$$($(PY) -c 'import sys; print("sysmon" if sys.version_info >= (3, 12) else "ctrace")') \
+		$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal --cov=bot --cov-report=term
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot tests bench tools

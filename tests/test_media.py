@@ -88,6 +88,17 @@ def test_the_last_frame_is_the_last_one_not_an_earlier_keyframe(tmp_path: Path) 
     assert not close_to(mean_colour(last_frame(plain).jpeg), RED, within=60)
 
 
+def test_a_tag_in_a_broken_encoding_does_not_fail_the_file(tmp_path: Path) -> None:
+    """Phones and editors write tags in any encoding; the encoder's name made invalid UTF-8."""
+    data = clip_bytes(320, 240, 1, 12, True, RED)
+    assert data.count(b"Lavf") == 1
+    video = tmp_path / "tagged.mp4"
+    video.write_bytes(data.replace(b"Lavf", b"\xff\xfe\xfd\xfc"))
+    assert close_to(mean_colour(last_frame(video).jpeg), RED)
+    joined = join_clips([video, video], tmp_path / "joined.mp4", max_bytes=10_000_000)
+    assert joined.seconds > 1.5 and not joined.reencoded
+
+
 def test_a_tiny_frame_is_enlarged_to_what_the_api_takes(tmp_path: Path) -> None:
     video = clip(tmp_path, "tiny.mp4", width=160, height=90, seconds=1, last_colour=GREEN)
     prepared = last_frame(video)

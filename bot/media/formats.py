@@ -8,7 +8,7 @@ from pathlib import Path
 
 from av.container import InputContainer
 
-from bot.media.reading import audio_stream, reading, video_stream
+from bot.media.reading import audio_stream, fraction, reading, video_stream
 
 # When a header gives no frame rate (a stream of variable rate): the API's videos' rate.
 DEFAULT_RATE = Fraction(24)
@@ -58,8 +58,8 @@ def _video(container: InputContainer) -> VideoFormat:
         context.height,
         stream.profile,
         context.extradata,
-        stream.time_base,
-        stream.average_rate or stream.guessed_rate or DEFAULT_RATE,
+        fraction(stream.time_base) if stream.time_base else None,
+        fraction(stream.average_rate or stream.guessed_rate or DEFAULT_RATE),
     )
 
 
@@ -68,6 +68,7 @@ def _audio(container: InputContainer) -> AudioFormat | None:
     if stream is None:
         return None
     context = stream.codec_context
+    time_base = fraction(stream.time_base) if stream.time_base else None
     return AudioFormat(
-        context.name, context.sample_rate, context.layout.name, stream.time_base, context.extradata
+        context.name, context.sample_rate, context.layout.name, time_base, context.extradata
     )

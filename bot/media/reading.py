@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Protocol, cast
 
 import av
 from av.audio.frame import AudioFrame
@@ -16,6 +17,24 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from bot.media.errors import MediaError
+
+# A tag in a broken encoding must not fail the file (metadata is never used). PyAV 18 raises
+# unless told to replace; 19 escapes such bytes itself and no longer takes the argument, which
+# its types then lack (hence the cast).
+_TOLERANT = {"metadata_errors": "replace"} if av.__version__ < "19" else {}
+_open = cast(Callable[..., InputContainer], av.open)
+
+
+class Rational(Protocol):
+    @property
+    def numerator(self) -> int: ...
+    @property
+    def denominator(self) -> int: ...
+
+
+def fraction(value: Rational) -> Fraction:
+    """PyAV 19 gives its own rational type where 18 gave `Fraction`: ours are Fractions."""
+    return Fraction(value.numerator, value.denominator)
 
 
 @contextlib.contextmanager
@@ -29,8 +48,7 @@ def reading(path: Path, *, probe: bool = True) -> Iterator[InputContainer]:
     a frame is decoded."""
     options = {} if probe else {"skip_frame": "all"}  # for the probing decoder only
     try:
-        # Metadata is never used: a tag in a broken encoding must not fail the file.
-        with av.open(str(path), "r", options=options, metadata_errors="replace") as container:
+        with _open(str(path), "r", options=options, **_TOLERANT) as container:
             yield container
     except FFmpegError as exc:
         raise MediaError(f"{path.name}: {exc}") from exc

@@ -13,7 +13,7 @@ from av.packet import Packet
 from av.stream import Stream
 from av.video.stream import VideoStream
 
-from bot.media.reading import audio_stream, reading, video_stream
+from bot.media.reading import audio_stream, fraction, reading, video_stream
 from bot.media.writing import Budget, writing
 
 
@@ -100,4 +100,4 @@ def _end(video: VideoStream, end: int | None) -> Fraction:
 
 def _time_base(stream: Stream) -> Fraction:
     assert stream.time_base is not None  # a demuxed stream always has one
-    return stream.time_base
+    return fraction(stream.time_base)

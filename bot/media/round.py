@@ -15,7 +15,7 @@ from av.video.stream import VideoStream
 
 from bot.media.errors import MediaError
 from bot.media.formats import DEFAULT_RATE
-from bot.media.reading import audio_stream, reading, timed_frames, video_stream
+from bot.media.reading import audio_stream, fraction, reading, timed_frames, video_stream
 from bot.media.writing import VIDEO_TIME_BASE, aac_stream, even, h264_stream, writing
 
 # Telegram's limits for a video note: a square of at most 640 px, a minute long.
@@ -74,7 +74,7 @@ def video_note(video: Path, out: Path, *, max_side: int = MAX_NOTE_SIDE) -> Vide
         sound = audio_stream(container)
         short = min(source.width, source.height)
         side = even(min(short, max_side))
-        rate = source.average_rate or DEFAULT_RATE
+        rate = fraction(source.average_rate or DEFAULT_RATE)
         note = _Note(
             output,
             _square(source, short, side),
