@@ -75,7 +75,9 @@ MUTANT_TESTS := tests/test_transitions.py tests/test_ledger.py tests/test_lifecy
 	tests/test_drafts.py tests/test_money_races.py tests/test_pricing.py \
 	tests/test_poll_schedule.py tests/test_caption_flags.py tests/test_settings_and_keyboards.py \
 	tests/test_storage_contract.py tests/test_tinydb_storage.py \
-	tests/test_messenger.py $(sort $(wildcard tests/test_domain_*.py tests/test_mutants_*.py))
+	tests/test_messenger.py tests/test_lifecycle_groups.py tests/test_lifecycle_clips.py \
+	tests/test_clips.py \
+	$(sort $(wildcard tests/test_domain_*.py tests/test_mutants_*.py))
 MUTMUT_DIR := build/mutmut
 MUTMUT := $(abspath $(VENV))/bin/mutmut
 
