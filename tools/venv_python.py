@@ -3,7 +3,7 @@ PATH, or installed by pyenv), else the Python running this (3.11 at least).
 
 Why 3.12: coverage measures it through `sys.monitoring` (COVERAGE_CORE=sysmon, set by
 `make test`), far cheaper than 3.11's tracer, which is called for every Python function call in
-the process: `make test` takes 1 min 30 s there, 2 min 20 s on 3.11, same tests, same two cores
+the process: `make test` takes 1 min 30 s there, about 2 min on 3.11, same tests, same two cores
 (docs/benchmarks.md). The same tests pass on both; the Docker image runs 3.11. `make
 PYTHON=python3.11 ...` on a fresh clone (or after `make clean`) chooses another one by hand.
 """
