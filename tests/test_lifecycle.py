@@ -345,6 +345,57 @@ async def test_a_queued_task_whose_turn_comes_past_the_quota_returns_to_its_card
     assert back.notice is Notice.QUOTA_LEFT_BEHIND and life.api.submitted == []
 
 
+class NoAdmins:
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        return False
+
+
+async def test_a_queued_group_card_past_the_allowance_returns_with_the_wallets_credits(
+    tmp_path: Path,
+) -> None:
+    """Queued while the bot was full, paid by the group's wallet; the member used the day's
+    allowance there meanwhile. Its turn sends the card back and frees the wallet's hold
+    (left in line, it held the group's credits for good and was claimed on every pass)."""
+    from bot.domain.billing import account_of
+    from bot.domain.groups import GroupSettings
+    from bot.lifecycle.groups import Groups
+
+    group = -100900
+    life = build_lifecycle(tmp_path, Limits(max_active_total=1), billing=True)
+    generation = life.generation
+    billing = generation.billing
+    assert billing is not None
+    generation.submitter.groups = Groups(
+        storage=life.storage, roles=NoAdmins(), billing_on=True, clock=generation.clock
+    )
+    await life.storage.save_group(GroupSettings(group, allowance=15))
+    await billing.grant(group, 1000, "top-up")
+    running = make_record("r", user_id=9, state=TaskState.DELIVERING, apimart_task_id="x")
+    await add(life, running, tmp_path)
+    card = make_record("q", chat_id=group, settings=GenerationSettings(duration=15))
+    queued = await add(life, card, tmp_path)
+    in_line = await generation.claim(queued)
+    assert isinstance(in_line, InLine) and in_line.record.payer == group
+    assert account_of(await life.storage.ledger(group)).reserved > 0
+    await life.storage.add_task(
+        make_record(
+            "s",
+            chat_id=group,
+            settings=GenerationSettings(duration=15),
+            state=TaskState.DONE,
+            apimart_task_id="y",
+            submitted_at=life.now[0],
+        )
+    )
+    await life.storage.update_task("r", Ended(state=TaskState.DONE, finished_at=life.now[0]))
+    assert await generation.advance_line() == 0
+    back = await life.storage.get_task("q")
+    assert back is not None and back.state is TaskState.DRAFT
+    assert back.notice is Notice.QUOTA_LEFT_BEHIND and life.api.submitted == []
+    wallet = account_of(await life.storage.ledger(group))
+    assert (wallet.balance, wallet.reserved) == (1000, 0)
+
+
 async def test_housekeeping_sweeps_photos_past_the_retention_only(tmp_path: Path) -> None:
     import os
 

@@ -57,10 +57,10 @@ class Line:
             claimed = await self.submitter.claim(candidate, from_queue=True)
             if isinstance(claimed, InLine):
                 return None  # full: everyone keeps their place
-            if isinstance(claimed, Refused) and claimed.limit in (
-                LimitReached.DAILY_QUOTA,
-                LimitReached.NO_CREDITS,
-            ):
+            # Only a user at their own limit of tasks in flight waits; any other refusal
+            # (an allowance used meanwhile, credits gone) sends the card back, its hold
+            # returned: a card left in line would keep the credits held for good.
+            if isinstance(claimed, Refused) and claimed.limit is not LimitReached.USER_ACTIVE:
                 await self._back_to_card(candidate, claimed.limit)
             if isinstance(claimed, Claimed):
                 task_log(log, claimed.record).info("left the line")
@@ -68,9 +68,10 @@ class Line:
         return None
 
     async def _back_to_card(self, record: TaskRecord, why: LimitReached) -> None:
-        """Its turn came past the day's allowance (or its hold was gone and the balance no
-        longer covers it): the card comes back, saying so."""
-        notice = Notice.QUOTA_LEFT_BEHIND if why is LimitReached.DAILY_QUOTA else None
+        """Its turn came past the day's allowance, the user's or the group's (or its hold was
+        gone and the balance no longer covers it): the card comes back, saying so."""
+        past_allowance = why in (LimitReached.DAILY_QUOTA, LimitReached.GROUP_ALLOWANCE)
+        notice = Notice.QUOTA_LEFT_BEHIND if past_allowance else None
         await self.ending.back_to_draft(record, notice)
 
     async def _show_places(self) -> None:
