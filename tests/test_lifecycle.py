@@ -368,7 +368,7 @@ async def test_a_queued_group_card_past_the_allowance_returns_with_the_wallets_c
     generation.submitter.groups = Groups(
         storage=life.storage, roles=NoAdmins(), billing_on=True, clock=generation.clock
     )
-    await life.storage.save_group(GroupSettings(group, allowance=15))
+    await life.storage.change_group(group, lambda _: GroupSettings(group, allowance=15))
     await billing.grant(group, 1000, "top-up")
     running = make_record("r", user_id=9, state=TaskState.DELIVERING, apimart_task_id="x")
     await add(life, running, tmp_path)

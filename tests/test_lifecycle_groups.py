@@ -49,14 +49,14 @@ async def test_in_private_nobody_is_refused_and_telegram_is_not_asked() -> None:
 
 async def test_where_everyone_generates_telegram_is_not_asked() -> None:
     service, _, roles = groups()
-    await service.save(GroupSettings(GROUP, who=WhoGenerates.EVERYONE))
+    await service.change(GROUP, lambda _: GroupSettings(GROUP, who=WhoGenerates.EVERYONE))
     assert await service.member_refused(GROUP, MEMBER) is None
     assert roles.asked == []
 
 
 async def test_where_admins_generate_a_member_is_refused_and_an_admin_is_not() -> None:
     service, _, roles = groups()
-    await service.save(GroupSettings(GROUP, who=WhoGenerates.ADMINS))
+    await service.change(GROUP, lambda _: GroupSettings(GROUP, who=WhoGenerates.ADMINS))
     assert await service.member_refused(GROUP, MEMBER) is LimitReached.GROUP_ADMINS
     assert await service.member_refused(GROUP, ADMIN) is None
     record = make_record(user_id=MEMBER, chat_id=GROUP)
@@ -67,7 +67,9 @@ async def test_where_admins_generate_a_member_is_refused_and_an_admin_is_not() -
 
 async def test_where_allowed_members_generate_an_allowed_one_needs_no_question() -> None:
     service, _, roles = groups()
-    await service.save(GroupSettings(GROUP, who=WhoGenerates.ALLOWED).allowing(FRIEND, True))
+    await service.change(
+        GROUP, lambda _: GroupSettings(GROUP, who=WhoGenerates.ALLOWED).allowing(FRIEND, True)
+    )
     assert await service.member_refused(GROUP, FRIEND) is None
     assert roles.asked == []
     assert await service.member_refused(GROUP, MEMBER) is LimitReached.GROUP_NOT_ALLOWED
@@ -94,7 +96,7 @@ def made(
 
 async def test_the_allowance_counts_the_members_seconds_in_this_group_since_midnight() -> None:
     service, storage, _ = groups()
-    await service.save(GroupSettings(GROUP, allowance=30))
+    await service.change(GROUP, lambda _: GroupSettings(GROUP, allowance=30))
     for record in (
         made("today", chat_id=GROUP, duration=10, at=MIDNIGHT + 1),
         made("yesterday", chat_id=GROUP, duration=15, at=MIDNIGHT - 1),
@@ -124,7 +126,7 @@ async def test_the_allowance_counts_the_members_seconds_in_this_group_since_midn
 
 async def test_without_billing_the_wallet_never_pays_and_private_cards_have_no_verdict() -> None:
     service, _, _ = groups(billing_on=False)
-    await service.save(GroupSettings(GROUP))
+    await service.change(GROUP, lambda _: GroupSettings(GROUP))
     assert await service.paying(make_record(user_id=MEMBER, chat_id=GROUP)) == GroupVerdict()
     billed, _, _ = groups()
     assert await billed.paying(make_record(user_id=MEMBER)) == GroupVerdict()

@@ -149,13 +149,37 @@ async def test_a_groups_settings_round_trip_and_forget_takes_a_member_off(
     group = GroupSettings(
         -100555, WhoGenerates.ALLOWED, frozenset({7, 8}), 60, "1080p", 10, False, Delivery.PRIVATE
     )
-    await storage.save_group(group)
-    await storage.save_group(GroupSettings(-100777, allowed=frozenset({7})))
+    assert await storage.change_group(-100555, lambda _: group) == group
+    await storage.change_group(-100777, lambda _: GroupSettings(-100777, allowed=frozenset({7})))
     assert await storage.get_group(-100555) == group
     await storage.forget_user(7)
     assert (await storage.get_group(-100555)).allowed == {8}
     assert (await storage.get_group(-100777)).allowed == frozenset()
     assert (await storage.get_group(-100555)).delivery is Delivery.PRIVATE
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_two_admins_changing_a_group_at_once_both_land(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Each change applied to the settings as they are, not as they were read before: on
+    PostgreSQL from two replicas at once, the second waiting for the first's row."""
+    first = await open_backend(backend, tmp_path, request)
+    second = first if backend != "postgres" else await open_backend(backend, tmp_path, request)
+    group = -100555
+    try:
+        for n in range(10):
+            await asyncio.gather(
+                first.change_group(group, lambda g, n=n: replace(g, allowance=60 + n)),
+                second.change_group(group, lambda g, n=n: g.allowing(n, True)),
+            )
+            stored = await first.get_group(group)
+            assert stored.allowance == 60 + n and n in stored.allowed
+        assert (await second.get_group(group)).allowed == frozenset(range(10))
+    finally:
+        if second is not first:
+            await second.close()
+        await first.close()
 
 
 async def test_a_groups_history_lists_its_generations_since_a_time(storage: Storage) -> None:
@@ -186,7 +210,9 @@ async def test_everything_survives_a_reopen(
     await first.save_user(UserProfile(5, GenerationSettings(duration=9), "ru"))
     await first.add_task(make_record("t1", notice=Notice.API_FAILED))
     await first.save_access(AccessLists().allow(3))
-    await first.save_group(GroupSettings(-100555, WhoGenerates.ADMINS, allowance=30))
+    await first.change_group(
+        -100555, lambda _: GroupSettings(-100555, WhoGenerates.ADMINS, allowance=30)
+    )
     await first.close()
     second = await open_backend(backend, tmp_path, request)
     assert (await second.get_user(5)).settings.duration == 9

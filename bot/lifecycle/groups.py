@@ -29,8 +29,11 @@ class Groups:
     async def settings(self, chat_id: int) -> GroupSettings:
         return await self.storage.get_group(chat_id)
 
-    async def save(self, group: GroupSettings) -> None:
-        await self.storage.save_group(group)
+    async def change(
+        self, chat_id: int, change: Callable[[GroupSettings], GroupSettings]
+    ) -> GroupSettings:
+        """`change` applied to the group's rules as they are now (storage.change_group)."""
+        return await self.storage.change_group(chat_id, change)
 
     async def week(self, chat_id: int) -> list[HistoryEntry]:
         """/groupstats: the generations made in the group in the last 7 days."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -59,7 +59,11 @@ class Storage(Protocol):
     async def get_group(self, chat_id: int) -> GroupSettings:
         """A group's /groupsettings, or the defaults when its admins set none."""
 
-    async def save_group(self, group: GroupSettings) -> None: ...
+    async def change_group(
+        self, chat_id: int, change: Callable[[GroupSettings], GroupSettings]
+    ) -> GroupSettings:
+        """`change` applied to the group's settings as they are, atomically: two admins' presses
+        at once (or a /forget) both land, on every replica. Returns the settings stored."""
 
     async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
         """Seconds of video the user generated in this chat since `since` (charged, or being

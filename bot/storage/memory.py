@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 
@@ -75,8 +75,12 @@ class MemoryStorage:
     async def get_group(self, chat_id: int) -> GroupSettings:
         return self._groups.get(chat_id) or GroupSettings(chat_id)
 
-    async def save_group(self, group: GroupSettings) -> None:
-        self._groups[group.chat_id] = group
+    async def change_group(
+        self, chat_id: int, change: Callable[[GroupSettings], GroupSettings]
+    ) -> GroupSettings:
+        group = change(self._groups.get(chat_id) or GroupSettings(chat_id))
+        self._groups[chat_id] = group
+        return group
 
     async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
         return seconds_in_chat(self._tasks.values(), user_id, chat_id, since)

@@ -348,13 +348,23 @@ class PostgresStorage:
         )
         return GroupSettings.from_dict(data) if data else GroupSettings(chat_id)
 
-    async def save_group(self, group: GroupSettings) -> None:
-        await self._pool.execute(
-            "INSERT INTO chat_groups VALUES ($1, $2) "
-            "ON CONFLICT (chat_id) DO UPDATE SET data = EXCLUDED.data",
-            group.chat_id,
-            group.to_dict(),
-        )
+    async def change_group(
+        self, chat_id: int, change: Callable[[GroupSettings], GroupSettings]
+    ) -> GroupSettings:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "INSERT INTO chat_groups VALUES ($1, $2) ON CONFLICT (chat_id) DO NOTHING",
+                chat_id,
+                GroupSettings(chat_id).to_dict(),
+            )
+            data = await connection.fetchval(
+                "SELECT data FROM chat_groups WHERE chat_id = $1 FOR UPDATE", chat_id
+            )
+            group = change(GroupSettings.from_dict(data))
+            await connection.execute(
+                "UPDATE chat_groups SET data = $2 WHERE chat_id = $1", chat_id, group.to_dict()
+            )
+        return group
 
     async def usage_in_chat(self, user_id: int, chat_id: int, since: float) -> int:
         used = await self._pool.fetchval(

@@ -281,9 +281,14 @@ class TinyDBStorage:
     async def get_group(self, chat_id: int) -> GroupSettings:
         return self._groups.get(chat_id) or GroupSettings(chat_id)
 
-    async def save_group(self, group: GroupSettings) -> None:
-        self._groups[group.chat_id] = group
+    async def change_group(
+        self, chat_id: int, change: Callable[[GroupSettings], GroupSettings]
+    ) -> GroupSettings:
+        # Read and replaced with nothing awaited between: one process holds this store.
+        group = change(self._groups.get(chat_id) or GroupSettings(chat_id))
+        self._groups[chat_id] = group
         await self._commit({STATE_FILE})
+        return group
 
     async def stats(self, now: float) -> Stats:
         users = len(self._users)

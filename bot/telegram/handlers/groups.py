@@ -54,15 +54,18 @@ async def group_button(update: Update, context: BotContext) -> None:
         text = t._("Only the group's admins can change these settings.")
         await answer(query, text, show_alert=True)
         return
-    group = await groups.settings(card.chat.id)
-    changed = group.with_rule(action.rule, action.value)
-    if changed is None:
+    rule, value = action.rule, action.value
+    before = await groups.settings(card.chat.id)
+    if before.with_rule(rule, value) is None:  # not a value the card offers
         await expired_button(update, context)
         return
     await answer(query)
-    if changed == group:
+    # Applied to the rules as they are then: another admin's press meanwhile is kept.
+    changed = await groups.change(
+        card.chat.id, lambda group: group.with_rule(rule, value) or group
+    )
+    if changed == before:
         return
-    await groups.save(changed)
     await card.edit_text(
         group_text(t, changed, await _wallet(context, changed)),
         reply_markup=group_keyboard(t, changed, context.services.billing is not None),
@@ -87,9 +90,11 @@ async def groupallow_command(update: Update, context: BotContext) -> None:
     if member is None or member.is_bot:
         await reply(sender.message, t._("Reply to a message of the member you want to allow."))
         return
-    group = await groups.settings(sender.chat.id)
-    allowed = member.id not in group.allowed
-    await groups.save(group.allowing(member.id, allowed))
+    member_id = member.id
+    group = await groups.change(
+        sender.chat.id, lambda group: group.allowing(member_id, member_id not in group.allowed)
+    )
+    allowed = member_id in group.allowed
     name = escape(member.full_name)
     if allowed:
         text = t._("✅ {name} may make videos here.", name=name)
