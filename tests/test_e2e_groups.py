@@ -210,6 +210,24 @@ async def test_a_top_up_by_one_member_is_spent_by_anothers_video_and_returned_on
     assert "balance in credits: 0" in own["text"]
 
 
+async def test_with_the_wallet_off_a_card_neither_offers_nor_shows_it_and_the_member_pays(
+    world: World, people: tuple[dict, dict, dict]
+) -> None:
+    tg, api = world.telegram, world.apimart
+    admin, ann, bob = people
+    async with world.bot(**STARS):
+        await buy_for_group(world, bob, "charge-group-off")  # the wallet has 50 credits
+        card = await settings_card(world, admin)
+        await set_rule(world, admin, card, "wallet", "0")
+        made = await group_card(world, ann, "on my own credits")
+        buttons = tg.buttons(made)
+        assert "👥 Group pays" not in " ".join(buttons) and "👤 I pay" not in " ".join(buttons)
+        assert "wallet" not in made["text"] and "your balance: 0" in made["text"]
+        refused = await answer_of(world, tg.press(ann, made, buttons[GENERATE]))
+        assert await wallet(world, admin) == 50  # the wallet was never asked
+    assert api.submissions == [] and "credits" in refused
+
+
 async def test_two_members_racing_the_last_credits_of_the_group_make_one_video(
     world: World, people: tuple[dict, dict, dict]
 ) -> None:

@@ -131,6 +131,7 @@ class TaskRecord:
     payer: int | None = None
     pays_self: bool = False
     deliver_private: bool = False  # the group sends finished videos to members in private
+    group_wallet: bool = False  # the group's wallet pays within the allowance (card offers it)
     # Raised by every change: a claim that priced and checked one version of the card submits
     # exactly that one (an edit that lands in between makes the claim look again).
     version: int = 0

@@ -124,7 +124,7 @@ class DraftService:
             language=new.language,
             created_at=self.clock(),
             quota_left=await self.quota_left(new.user_id),
-            deliver_private=_in_private(group),
+            **_group_fields(group),
             **(_soundtrack_fields(soundtrack) if soundtrack else {}),
         )
         record = replace(record, card_message_id=card_message_id)
@@ -176,7 +176,7 @@ class DraftService:
             card_message_id=card_message_id,
             created_at=self.clock(),
             quota_left=await self.quota_left(source.user_id),
-            deliver_private=_in_private(await self._group(chat_id)),
+            **_group_fields(await self._group(chat_id)),
         )
         await self.storage.add_task(record)
         await self.messenger.show_card(record)
@@ -209,7 +209,7 @@ class DraftService:
             continues=source.id,
             story_part=source.story_part + 1,
             frame_of_video=source.video_file_id,
-            deliver_private=_in_private(await self._group(chat_id)),
+            **_group_fields(await self._group(chat_id)),
         )
         await self.storage.add_task(record)
         await self.messenger.show_card(record)
@@ -359,9 +359,12 @@ def _defaults(mine: GenerationSettings, group: GroupSettings | None) -> Generati
     return mine if group is None else group.defaults_for(mine)
 
 
-def _in_private(group: GroupSettings | None) -> bool:
-    """A card in a group whose finished videos go to each member in private."""
-    return group is not None and group.delivery is Delivery.PRIVATE
+def _group_fields(group: GroupSettings | None) -> dict[str, bool]:
+    """What a new card in a group keeps of its rules: whether finished videos go to each
+    member in private, and whether the group's wallet pays (the card offers "Group pays")."""
+    if group is None:
+        return {}
+    return {"deliver_private": group.delivery is Delivery.PRIVATE, "group_wallet": group.wallet}
 
 
 def _card_edit(record: TaskRecord, action: SettingAction | CardEdit) -> EditCard | None:

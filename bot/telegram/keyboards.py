@@ -34,7 +34,6 @@ from bot.domain.actions import (
     ShowPage,
     StepDuration,
 )
-from bot.domain.groups import in_group
 from bot.domain.records import RETRYABLE_STATES, TaskRecord, TaskState
 from bot.domain.settings import (
     DURATION_PRESETS,
@@ -132,8 +131,8 @@ def card_keyboard(
     state = record.state
     if state is TaskState.DRAFT:
         rows = _draft_rows(t, record)
-        if billing_on and in_group(record.chat_id) and record.page is Page.MAIN:
-            # In a group: its wallet pays within the member's allowance, or they do.
+        if billing_on and record.group_wallet and record.page is Page.MAIN:
+            # In a group with its wallet on: it pays within the member's allowance, or they do.
             rows.insert(-1, _payer_row(t, record))
         return InlineKeyboardMarkup(rows)
     if state is TaskState.RUNNING:

@@ -11,7 +11,6 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.domain.groups import in_group
 from bot.domain.notices import Notice
 from bot.domain.records import TaskRecord, TaskState
 from bot.i18n import Catalogues, Translator
@@ -124,7 +123,7 @@ class TelegramMessenger:
         if self._billing is None or record.state is not TaskState.DRAFT:
             return None
         account = await self._billing.account(record.user_id)
-        group = await self._billing.account(record.chat_id) if in_group(record.chat_id) else None
+        group = await self._billing.account(record.chat_id) if record.group_wallet else None
         return CardCredits(
             self._billing.price(record.settings),
             account.balance,
