@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.domain.access import LimitReached, Limits
 from bot.domain.actions import (
@@ -359,12 +359,19 @@ def _defaults(mine: GenerationSettings, group: GroupSettings | None) -> Generati
     return mine if group is None else group.defaults_for(mine)
 
 
-def _group_fields(group: GroupSettings | None) -> dict[str, bool]:
+class _GroupFields(TypedDict, total=False):
+    deliver_private: bool
+    group_wallet: bool
+
+
+def _group_fields(group: GroupSettings | None) -> _GroupFields:
     """What a new card in a group keeps of its rules: whether finished videos go to each
     member in private, and whether the group's wallet pays (the card offers "Group pays")."""
     if group is None:
         return {}
-    return {"deliver_private": group.delivery is Delivery.PRIVATE, "group_wallet": group.wallet}
+    return _GroupFields(
+        deliver_private=group.delivery is Delivery.PRIVATE, group_wallet=group.wallet
+    )
 
 
 def _card_edit(record: TaskRecord, action: SettingAction | CardEdit) -> EditCard | None:
