@@ -10,6 +10,8 @@ import aiohttp
 import pytest
 from PIL import ImageStat
 
+from bot.domain.actions import ContinueStory, JoinStory
+from bot.telegram.callback_data import Scope, encode
 from tests.fakes.apimart_api import last_colour_of
 from tests.fakes.clips import make_voice, probe
 from tests.harness import (
@@ -21,6 +23,7 @@ from tests.harness import (
     open_card,
     wait_card,
 )
+from tests.test_e2e_again import answer_to
 from tests.test_e2e_core import decode_data_url
 from tests.test_e2e_privacy import confirm_forget
 from tests.test_e2e_process import until
@@ -190,6 +193,71 @@ async def test_a_story_keeps_ten_clips_and_their_parts_show_in_history(world: Wo
         tg.send_text(ann, "/history")
         page = await message_with(world, 1001, "Your videos")
     assert "clip 10 of a story" in page["text"] and "clip 6 of a story" in page["text"]
+    assert len(api.submissions) == 10
+
+
+async def test_someone_elses_clip_is_neither_continued_joined_nor_rounded(world: World) -> None:
+    tg, api = world.telegram, world.apimart
+    api.clip_size = (320, 240)
+    ann, bob = tg.user(1001), tg.user(1002)
+    async with world.bot():
+        first = await first_clip(world, ann)
+        second = await continued(world, ann, first, "then it rains")
+        cards = len(tg.bot_messages(1001))
+        for label in (CONTINUE, JOIN, ROUND):
+            assert "belongs to someone else" in await answer_to(world, bob, second, label)
+        assert len(tg.bot_messages(1001)) == cards  # no card, no story, no note
+    assert tg.calls_to("sendVideoNote") == [] and len(tg.calls_to("sendVideo")) == 2
+    assert len(tg.calls_to("getFile")) == 1  # only Continue's frame, before Bob's presses
+    assert len(api.submissions) == 2
+
+
+async def test_a_double_tap_on_continue_opens_one_card(world: World) -> None:
+    tg = world.telegram
+    world.apimart.clip_size = (320, 240)
+    ann = tg.user(1001)
+    async with world.bot():
+        video = await first_clip(world, ann)
+        data = tg.buttons(video)[CONTINUE]
+        first, second = tg.press(ann, video, data), tg.press(ann, video, data)
+        await tg.wait_for_call("answerCallbackQuery", count=3)  # Generate's, then both taps
+        card = await tg.wait_for(lambda: card_under(world, 1001, video))
+        await wait_card(world, card, "What happens next?")
+    cards = [m for m in tg.bot_messages(1001) if GENERATE in tg.buttons(m)]
+    assert [m["message_id"] for m in cards] == [card["message_id"]]
+    assert {c.params["callback_query_id"] for c in tg.calls_to("answerCallbackQuery")} >= {
+        first,
+        second,
+    }
+
+
+async def test_forged_presses_neither_join_a_first_clip_nor_continue_a_full_story(
+    world: World,
+) -> None:
+    """A userbot sends what the keyboard never offers: Join under a story's first clip, and
+    Continue under its tenth (stories keep ten clips)."""
+    tg, api = world.telegram, world.apimart
+    api.clip_size = (320, 240)
+    ann = tg.user(1001)
+    async with world.bot(max_active_tasks_per_user=10):
+        video = await first_clip(world, ann)
+        first_task = tg.buttons(video)[CONTINUE].rsplit(":", 1)[-1]
+        join = tg.press(ann, video, encode(Scope.VIDEO, JoinStory(first_task)))
+        [joined] = await tg.wait_for_call(
+            "answerCallbackQuery", where=lambda c: c.params.get("callback_query_id") == join
+        )
+        for n in range(2, 11):
+            video = await continued(world, ann, video, f"part {n}")
+        tenth = tg.buttons(video)[JOIN].rsplit(":", 1)[-1]
+        cards = len(tg.bot_messages(1001))
+        more = tg.press(ann, video, encode(Scope.VIDEO, ContinueStory(tenth)))
+        [refused] = await tg.wait_for_call(
+            "answerCallbackQuery", where=lambda c: c.params.get("callback_query_id") == more
+        )
+        assert len(tg.bot_messages(1001)) == cards  # no eleventh card
+    assert "Tap “Continue” first" in joined.params["text"]
+    assert "up to 10 clips" in refused.params["text"]
+    assert not [c for c in tg.calls_to("sendVideo") if "Your story" in c.params.get("caption", "")]
     assert len(api.submissions) == 10
 
 
