@@ -164,8 +164,8 @@ async def start_services(app: BotApplication) -> None:
     )
     metrics = BotMetrics() if config.metrics_port else None  # a registry per Application
     images = ImageConverter()  # two photo conversions at a time, new photos and fetched ones
-    # Video work on a slot of its own (last frames, joins, round notes, voice notes): a round
-    # note's seconds of encoding never hold up the card of a photo just sent.
+    # Video work on a slot of its own (joins, round notes, voice notes): a round note's seconds
+    # of encoding never hold up the card of a photo just sent, nor a delivery's last frame.
     videos = ImageConverter(limit=1)
     soundtracks, albums, presses = replica_parts(storage)
     generation = GenerationService(
@@ -181,6 +181,7 @@ async def start_services(app: BotApplication) -> None:
         photos=TelegramPhotos(app.bot, images) if config.database_url else None,
         clip_source=TelegramClips(app.bot),
         media=videos,
+        frames=images,
         group_roles=TelegramGroupRoles(app.bot, config.group_admin_seconds),
     )
     metrics_server = await serve_metrics(app, metrics, storage, billing)

@@ -42,6 +42,7 @@ async def test_joins_of_many_users_hold_at_most_two_stories_on_disk_at_once(
         files=task_files(tmp_path),
         source=telegram,
         media=ImageConverter(limit=1),
+        frames=ImageConverter(limit=1),
         api=ApimartVideoApi(FakeVideoApi()),
         upload_limit=50_000_000,
     )

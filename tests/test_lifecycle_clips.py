@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -66,6 +67,7 @@ def make_clips(
         files=task_files(tmp_path / "data"),  # made by the first join or frame: nothing else does
         source=telegram,
         media=ImageConverter(limit=1),
+        frames=ImageConverter(limit=1),
         api=service or Service({}),
         upload_limit=limit,
         clock=lambda: NOW,
@@ -295,6 +297,32 @@ async def test_the_frame_kept_at_delivery_is_used_without_asking_telegram(tmp_pa
     assert telegram.asked == []
 
 
+async def test_a_delivery_keeps_its_frame_while_a_join_holds_the_video_slot(
+    tmp_path: Path,
+) -> None:
+    """A delivery keeps its last frame before it ends: behind someone's round note or
+    ten-clip join (seconds of encoding in the video slot) it would wait for all of it."""
+    clips = make_clips(tmp_path, Telegram({}))
+    (record,) = await story_of(clips, 1)
+    video = tmp_path / "delivered.mp4"
+    video.write_bytes(CLIP)
+    started, release = threading.Event(), threading.Event()
+
+    def encoding() -> None:
+        started.set()
+        release.wait(30)
+
+    join = asyncio.ensure_future(clips.media.run(encoding))
+    try:
+        await asyncio.to_thread(started.wait, 10)
+        await asyncio.wait_for(clips.keep_frame(record, video), 10)
+        assert clips.files.read_frame(record) is not None
+        assert not join.done()  # the "join" still holds the video slot
+    finally:
+        release.set()
+        await join
+
+
 async def test_without_a_kept_frame_it_is_taken_from_telegram_once(tmp_path: Path) -> None:
     telegram = Telegram({"F1": CLIP})
     clips = make_clips(tmp_path, telegram)
@@ -339,6 +367,7 @@ def test_a_user_has_one_turn_at_a_time() -> None:
         files=task_files(Path("/nonexistent")),
         source=Telegram({}),
         media=ImageConverter(limit=1),
+        frames=ImageConverter(limit=1),
         api=Service({}),
         upload_limit=1,
     )

@@ -76,7 +76,10 @@ class Clips:
     storage: Storage
     files: TaskFiles
     source: ClipSource
-    media: ImageConverter  # the video work's own slot: photos never wait behind a join
+    media: ImageConverter  # joins and round notes: a slot of their own, photos never wait
+    # Last frames (~0.2 s each) in the photos' slots: a delivery, which keeps its frame before
+    # it ends, never waits behind someone's join or round note.
+    frames: ImageConverter
     api: VideoApi  # the service's link, while it lasts
     upload_limit: int
     clock: Callable[[], float] = time.time
@@ -103,7 +106,7 @@ class Clips:
         """At delivery, with the file at hand: its last frame, kept for ⏭ Continue. A video
         that yields none is logged; Continue then takes it from Telegram, or says no."""
         try:
-            frame = await self.media.run(last_frame, video)
+            frame = await self.frames.run(last_frame, video)
         except MediaError as exc:
             task_log(log, record).warning("no last frame kept: %s", exc)
             return
@@ -124,7 +127,7 @@ class Clips:
         with self._scratch(f"{name}.{secrets.token_hex(4)}.frame.mp4") as path:
             try:
                 await self.source.download(video_file_id, path)
-                return await self.media.run(last_frame, path)
+                return await self.frames.run(last_frame, path)
             except (ClipUnavailableError, MediaError) as exc:
                 log.warning("task %s: no last frame from Telegram: %s", name, exc)
                 return None

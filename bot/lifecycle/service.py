@@ -98,6 +98,7 @@ class GenerationService:
         photos: PhotoSource | None = None,
         clip_source: ClipSource | None = None,
         media: ImageConverter | None = None,
+        frames: ImageConverter | None = None,
         group_roles: GroupRoles | None = None,
     ) -> None:
         settings = settings or LifecycleSettings()
@@ -121,6 +122,7 @@ class GenerationService:
                 files=files,
                 source=clip_source,
                 media=media or ImageConverter(),
+                frames=frames or ImageConverter(),
                 api=api,
                 upload_limit=settings.upload_limit,
                 clock=clock,
