@@ -107,20 +107,15 @@ class Translator:
 
 @functools.lru_cache(maxsize=64)
 def _translations(po_path: Path, locale: str, mtime_ns: int, size: int) -> gettext.GNUTranslations:
-    """The catalogue, read once per version of its file: a GNUTranslations is never changed
-    after it is made, so every Catalogues of the process (every test's bot) shares it."""
-    return gettext.GNUTranslations(io.BytesIO(_compiled(po_path, locale, mtime_ns, size)))
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(po_path: Path, locale: str, mtime_ns: int, size: int) -> bytes:
-    """A catalogue compiled to .mo, once per version of its file: parsing the ten .po files
-    takes ~0.15 s, paid by every process start and, before this, by every test's bot."""
+    """The catalogue, read and compiled once per version of its file (parsing the ten .po
+    files takes ~0.15 s): a GNUTranslations is never changed after it is made, so every
+    Catalogues of the process (every test's bot) shares it."""
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file, locale=locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
-    return buffer.getvalue()
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
 
 
 class Catalogues:

@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.domain.records import TaskRecord
 from bot.domain.story import MAX_STORY_CLIPS, in_order
 from bot.images import ImageConverter, PreparedImage
-from bot.lifecycle.files import TaskFiles, discard
+from bot.lifecycle.files import TaskFiles
 from bot.lifecycle.ports import ClipSource, ClipUnavailableError, VideoApi, VideoServiceError
 from bot.lifecycle.tasklog import task_log
 from bot.media import (
@@ -189,8 +189,7 @@ class Clips:
             try:
                 note = await self.media.run(video_note, path, out)
             except MediaError as exc:
-                task_log(log, record).warning("no round note: %s", exc)
-                discard(out)
+                task_log(log, record).warning("no round note: %s", exc)  # `out` already gone
                 return ClipMissing(record.story_part)
         return Rounded(out, note)
 
