@@ -39,11 +39,16 @@ def usage_of(records: Iterable[TaskRecord], user_id: int, since: float) -> Usage
         if record.user_id != user_id:
             continue
         user_active += active
-        # A task being submitted right now counts too: it is about to be charged.
-        submitting = record.state is TaskState.SUBMITTING
-        if submitting or (is_charged(record) and (record.submitted_at or 0) >= since):
+        if counts_since(record, since):
             used_today += record.settings.duration
     return Usage(user_active, total_active, used_today)
+
+
+def counts_since(record: TaskRecord, since: float) -> bool:
+    """Whether the task's seconds count against an allowance starting at `since`: charged
+    since then, or being submitted right now (it is about to be charged)."""
+    submitting = record.state is TaskState.SUBMITTING
+    return submitting or (is_charged(record) and (record.submitted_at or 0) >= since)
 
 
 def seconds_in_chat(
@@ -53,12 +58,7 @@ def seconds_in_chat(
     return sum(
         record.settings.duration
         for record in records
-        if record.user_id == user_id
-        and record.chat_id == chat_id
-        and (
-            record.state is TaskState.SUBMITTING
-            or (is_charged(record) and (record.submitted_at or 0) >= since)
-        )
+        if record.user_id == user_id and record.chat_id == chat_id and counts_since(record, since)
     )
 
 

@@ -7,12 +7,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.actions import SetGroupRule
 from bot.domain.groups import ALLOWANCES, Delivery, GroupSettings, WhoGenerates
-from bot.domain.settings import RESOLUTIONS
+from bot.domain.settings import DURATION_PRESETS, RESOLUTIONS
 from bot.i18n import Translator
 from bot.telegram.callback_data import Scope, encode
 from bot.telegram.keyboards import marked
-
-GROUP_DURATIONS = (5, 10, 15)  # the group's default duration, as the card offers it
 
 
 def group_text(t: Translator, group: GroupSettings, wallet_balance: int | None) -> str:
@@ -111,7 +109,7 @@ def group_keyboard(t: Translator, group: GroupSettings, billing_on: bool) -> Inl
         [
             *(
                 choice(t._("{n} s", n=n), "duration", str(n), group.duration == n)
-                for n in GROUP_DURATIONS
+                for n in DURATION_PRESETS
             ),
             choice(own, "duration", "-", group.duration is None),
         ],
