@@ -176,10 +176,11 @@ async def refunded_payment(update: Update, context: BotContext) -> None:
     if message is None or refund is None or billing is None:
         return
     user, charge = message.chat.id, refund.telegram_payment_charge_id  # a private chat
-    # A group's top-up comes back to the member who paid it: its invoice names the wallet.
-    shop = _shop(context)
-    invoice = shop.paid_invoice(refund.invoice_payload, user) if shop is not None else None
-    account = invoice.user_id if invoice is not None else user
+    # A group's top-up comes back to the member who paid it: the ledger's purchase of the
+    # charge names the account it went to (the invoice's signed payload no longer verifies
+    # once the bot's token has changed).
+    purchase = await billing.find_purchase(charge)
+    account = purchase.user_id if purchase is not None else user
     taken = await billing.refunded_outside(account, charge)
     if taken is None:
         return
