@@ -13,6 +13,7 @@ from bot.domain.soundtrack import (
     SoundtrackError,
     check_audio,
     check_downloaded,
+    check_voice,
     served_url,
     sniffed_format,
 )
@@ -100,3 +101,16 @@ def test_the_limits_take_their_edges_and_refuse_past_them() -> None:
 )
 def test_a_served_file_lives_under_the_public_address(base: str, url: str) -> None:
     assert served_url(base, "abc.mp3") == url
+
+
+def test_a_voice_note_is_refused_by_what_telegram_says_before_any_download() -> None:
+    check_voice(MAX_AUDIO_BYTES, 30)  # the edges
+    check_voice(None, None)  # nothing said: the decoded file decides
+    check_voice(1000, 0)  # a duration Telegram rounded to 0 s: decided after decoding too
+    with pytest.raises(SoundtrackError) as too_big:
+        check_voice(MAX_AUDIO_BYTES + 1, 10)
+    assert too_big.value.kind == "size"
+    for claimed in (2, 31):
+        with pytest.raises(SoundtrackError) as out_of_range:
+            check_voice(1000, claimed)
+        assert out_of_range.value.kind == "duration"

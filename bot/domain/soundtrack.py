@@ -53,11 +53,24 @@ def audio_extension(audio: AudioFile) -> str:
 def check_audio(audio: AudioFile) -> str:
     """Validate the limits we can check locally; return the file extension."""
     extension = audio_extension(audio)
-    if audio.size is not None and audio.size > MAX_AUDIO_BYTES:
-        raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
+    check_size(audio.size)
     if audio.duration is not None:
         check_length(audio.duration)
     return extension
+
+
+def check_voice(size: int | None, claimed_seconds: int | None) -> None:
+    """A voice note before it is downloaded, by what Telegram says of it: its size, and its
+    length in whole seconds when it gives one (the decoded length is checked after)."""
+    check_size(size)
+    if claimed_seconds:
+        check_length(claimed_seconds)
+
+
+def check_size(size: int | None) -> None:
+    """At most MAX_AUDIO_BYTES (None: not known before the download)."""
+    if size is not None and size > MAX_AUDIO_BYTES:
+        raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
 
 
 def check_length(seconds: float) -> None:
@@ -82,8 +95,7 @@ def sniffed_format(head: bytes) -> str | None:
 
 def check_downloaded(head: bytes, size: int, extension: str) -> None:
     """What only the file itself can tell: its real size and its real format."""
-    if size > MAX_AUDIO_BYTES:
-        raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
+    check_size(size)
     if sniffed_format(head) != extension:
         raise SoundtrackError("format")
 

@@ -18,7 +18,6 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.domain.records import Soundtrack
 from bot.domain.settings import MAX_NEGATIVE_PROMPT, MAX_SEED, parse_seed
 from bot.domain.soundtrack import (
-    MAX_AUDIO_BYTES,
     MAX_AUDIO_SECONDS,
     MIN_AUDIO_SECONDS,
     AudioFile,
@@ -26,6 +25,7 @@ from bot.domain.soundtrack import (
     check_audio,
     check_downloaded,
     check_length,
+    check_voice,
     new_served_name,
     served_url,
 )
@@ -111,9 +111,7 @@ async def receive_voice(update: Update, context: BotContext) -> None:
         await reply(message, _no_public_address(t))
         return
     try:
-        if voice.file_size is not None and voice.file_size > MAX_AUDIO_BYTES:
-            raise SoundtrackError("size", megabytes=MAX_AUDIO_BYTES // (1024 * 1024))
-        check_length(_duration_seconds(voice) or MIN_AUDIO_SECONDS)
+        check_voice(voice.file_size, _duration_seconds(voice))
         data, seconds = await _voice_as_wav(context, voice)
     except SoundtrackError as exc:
         await reply(message, _soundtrack_error(t, exc))
