@@ -16,12 +16,18 @@ from av.video.stream import VideoStream
 from bot.media.errors import MediaError
 from bot.media.formats import DEFAULT_RATE
 from bot.media.reading import audio_stream, fraction, reading, timed_frames, video_stream
-from bot.media.writing import VIDEO_TIME_BASE, aac_stream, even, h264_stream, writing
+from bot.media.writing import (
+    VIDEO_TIME_BASE,
+    aac_stream,
+    even,
+    h264_stream,
+    mixed_layout,
+    writing,
+)
 
 # Telegram's limits for a video note: a square of at most 640 px, a minute long.
 MAX_NOTE_SIDE = 640
 MAX_NOTE_SECONDS = 60
-PRESET = "veryfast"
 CRF = 23
 
 
@@ -78,8 +84,8 @@ def video_note(video: Path, out: Path, *, max_side: int = MAX_NOTE_SIDE) -> Vide
         note = _Note(
             output,
             _square(source, short, side),
-            h264_stream(output, (side, side), rate, preset=PRESET, crf=CRF),
-            aac_stream(output, sound.rate, _layout(sound)) if sound else None,
+            h264_stream(output, (side, side), rate, crf=CRF),
+            aac_stream(output, sound.rate, mixed_layout(sound.channels)) if sound else None,
         )
         seconds = _write(container, source, sound, note)
     return VideoNote(out, side, round(seconds))
@@ -117,7 +123,3 @@ def _write(
     if not length:
         raise MediaError("no video frame")
     return min(float(length), MAX_NOTE_SECONDS)
-
-
-def _layout(sound: AudioStream) -> str:
-    return "mono" if sound.channels == 1 else "stereo"

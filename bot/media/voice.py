@@ -10,6 +10,7 @@ from av.container import InputContainer
 
 from bot.media.errors import MediaError, VoiceTooLongError
 from bot.media.reading import audio_stream, reading
+from bot.media.writing import mixed_layout
 
 # Telegram gives a voice note's length in whole seconds: one it calls 30 s may last 30.9 s.
 # Decoding goes this far past the limit before the note is called too long.
@@ -49,7 +50,7 @@ def _check_claims(source: AudioStream) -> None:
 def _convert(container: InputContainer, source: AudioStream, out: Path, limit: float) -> int:
     """Write `source` as WAV at `out`, frame by frame; the samples written."""
     rate = source.rate
-    layout = "mono" if source.channels == 1 else "stereo"  # wider sound is mixed down
+    layout = mixed_layout(source.channels)
     samples = 0
     with av.open(str(out), "w", format="wav") as output:
         # At most 48 kHz (Opus's own rate): a file claiming 384 kHz would make a WAV past the
